@@ -1,0 +1,920 @@
+"""GALFIT file formats, in one place.
+
+Reads and writes GALFIT input files (feedme, ``.gal``, restart files ``galfit.NN``),
+constraint files, the parameter header of an output image block (HDU2), ``fit.log``
+blocks, FITSECT strings and component-to-object tables.  Grammar follows GALFIT 3
+(see the project README); GALFIT 2 input files use another numbering and are refused.
+
+Every parse error is a :class:`GalfitFormatError` whose message is one line naming the
+file, the field and what to do.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "GalfitFormatError",
+    "Row",
+    "Component",
+    "Feedme",
+    "HeaderValue",
+    "HeaderComponent",
+    "FitHeader",
+    "Constraint",
+    "LogComponent",
+    "LogRun",
+    "PARAMETERS",
+    "COMPONENT_TYPES",
+    "CONTROL_KEYS",
+    "parse_feedme",
+    "read_feedme",
+    "format_feedme",
+    "write_feedme",
+    "parameter_table",
+    "parse_header_value",
+    "format_header_value",
+    "parse_fit_header",
+    "read_fit_header",
+    "parse_fitsect",
+    "format_fitsect",
+    "region_slices",
+    "parse_constraints",
+    "read_constraints",
+    "parse_fit_log",
+    "read_fit_log",
+    "read_comp_ident",
+    "next_restart_name",
+]
+
+
+class GalfitFormatError(ValueError):
+    """A GALFIT file could not be understood; the message is one line for the user."""
+
+
+# --------------------------------------------------------------------------------------
+# Parameter layout of every component type.
+#
+# Each entry is (header key, feedme row, index within the row).  The header key is the
+# suffix of GALFIT's HDU2 keyword (``3_MAG`` -> ``MAG``).  Hidden rows (C0, Fm, Bm, R*, T*)
+# are handled generically: see ``_hidden_parameters``.
+# --------------------------------------------------------------------------------------
+_POS = (("XC", "1", 0), ("YC", "1", 1))
+PARAMETERS: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "sersic": _POS + (("MAG", "3", 0), ("RE", "4", 0), ("N", "5", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "devauc": _POS + (("MAG", "3", 0), ("RE", "4", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "expdisk": _POS + (("MAG", "3", 0), ("RS", "4", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "gaussian": _POS + (("MAG", "3", 0), ("FWHM", "4", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "moffat": _POS + (("MAG", "3", 0), ("FWHM", "4", 0), ("POW", "5", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "psf": _POS + (("MAG", "3", 0),),
+    "sky": (("SKY", "1", 0), ("DSDX", "2", 0), ("DSDY", "3", 0)),
+    "edgedisk": _POS + (("MU", "3", 0), ("HS", "4", 0), ("RS", "5", 0), ("PA", "10", 0)),
+    "nuker": _POS
+    + (("MU", "3", 0), ("RB", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("GAMMA", "7", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "king": _POS + (("MU", "3", 0), ("RC", "4", 0), ("RT", "5", 0), ("ALPHA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "ferrer": _POS + (("MU", "3", 0), ("ROUT", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
+}
+COMPONENT_TYPES = tuple(PARAMETERS)
+
+#: Control keys of a GALFIT 3 input file.
+CONTROL_KEYS = tuple("ABCDEFGHIJKOP")
+
+_ROW_KEY = re.compile(r"^(?:\d{1,2}|Z|C0|[FB]\d{1,2}|R\d{1,2}|T[io]?\d{0,2})$")
+_SUFFIXED_TYPE = re.compile(r"^([a-z]+?)(\d?)$")
+# Sizes for which the header key name varies with the component type; all are lengths.
+_CONSTRAINT_NAMES = {
+    "x": ("1", 0),
+    "y": ("1", 1),
+    "mag": ("3", 0),
+    "mu": ("3", 0),
+    "sky": ("1", 0),
+    "re": ("4", 0),
+    "rs": ("4", 0),
+    "fwhm": ("4", 0),
+    "rb": ("4", 0),
+    "rc": ("4", 0),
+    "rout": ("4", 0),
+    "hs": ("4", 0),
+    "n": ("5", 0),
+    "q": ("9", 0),
+    "ar": ("9", 0),
+    "pa": ("10", 0),
+    "c0": ("C0", 0),
+}
+
+
+def _err(source, field_, problem, todo):
+    return GalfitFormatError(f"{source}: {field_}: {problem}; {todo}")
+
+
+def _is_number(tok: str) -> bool:
+    try:
+        float(tok)
+    except ValueError:
+        return False
+    return True
+
+
+def _strip_comment(line: str) -> str:
+    return line.split("#", 1)[0].strip()
+
+
+# ======================================================================================
+# Input files (feedme / .gal / galfit.NN)
+# ======================================================================================
+@dataclass
+class Row:
+    """One parameter row of a component, e.g. ``1) 46.5 48.2 1 1``.
+
+    Parameters
+    ----------
+    key : str
+        Row key as written: ``"1"`` … ``"10"``, ``"Z"``, ``"C0"``, ``"F1"``, ``"B2"``,
+        ``"R0"``, ``"To"``…
+    values : list of float
+        Numeric values.
+    toggles : list of int
+        Fit toggles (1 free, 0 fixed; other non-zero integers are kept and mean free).
+        Empty when the row has none (``Z)``).
+    text : str or None
+        Non-numeric content (``R0) powerlaw``), kept verbatim.
+    comment : str
+        The comment after ``#``, kept for readability only.
+    """
+
+    key: str
+    values: list[float]
+    toggles: list[int] = field(default_factory=list)
+    text: str | None = None
+    comment: str = ""
+
+    def free(self, index: int = 0) -> bool:
+        """Whether value ``index`` is free (a missing toggle means fixed)."""
+        return index < len(self.toggles) and self.toggles[index] != 0
+
+
+@dataclass
+class Component:
+    """One ``0) type`` block of an input file; rows in file order."""
+
+    type: str
+    rows: dict[str, Row] = field(default_factory=dict)
+    comment: str = ""
+
+    @property
+    def base_type(self) -> str:
+        """Type without GALFIT's numeric suffix (``sersic2`` -> ``sersic``)."""
+        return _SUFFIXED_TYPE.match(self.type).group(1)
+
+    @property
+    def skip(self) -> bool:
+        """``Z) 1``: left out of the output model."""
+        row = self.rows.get("Z")
+        return bool(row and row.values and row.values[0] != 0)
+
+    def value(self, row: str, index: int = 0) -> float:
+        return self.rows[row].values[index]
+
+    def set_value(self, row: str, index: int, value: float) -> None:
+        self.rows[row].values[index] = float(value)
+
+
+@dataclass
+class Feedme:
+    """A parsed GALFIT input file.
+
+    ``control`` maps the control letters (``"A"`` … ``"P"``) to their raw value strings
+    (comment removed); the properties below give typed views of them.
+    """
+
+    control: dict[str, str]
+    components: list[Component]
+    source: str = "<feedme>"
+
+    # -- typed views of the control block --------------------------------------------
+    def _path(self, key):
+        raw = self.control.get(key, "").split()
+        if not raw or raw[0].lower() == "none":
+            return None
+        return raw[0]
+
+    @property
+    def input_image(self) -> str | None:
+        return self._path("A")
+
+    @property
+    def output_block(self) -> str | None:
+        return self._path("B")
+
+    @property
+    def sigma(self) -> str | None:
+        return self._path("C")
+
+    @property
+    def psf(self) -> str | None:
+        return self._path("D")
+
+    @property
+    def mask(self) -> str | None:
+        return self._path("F")
+
+    @property
+    def constraints(self) -> str | None:
+        return self._path("G")
+
+    @property
+    def finesample(self) -> int:
+        return int(float(self._numbers("E", 1, default=[1])[0]))
+
+    @property
+    def region(self) -> tuple[int, int, int, int]:
+        """H) as ``(x1, x2, y1, y2)``, 1-based inclusive."""
+        return tuple(int(round(v)) for v in self._numbers("H", 4))
+
+    @property
+    def convbox(self) -> tuple[int, int]:
+        return tuple(int(round(v)) for v in self._numbers("I", 2))
+
+    @property
+    def zeropoint(self) -> float:
+        return self._numbers("J", 1)[0]
+
+    @property
+    def platescale(self) -> tuple[float, float]:
+        vals = self._numbers("K", 1)
+        return (vals[0], vals[1] if len(vals) > 1 else vals[0])
+
+    @property
+    def mode(self) -> int:
+        return int(self._numbers("P", 1, default=[0])[0])
+
+    def _numbers(self, key, count, default=None):
+        raw = self.control.get(key)
+        if raw is None:
+            if default is not None:
+                return default
+            raise _err(self.source, f"{key})", "missing", f"add a {key}) line with {count} number(s)")
+        toks = raw.split()
+        try:
+            vals = [float(t) for t in toks[:count]]
+        except ValueError:
+            raise _err(self.source, f"{key})", f"expected {count} number(s), got {raw!r}", "fix the value") from None
+        if len(vals) < count:
+            raise _err(self.source, f"{key})", f"expected {count} number(s), got {raw!r}", "fix the value")
+        return vals
+
+
+def _split_row(line):
+    """``' 1) 46.5 48.2 1 1  # Position'`` -> ``('1', '46.5 48.2 1 1', 'Position')``."""
+    body, _, comment = line.partition("#")
+    m = re.match(r"^\s*([A-Za-z0-9]+)\)\s*(.*)$", body)
+    if not m:
+        return None
+    return m.group(1), m.group(2).strip(), comment.strip()
+
+
+def parse_feedme(text: str, source: str = "<feedme>") -> Feedme:
+    """Parse the text of a GALFIT 3 input file.
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    source : str
+        Name used in error messages (normally the path).
+
+    Returns
+    -------
+    Feedme
+
+    Raises
+    ------
+    GalfitFormatError
+        Unknown control key, row key or component type; a GALFIT 2 file; a malformed row.
+    """
+    control: dict[str, str] = {}
+    components: list[Component] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not _strip_comment(line):
+            continue
+        parts = _split_row(line)
+        if parts is None:
+            # Banners ("=====") and free text are ignored, as GALFIT does.
+            continue
+        key, rest, comment = parts
+        where = f"line {lineno} '{key})'"
+        if key == "0":
+            ctype = rest.split()[0].lower() if rest.split() else ""
+            m = _SUFFIXED_TYPE.match(ctype)
+            if not m or m.group(1) not in PARAMETERS:
+                raise _err(
+                    source,
+                    f"line {lineno} component {len(components) + 1}",
+                    f"unknown component type {ctype!r}",
+                    "use one of " + ", ".join(COMPONENT_TYPES),
+                )
+            components.append(Component(type=ctype, comment=comment))
+            continue
+        if not components:
+            if key == "S" or key == "N":
+                raise _err(source, where, "this is a GALFIT 2 input file (control key S/N)", "convert it to GALFIT 3 numbering")
+            if key not in CONTROL_KEYS:
+                raise _err(source, where, f"unknown control key {key!r}", "use A)-K), O), P)")
+            control[key] = rest
+            continue
+        if not _ROW_KEY.match(key):
+            raise _err(source, where, f"unknown parameter key {key!r} in component {len(components)}", "fix or remove the line")
+        toks = rest.split()
+        nums = []
+        text_value = None
+        for t in toks:
+            if _is_number(t):
+                nums.append(float(t))
+            elif text_value is None and not nums:
+                text_value = t
+            else:
+                raise _err(source, where, f"cannot read {rest!r}", "write numbers: values then fit toggles")
+        nval = 1 if key == "Z" else (len(nums) + 1) // 2
+        values, toggles = nums[:nval], nums[nval:]
+        if any(t != int(t) for t in toggles):
+            raise _err(source, where, f"fit toggles must be integers, got {rest!r}", "use 1 (free) or 0 (fixed)")
+        components[-1].rows[key] = Row(key, values, [int(t) for t in toggles], text_value, comment)
+    fm = Feedme(control, components, source)
+    _check_galfit3(fm)
+    for i, comp in enumerate(fm.components, 1):
+        for hkey, row, idx in PARAMETERS[comp.base_type]:
+            if comp.base_type == "sky" and row not in comp.rows:
+                comp.rows[row] = Row(row, [0.0], [0])
+                continue
+            if row not in comp.rows or len(comp.rows[row].values) <= idx:
+                raise _err(source, f"component {i} ({comp.type}) row {row})", f"missing value for {hkey}", "add the row")
+    return fm
+
+
+def _check_galfit3(fm: Feedme) -> None:
+    # GALFIT 2 numbered q as 8) and PA as 9) (with 10) = boxiness) and had no 9) for q.
+    for i, comp in enumerate(fm.components, 1):
+        if comp.base_type in ("sersic", "devauc", "expdisk", "gaussian", "moffat"):
+            if "8" in comp.rows and "9" in comp.rows and "10" in comp.rows:
+                q = comp.rows["8"].values[0] if comp.rows["8"].values else 0.0
+                if 0 < q <= 1 and comp.rows["9"].values and abs(comp.rows["9"].values[0]) > 1:
+                    raise _err(
+                        fm.source,
+                        f"component {i} ({comp.type}) rows 8)-10)",
+                        "GALFIT 2 numbering (8) axis ratio, 9) PA, 10) boxiness)",
+                        "convert to GALFIT 3: 9) axis ratio, 10) PA, C0) boxiness",
+                    )
+            if "8" in comp.rows and "9" not in comp.rows:
+                raise _err(
+                    fm.source,
+                    f"component {i} ({comp.type}) row 8)",
+                    "GALFIT 2 numbering (8) axis ratio)",
+                    "convert to GALFIT 3: 9) axis ratio, 10) PA",
+                )
+
+
+def read_feedme(path) -> Feedme:
+    """Read a GALFIT input file from ``path`` (see :func:`parse_feedme`)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise GalfitFormatError(f"{path}: file: not found; check the path") from None
+    except UnicodeDecodeError:
+        raise GalfitFormatError(f"{path}: file: not a text file; give a GALFIT input file") from None
+    return parse_feedme(text, str(path))
+
+
+def _fmt(v: float) -> str:
+    # Ten significant digits: lossless for GALFIT's 4-decimal values, stable round trips.
+    if v == int(v) and abs(v) < 1e7:
+        return f"{v:.4f}"
+    return f"{v:.10g}"
+
+
+_CONTROL_COMMENTS = {
+    "A": "Input data image (FITS file)",
+    "B": "Output data image block",
+    "C": "Sigma image name (made from data if blank or none)",
+    "D": "Input PSF image and (optional) diffusion kernel",
+    "E": "PSF fine sampling factor relative to data",
+    "F": "Bad pixel mask (FITS image or ASCII coord list)",
+    "G": "File with parameter constraints (ASCII file)",
+    "H": "Image region to fit (xmin xmax ymin ymax)",
+    "I": "Size of the convolution box (x y)",
+    "J": "Magnitude photometric zeropoint",
+    "K": "Plate scale (dx dy)   [arcsec per pixel]",
+    "O": "Display type (regular, curses, both)",
+    "P": "Choose: 0=optimize, 1=model, 2=imgblock, 3=subcomps",
+}
+
+
+def format_feedme(fm: Feedme, header: str | None = None) -> str:
+    """Write a :class:`Feedme` as GALFIT 3 input text (full precision, all rows kept)."""
+    out = []
+    if header:
+        out += [f"#  {line}" for line in header.splitlines()] + [""]
+    out.append("=" * 80)
+    out.append("# IMAGE and GALFIT CONTROL PARAMETERS")
+    for key in CONTROL_KEYS:
+        if key in fm.control:
+            out.append(f"{key}) {fm.control[key]:<18s} # {_CONTROL_COMMENTS[key]}")
+    out.append("")
+    for i, comp in enumerate(fm.components, 1):
+        out.append(f"# Component number: {i}")
+        out.append(f" 0) {comp.type:<22s} #  Component type")
+        for row in comp.rows.values():
+            vals = " ".join(_fmt(v) if row.key != "Z" else str(int(v)) for v in row.values)
+            if row.text is not None:
+                vals = (row.text + " " + vals).strip()
+            togs = " ".join(str(t) for t in row.toggles)
+            body = f"{vals}  {togs}".rstrip()
+            comment = f"  # {row.comment}" if row.comment else ""
+            out.append(f"{row.key:>2s}) {body:<22s}{comment}".rstrip())
+        out.append("")
+    out.append("=" * 80)
+    return "\n".join(out) + "\n"
+
+
+def write_feedme(fm: Feedme, path, header: str | None = None) -> None:
+    """Write ``fm`` to ``path`` (see :func:`format_feedme`)."""
+    Path(path).write_text(format_feedme(fm, header))
+
+
+def _hidden_parameters(comp: Component):
+    """Hidden-row parameters as (header key, row, index): C0, Fm amplitude/phase, Bm."""
+    out = []
+    for key, row in comp.rows.items():
+        if key == "C0":
+            out.append(("C0", key, 0))
+        elif key[0] == "F" and key[1:].isdigit():
+            out += [(key, key, 0), (key + "PA", key, 1)]
+        elif key[0] == "B" and key[1:].isdigit():
+            out.append((key, key, 0))
+    return out
+
+
+def parameter_table(comp: Component) -> list[tuple[str, str, int]]:
+    """All fitted parameters of ``comp`` as ``(header key, row key, index)``, in header order."""
+    return list(PARAMETERS[comp.base_type]) + _hidden_parameters(comp)
+
+
+# ======================================================================================
+# Image block header (HDU2)
+# ======================================================================================
+@dataclass
+class HeaderValue:
+    """A parameter value from an image-block header.
+
+    ``kind`` is ``"free"`` (``v +/- e``), ``"fixed"`` (``[v]``), ``"constrained"``
+    (``{v}``) or ``"suspect"`` (``*v* +/- *e*``, GALFIT's numerical-problem marker).
+    """
+
+    value: float
+    error: float | None
+    kind: str = "free"
+
+
+@dataclass
+class HeaderComponent:
+    number: int
+    type: str
+    params: list[tuple[str, HeaderValue]] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> HeaderValue:
+        for k, v in self.params:
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    @property
+    def base_type(self) -> str:
+        return _SUFFIXED_TYPE.match(self.type).group(1)
+
+
+@dataclass
+class FitHeader:
+    """Everything GALFIT records in HDU2 of an output image block."""
+
+    components: list[HeaderComponent]
+    fitsect: tuple[int, int, int, int]
+    magzpt: float
+    convbox: tuple[int, int] | None = None
+    flags: list[str] = field(default_factory=list)
+    chisq: float | None = None
+    ndof: int | None = None
+    nfree: int | None = None
+    nfix: int | None = None
+    chi2nu: float | None = None
+    logfile: str | None = None
+    initfile: str | None = None
+    datain: str | None = None
+    sigma: str | None = None
+    psf: str | None = None
+    constrnt: str | None = None
+    mask: str | None = None
+
+    def component(self, number: int) -> HeaderComponent:
+        for c in self.components:
+            if c.number == number:
+                return c
+        raise KeyError(number)
+
+    @property
+    def suspect(self) -> list[str]:
+        """Keywords of every value marked ``*…*``."""
+        return [f"{c.number}_{k}" for c in self.components for k, v in c.params if v.kind == "suspect"]
+
+    @property
+    def fit_flags(self) -> list[str]:
+        """GALFIT's fit-quality flags: ``1`` iteration limit, ``2`` convergence problem."""
+        return [f for f in self.flags if f in ("1", "2")]
+
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)"
+
+
+def parse_header_value(text: str, source: str = "<header>", key: str = "value") -> HeaderValue:
+    """Parse GALFIT's HDU2 value grammar.
+
+    ``'20.7151 +/- 0.0462'``, ``'-3.998e-03 +/- 3.256e-03'``, ``'[267.5000]'``,
+    ``'{1.2000}'``, ``'*0.0700* +/- *0.1544*'``.
+    """
+    s = str(text).strip()
+    m = re.fullmatch(rf"\[({_NUM})\]", s, re.I)
+    if m:
+        return HeaderValue(float(m.group(1)), None, "fixed")
+    m = re.fullmatch(rf"\{{({_NUM})\}}(?:\s*\+/-\s*\{{?({_NUM})\}}?)?", s, re.I)
+    if m:
+        return HeaderValue(float(m.group(1)), float(m.group(2)) if m.group(2) else None, "constrained")
+    m = re.fullmatch(rf"(\*?)({_NUM})\*?\s*(?:\+/-\s*\*?({_NUM})\*?)?", s, re.I)
+    if m:
+        kind = "suspect" if m.group(1) else "free"
+        return HeaderValue(float(m.group(2)), float(m.group(3)) if m.group(3) else None, kind)
+    raise _err(source, key, f"cannot read parameter value {s!r}", "the image block header may be corrupt; re-run the fit")
+
+
+def format_header_value(value: HeaderValue | float, error: float | None = None, kind: str = "free") -> str:
+    """Format a value in GALFIT's HDU2 grammar (inverse of :func:`parse_header_value`)."""
+    if isinstance(value, HeaderValue):
+        value, error, kind = value.value, value.error, value.kind
+
+    def f(v):
+        return f"{v:.3e}" if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e6) or v == 0 and kind == "fixed" else f"{v:.4f}"
+
+    if kind == "fixed":
+        return f"[{f(value)}]"
+    if kind == "constrained":
+        return f"{{{f(value)}}}" if error is None else f"{{{f(value)}}} +/- {{{f(error)}}}"
+    err = 0.0 if error is None else error
+    if kind == "suspect":
+        return f"*{f(value)}* +/- *{f(err)}*"
+    return f"{f(value)} +/- {f(err)}"
+
+
+def parse_fitsect(text: str, source: str = "<header>") -> tuple[int, int, int, int]:
+    """``'[x1:x2,y1:y2]'`` -> ``(x1, x2, y1, y2)`` (1-based, inclusive)."""
+    m = re.fullmatch(r"\s*\[\s*(\d+)\s*:\s*(\d+)\s*,\s*(\d+)\s*:\s*(\d+)\s*\]\s*", str(text))
+    if not m:
+        raise _err(source, "FITSECT", f"cannot read {text!r}", "expected '[x1:x2,y1:y2]' as GALFIT writes it")
+    x1, x2, y1, y2 = (int(g) for g in m.groups())
+    if x2 < x1 or y2 < y1:
+        raise _err(source, "FITSECT", f"empty region {text!r}", "expected x1 <= x2 and y1 <= y2")
+    return x1, x2, y1, y2
+
+
+def format_fitsect(region) -> str:
+    x1, x2, y1, y2 = region
+    return f"[{x1}:{x2},{y1}:{y2}]"
+
+
+def region_slices(region) -> tuple[slice, slice]:
+    """numpy ``[y, x]`` slices of a GALFIT region ``(x1, x2, y1, y2)`` (1-based inclusive)."""
+    x1, x2, y1, y2 = region
+    return slice(y1 - 1, y2), slice(x1 - 1, x2)
+
+
+def _header_str(header, key):
+    v = header.get(key)
+    if v is None:
+        return None
+    v = str(v).strip()
+    return None if v == "" else v
+
+
+def parse_fit_header(header, source: str = "<imgblock>") -> FitHeader:
+    """Read GALFIT's parameters from an HDU2 header (an ``astropy.io.fits.Header``)."""
+    if "COMP_1" not in header:
+        raise _err(source, "HDU2 COMP_1", "no fitted components in the header", "give a GALFIT output image block (B) file)")
+    if "FITSECT" not in header:
+        raise _err(source, "HDU2 FITSECT", "missing", "give a GALFIT output image block (B) file)")
+    fitsect = parse_fitsect(header["FITSECT"], source)
+    comps: dict[int, HeaderComponent] = {}
+    for card in header.cards:
+        key = card.keyword
+        m = re.fullmatch(r"COMP_(\d+)", key)
+        if m:
+            n = int(m.group(1))
+            comps[n] = HeaderComponent(n, str(card.value).strip().lower())
+            continue
+        m = re.fullmatch(r"(\d+)_([A-Z0-9]+)", key)
+        if m and int(m.group(1)) in comps:
+            n = int(m.group(1))
+            comps[n].params.append((m.group(2), parse_header_value(card.value, source, key)))
+    for c in comps.values():
+        if _SUFFIXED_TYPE.match(c.type) is None or c.base_type not in PARAMETERS:
+            raise _err(source, f"HDU2 COMP_{c.number}", f"unknown component type {c.type!r}", "use a GALFIT 3 image block")
+    convbox = None
+    if header.get("CONVBOX"):
+        nums = re.findall(r"\d+", str(header["CONVBOX"]))
+        if len(nums) == 2:
+            convbox = (int(nums[0]), int(nums[1]))
+    magzpt = header.get("MAGZPT")
+    if magzpt is None:
+        raise _err(source, "HDU2 MAGZPT", "missing", "give a GALFIT output image block (B) file)")
+
+    def num(key, cast):
+        v = header.get(key)
+        return None if v is None or str(v).strip() == "" else cast(v)
+
+    return FitHeader(
+        components=[comps[k] for k in sorted(comps)],
+        fitsect=fitsect,
+        magzpt=float(magzpt),
+        convbox=convbox,
+        flags=str(header.get("FLAGS", "")).split(),
+        chisq=num("CHISQ", float),
+        ndof=num("NDOF", int),
+        nfree=num("NFREE", int),
+        nfix=num("NFIX", int),
+        chi2nu=num("CHI2NU", float),
+        logfile=_header_str(header, "LOGFILE"),
+        initfile=_header_str(header, "INITFILE"),
+        datain=_header_str(header, "DATAIN"),
+        sigma=_header_str(header, "SIGMA"),
+        psf=_header_str(header, "PSF"),
+        constrnt=_header_str(header, "CONSTRNT"),
+        mask=_header_str(header, "MASK"),
+    )
+
+
+def read_fit_header(path) -> FitHeader:
+    """Open an image block and parse its HDU2 header.
+
+    Raises :class:`GalfitFormatError` when the file is missing, unreadable, has fewer than
+    four HDUs, or its header cannot be parsed.
+    """
+    from astropy.io import fits
+
+    path = Path(path)
+    if not path.exists():
+        raise GalfitFormatError(f"{path}: file: not found; check the path")
+    try:
+        with fits.open(path) as hdul:
+            if len(hdul) < 4:
+                raise _err(path, "HDUs", f"{len(hdul)} HDUs, expected 4 (blank, data, model, residual)", "give a GALFIT output image block (B) file)")
+            return parse_fit_header(hdul[2].header, str(path))
+    except GalfitFormatError:
+        raise
+    except Exception as exc:  # astropy raises many types for damaged files
+        raise GalfitFormatError(f"{path}: FITS: unreadable ({type(exc).__name__}); re-create the file") from None
+
+
+# ======================================================================================
+# Constraint files (G)
+# ======================================================================================
+@dataclass
+class Constraint:
+    """One line of a GALFIT constraint file.
+
+    ``kind``: ``"absolute"`` (``lo to hi``), ``"relative"`` (``lo hi`` around the initial
+    value), ``"offset"``, ``"ratio"`` (couplings of ``components``), ``"difference"``
+    (``3-7 mag lo hi``) or ``"quotient"`` (``3/5 re lo hi``).  ``parameter`` is the
+    ``(row, index)`` it acts on; ``name`` the parameter as written.
+    """
+
+    components: list[int]
+    name: str
+    parameter: tuple[str, int]
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    line: int = 0
+
+
+def _constraint_parameter(name: str, source, lineno):
+    low = name.lower()
+    if low in _CONSTRAINT_NAMES:
+        return _CONSTRAINT_NAMES[low]
+    if low.isdigit() and 1 <= int(low) <= 10 and low != "2":
+        return (low, 0)
+    if re.fullmatch(r"[fb]\d{1,2}", low):
+        return (low.upper(), 0)
+    raise _err(source, f"line {lineno} parameter", f"unknown parameter {name!r}", "use x, y, mag, re, n, q, pa, … or a row number")
+
+
+def parse_constraints(text: str, source: str = "<constraints>") -> list[Constraint]:
+    """Parse a GALFIT constraint file."""
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        body = _strip_comment(line)
+        if not body:
+            continue
+        toks = body.split()
+        if len(toks) < 3:
+            raise _err(source, f"line {lineno}", f"cannot read {body!r}", "write '<components> <parameter> <range>'")
+        comp_tok, name, rest = toks[0], toks[1], toks[2:]
+        param = _constraint_parameter(name, source, lineno)
+        try:
+            if "-" in comp_tok.lstrip("-") or "/" in comp_tok:
+                sep = "/" if "/" in comp_tok else "-"
+                comps = [int(t) for t in comp_tok.split(sep)]
+                kind = "quotient" if sep == "/" else "difference"
+                if len(comps) != 2:
+                    raise ValueError
+                lo, hi = (float(t) for t in rest[:2])
+                out.append(Constraint(comps, name, param, kind, lo, hi, lineno))
+                continue
+            comps = [int(t) for t in comp_tok.split("_")]
+        except ValueError:
+            raise _err(source, f"line {lineno} components", f"cannot read {comp_tok!r}", "write 3, 1_2_3, 3-7 or 3/5") from None
+        word = rest[0].lower()
+        try:
+            if word in ("offset", "ratio"):
+                out.append(Constraint(comps, name, param, word, None, None, lineno))
+            elif len(rest) >= 3 and rest[1].lower() == "to":
+                out.append(Constraint(comps, name, param, "absolute", float(rest[0]), float(rest[2]), lineno))
+            else:
+                out.append(Constraint(comps, name, param, "relative", float(rest[0]), float(rest[1]), lineno))
+        except (ValueError, IndexError):
+            raise _err(source, f"line {lineno} range", f"cannot read {' '.join(rest)!r}", "write 'lo to hi', 'lo hi', 'offset' or 'ratio'") from None
+    return out
+
+
+def read_constraints(path, ncomponents: int | None = None) -> list[Constraint]:
+    """Read a constraint file; with ``ncomponents``, refuse constraints on missing components."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise GalfitFormatError(f"{path}: file: not found; check the path or write 'none'") from None
+    cons = parse_constraints(text, str(path))
+    if ncomponents is not None:
+        for c in cons:
+            for n in c.components:
+                if not 1 <= n <= ncomponents:
+                    raise _err(path, f"line {c.line} components", f"component {n} does not exist (the fit has {ncomponents})", "fix the component number")
+    return cons
+
+
+# ======================================================================================
+# fit.log
+# ======================================================================================
+@dataclass
+class LogComponent:
+    type: str
+    values: list[float]
+    errors: list[float | None]
+    kinds: list[str]
+
+
+@dataclass
+class LogRun:
+    """One block of fit.log."""
+
+    input_image: str | None = None
+    init_file: str | None = None
+    restart_file: str | None = None
+    output_image: str | None = None
+    components: list[LogComponent] = field(default_factory=list)
+    chisq: float | None = None
+    ndof: int | None = None
+    chi2nu: float | None = None
+
+
+_LOG_TOKEN = re.compile(r"([\[\{*]?)\s*(" + _NUM + r")\s*([\]\}*]?)", re.I)
+
+
+def _log_tokens(text):
+    out = []
+    for m in _LOG_TOKEN.finditer(text):
+        kind = {"[": "fixed", "{": "constrained", "*": "suspect"}.get(m.group(1) or m.group(3), "free")
+        out.append((float(m.group(2)), kind))
+    return out
+
+
+def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
+    """Parse every run block of a ``fit.log`` (tokens, not columns)."""
+    runs: list[LogRun] = []
+    cur = None
+    pending = None
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("Input image"):
+            cur = LogRun(input_image=s.split(":", 1)[1].strip())
+            runs.append(cur)
+            pending = None
+            continue
+        if cur is None or not s or set(s) <= {"-"}:
+            continue
+        if ":" in s and not s.startswith("Chi"):
+            label, rest = (p.strip() for p in s.split(":", 1))
+            attr = {"Init. par. file": "init_file", "Restart file": "restart_file", "Output image": "output_image"}.get(label)
+            if attr:
+                setattr(cur, attr, rest)
+                continue
+            rest = rest.replace("(", " ").replace(")", " ").replace(",", " ")
+            toks = _log_tokens(rest)
+            pending = LogComponent(label.split()[0], [v for v, _ in toks], [], [k for _, k in toks])
+            cur.components.append(pending)
+            continue
+        if s.startswith("Chi^2/nu"):
+            cur.chi2nu = float(s.split("=")[1])
+            continue
+        if s.startswith("Chi^2"):
+            m = re.search(r"Chi\^2\s*=\s*(" + _NUM + r").*ndof\s*=\s*(\d+)", s)
+            if m:
+                cur.chisq, cur.ndof = float(m.group(1)), int(m.group(2))
+            continue
+        if pending is not None and not pending.errors:
+            toks = _log_tokens(s.replace("(", " ").replace(")", " ").replace(",", " "))
+            # The error line omits fixed position brackets for sky; align from the right.
+            errs = [v for v, _ in toks]
+            pad = len(pending.values) - len(errs)
+            pending.errors = [None] * max(pad, 0) + errs
+    if not runs:
+        raise GalfitFormatError(f"{source}: fit.log: no run blocks found; give a GALFIT fit.log")
+    return runs
+
+
+def read_fit_log(path) -> list[LogRun]:
+    path = Path(path)
+    return parse_fit_log(path.read_text(), str(path))
+
+
+# ======================================================================================
+# Component -> object tables, restart names
+# ======================================================================================
+def read_comp_ident(path, components: int | list[int] | None = None) -> dict[int, str]:
+    """Read a ``component object`` table (``#`` comments).
+
+    Parameters
+    ----------
+    path : path-like
+    components : int or list of int, optional
+        Component numbers present in the fit (or their count); a line naming another
+        component is an error.
+
+    Returns
+    -------
+    dict
+        component number -> object id (string), in file order.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise GalfitFormatError(f"{path}: file: not found; check the comp_ident path") from None
+    if isinstance(components, int):
+        components = list(range(1, components + 1))
+    out: dict[int, str] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        body = _strip_comment(line)
+        if not body:
+            continue
+        toks = body.replace(",", " ").split()
+        if len(toks) != 2:
+            raise _err(path, f"line {lineno}", f"expected 'component object', got {body!r}", "write one 'component object' pair per line")
+        try:
+            comp = int(toks[0])
+        except ValueError:
+            raise _err(path, f"line {lineno} component", f"{toks[0]!r} is not an integer", "write the GALFIT component number") from None
+        if comp in out:
+            raise _err(path, f"line {lineno} component", f"component {comp} listed twice", "list each component once")
+        if components is not None and comp not in components:
+            raise _err(path, f"line {lineno} component", f"component {comp} is not in the fit (it has {len(components)})", "use the comp_ident table of this fit")
+        out[comp] = toks[1]
+    if not out:
+        raise _err(path, "table", "no component lines", "write one 'component object' pair per line")
+    return out
+
+
+def next_restart_name(directory) -> str:
+    """First unused ``galfit.NN`` name in ``directory`` (GALFIT's restart numbering)."""
+    directory = Path(directory)
+    n = 1
+    while (directory / f"galfit.{n:02d}").exists():
+        n += 1
+    return f"galfit.{n:02d}"
+
