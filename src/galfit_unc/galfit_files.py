@@ -391,10 +391,10 @@ def read_feedme(path) -> Feedme:
 
 
 def _fmt(v: float) -> str:
-    # Ten significant digits: lossless for GALFIT's 4-decimal values, stable round trips.
+    # Shortest exact form: write -> read returns the same float.
     if v == int(v) and abs(v) < 1e7:
         return f"{v:.4f}"
-    return f"{v:.10g}"
+    return repr(float(v))
 
 
 _CONTROL_COMMENTS = {
