@@ -1,0 +1,131 @@
+"""DS9 region files of a GALFIT model (astropy ``regions``).
+
+GALFIT positions are 1-based pixel centres of the frame, which is also DS9's image
+system; ``regions`` uses 0-based ``PixCoord``, hence the ``- 1`` below. GALFIT's PA is
+measured from +y counter-clockwise, DS9's angle from +x counter-clockwise.
+"""
+
+from __future__ import annotations
+
+import astropy.units as u
+from regions import (
+    CirclePixelRegion,
+    EllipsePixelRegion,
+    PixCoord,
+    RectanglePixelRegion,
+    RegionMeta,
+    Regions,
+    RegionVisual,
+)
+
+from galfit_unc import galfit_files as gf
+
+__all__ = ["galfit_pa_to_ds9", "model_regions", "write_region_files"]
+
+#: Radius (pixels) of the marker drawn for a PSF component.
+PSF_RADIUS = 2.0
+COLOURS = ("green", "cyan", "magenta", "yellow", "red", "blue", "orange", "pink", "purple", "lime")
+UNKNOWN_COLOUR = "white"
+REGION_COLOUR = "white"
+
+# Semi-major axis of the ellipse drawn per type: (header key, factor).
+_MAJOR = {
+    "sersic": ("RE", 1.0),
+    "devauc": ("RE", 1.0),
+    "expdisk": ("RS", 1.0),
+    "gaussian": ("FWHM", 0.5),
+    "moffat": ("FWHM", 0.5),
+    "edgedisk": ("RS", 1.0),
+    "nuker": ("RB", 1.0),
+    "king": ("RC", 1.0),
+    "ferrer": ("ROUT", 1.0),
+}
+
+
+def galfit_pa_to_ds9(pa) -> float:
+    """DS9 angle (from +x, counter-clockwise) of a GALFIT PA (from +y): ``pa + 90`` mod 360."""
+    return float((pa + 90.0) % 360.0)
+
+
+def _axes(comp: gf.HeaderComponent) -> tuple[float, float]:
+    """Semi-major and semi-minor axes in pixels."""
+    key, factor = _MAJOR[comp.base_type]
+    major = comp[key].value * factor
+    if comp.base_type == "edgedisk":
+        # An edge-on disc has no axis ratio: its scale height is the minor axis.
+        return major, comp["HS"].value
+    return major, major * comp["AR"].value
+
+
+def model_regions(fit_header: gf.FitHeader, comp_ident: dict[int, str], *, frame: str = "frame", wcs=None) -> Regions:
+    """Regions of every component of a fit plus the fitted region.
+
+    Each component is an ellipse with semi-axes (a, q a): a = Re for sersic/devauc, Rs
+    for expdisk, FWHM/2 for gaussian/moffat, and the scale radius for the others
+    (edgedisk: Rs along the disc with the scale height hs as minor axis; nuker: Rb;
+    king: the core radius Rc; ferrer: the outer radius Rout). A psf component is a
+    circle of ``PSF_RADIUS`` pixels, a sky component is not drawn. The fitted region
+    (FITSECT) is a box.
+
+    Parameters
+    ----------
+    fit_header : FitHeader
+    comp_ident : dict
+        Component number -> object id; labels read ``obj <id>: <component>``, with
+        ``obj ?`` for unlisted components; one colour per object.
+    frame : {"frame", "cutout"}
+        Pixel system: the full frame (GALFIT's positions) or the fitted cutout.
+    wcs : astropy.wcs.WCS, optional
+        Celestial WCS of the frame; when given, sky regions in FK5 are returned
+        (always computed from frame pixel positions, whatever ``frame`` says).
+
+    Returns
+    -------
+    regions.Regions
+    """
+    if frame not in ("frame", "cutout"):
+        raise ValueError(f"region file: frame {frame!r} unknown; use 'frame' or 'cutout'")
+    x1, x2, y1, y2 = fit_header.fitsect
+    # Offset from GALFIT's 1-based frame position to 0-based PixCoord.
+    dx, dy = (x1, y1) if frame == "cutout" and wcs is None else (1, 1)
+    colours = {obj: COLOURS[i % len(COLOURS)] for i, obj in enumerate(dict.fromkeys(comp_ident.values()))}
+    out = []
+    for comp in fit_header.components:
+        if comp.base_type == "sky":
+            continue
+        obj = comp_ident.get(comp.number)
+        label = f"obj {obj if obj is not None else '?'}: {comp.number}"
+        centre = PixCoord(comp["XC"].value - dx, comp["YC"].value - dy)
+        meta = RegionMeta({"text": label})
+        visual = RegionVisual({"color": colours.get(obj, UNKNOWN_COLOUR)})
+        if comp.base_type == "psf":
+            out.append(CirclePixelRegion(centre, PSF_RADIUS, meta=meta, visual=visual))
+            continue
+        major, minor = _axes(comp)
+        angle = galfit_pa_to_ds9(comp["PA"].value) * u.deg
+        out.append(EllipsePixelRegion(centre, 2 * major, 2 * minor, angle=angle, meta=meta, visual=visual))
+    box_centre = PixCoord((x1 + x2) / 2 - dx, (y1 + y2) / 2 - dy)
+    out.append(
+        RectanglePixelRegion(
+            box_centre,
+            x2 - x1 + 1,
+            y2 - y1 + 1,
+            meta=RegionMeta({"text": f"fit region {gf.format_fitsect(fit_header.fitsect)}"}),
+            visual=RegionVisual({"color": REGION_COLOUR}),
+        )
+    )
+    if wcs is not None:
+        out = [r.to_sky(wcs) for r in out]
+        for region in out:
+            # The sky file is labelled fk5; a WCS without RADESYS gives ICRS (~20 mas off).
+            region.center = region.center.transform_to("fk5")
+    return Regions(out)
+
+
+def write_region_files(fit_header: gf.FitHeader, comp_ident: dict[int, str], wcs, reg_path, fk5_path, frame: str = "frame") -> None:
+    """Write ``reg_path`` (DS9 image coordinates) and ``fk5_path`` (sky coordinates).
+
+    ``wcs`` is the frame's WCS; its celestial part converts the regions to the sky.
+    """
+    model_regions(fit_header, comp_ident, frame=frame).write(reg_path, format="ds9", overwrite=True)
+    model_regions(fit_header, comp_ident, wcs=wcs.celestial).write(fk5_path, format="ds9", overwrite=True)
