@@ -1,0 +1,162 @@
+"""Cut sky windows out of the frame and replace their remaining sources by sky.
+
+A window from :mod:`galfit_unc.skysearch` is nearly blank, but faint sources and the odd
+bright pixel are left.  :func:`clean_cutout` masks them with the cutout's own
+sigma-clipped statistics and fills them by normalised Gaussian-kernel interpolation from
+the surrounding sky, then adds sky-like noise to the filled pixels only, so that the
+cleaned cutout has the texture of blank sky.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+
+import numpy as np
+from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
+from astropy.io import fits
+from astropy.nddata import Cutout2D
+from astropy.wcs import WCS, FITSFixedWarning
+
+from .skysearch import clipped_stats
+
+__all__ = ["celestial_wcs", "cut_window", "region_seed", "clean_cutout", "write_cleaned"]
+
+#: Frame keys GALFIT reads from its input image (photometry, sigma image); kept on cutouts.
+GALFIT_KEYS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE")
+
+
+def celestial_wcs(header) -> WCS:
+    """The 2-D celestial WCS of a frame header.
+
+    IRAF-written frames may declare extra axes (``WCSDIM = 3``, ``CTYPE3 = 'LINEAR'``)
+    on a 2-D image; only the sky axes are kept.
+    """
+    with warnings.catch_warnings():
+        # Expected for such headers: the extra axis is dropped right here.
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        return WCS(header).celestial
+
+
+def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
+    """Cut a window out of the frame with a matching WCS.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    header : astropy.io.fits.Header
+        Frame header (its celestial WCS is used).
+    window : galfit_unc.skysearch.Window
+        1-based inclusive bounds in the frame.
+
+    Returns
+    -------
+    data : ndarray, shape (ny, nx)
+        Pixel (1, 1) of the cutout is frame pixel (x1, y1).
+    header : astropy.io.fits.Header
+        The cutout's celestial WCS plus the frame's EXPTIME/GAIN/NCOMBINE/RDNOISE, which
+        GALFIT reads from its input image.
+    """
+    ny, nx = window.y2 - window.y1 + 1, window.x2 - window.x1 + 1
+    centre = ((window.x1 + window.x2) / 2 - 1, (window.y1 + window.y2) / 2 - 1)  # 0-based (x, y)
+    cutout = Cutout2D(image, centre, (ny, nx), wcs=celestial_wcs(header), mode="strict")
+    out = cutout.wcs.to_header()
+    for key in GALFIT_KEYS:
+        if key in header:
+            out[key] = (header[key], header.comments[key])
+    return cutout.data, out
+
+
+def region_seed(seed: int, region: str) -> int:
+    """Random seed for one region, reproducible from the run seed and the region id.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed, non-negative.
+    region : str
+        Window id, e.g. ``x0012_y0300``.
+
+    Returns
+    -------
+    int
+        A 64-bit seed; different regions get independent streams.
+    """
+    if seed < 0:
+        raise ValueError(f"seed: {seed} is negative; give a non-negative integer seed")
+    state = np.random.SeedSequence([int(seed), zlib.crc32(region.encode())]).generate_state(2, np.uint32)
+    return int(state[0]) << 32 | int(state[1])
+
+
+def clean_cutout(
+    data,
+    *,
+    nsigma=3.0,
+    clip_sigma=3.0,
+    clip_iters=5,
+    kernel_sigmas=(8, 4),
+    fill_noise=True,
+    rng=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replace sources and bad pixels of a sky cutout by interpolated sky.
+
+    Parameters
+    ----------
+    data : ndarray, shape (ny, nx)
+    nsigma : float
+        Pixels above ``median + nsigma * std`` of the cutout's own sigma-clipped pixels,
+        and non-finite pixels, are filled.
+    clip_sigma, clip_iters : float, int
+        Sigma clipping of those statistics.
+    kernel_sigmas : sequence of float
+        Gaussian kernel widths (pixels), applied in turn: each pass fills the masked pixels
+        still empty that have sky within reach of its kernel.
+    fill_noise : bool
+        Add Gaussian noise with the clipped standard deviation to the filled pixels.
+    rng : numpy.random.Generator
+        Source of that noise; required when ``fill_noise`` is true (see :func:`region_seed`).
+
+    Returns
+    -------
+    cleaned : ndarray of float64, shape (ny, nx)
+    filled : ndarray of bool, shape (ny, nx)
+        Pixels that were replaced.
+    """
+    if fill_noise and rng is None:
+        raise ValueError("clean_cutout: rng: fill_noise needs a numpy Generator; pass rng=np.random.default_rng(region_seed(...))")
+    data = np.asarray(data, dtype=np.float64)
+    if not np.isfinite(data).any():
+        raise ValueError("clean_cutout: data: no finite pixel; this window is not sky")
+    median, std = clipped_stats(data, clip_sigma, clip_iters)
+    with np.errstate(invalid="ignore"):
+        filled = ~np.isfinite(data) | (data > median + nsigma * std)
+    cleaned = np.where(filled, np.nan, data)
+    for sigma in kernel_sigmas:
+        if not np.isnan(cleaned).any():
+            break
+        # Normalised convolution over valid pixels; 'extend' keeps the frame edge at sky
+        # level instead of padding with zeros.
+        cleaned = interpolate_replace_nans(cleaned, Gaussian2DKernel(sigma), boundary="extend")
+    cleaned[np.isnan(cleaned)] = median  # holes wider than every kernel
+    if fill_noise:
+        cleaned[filled] += rng.normal(0.0, std, size=int(filled.sum()))
+    return cleaned, filled
+
+
+def write_cleaned(path, cleaned, header, filled_frac) -> None:
+    """Write a cleaned cutout as a single-HDU float32 FITS image.
+
+    Parameters
+    ----------
+    path : str or path-like
+    cleaned : ndarray, shape (ny, nx)
+    header : astropy.io.fits.Header
+        The cutout header from :func:`cut_window`.
+    filled_frac : float
+        Fraction of pixels that were filled, stored as ``FILLFRAC``.
+    """
+    if not 0.0 <= filled_frac <= 1.0:
+        raise ValueError(f"{path}: FILLFRAC: {filled_frac} is not a fraction; pass filled.mean()")
+    hdr = header.copy()
+    hdr["FILLFRAC"] = (float(filled_frac), "fraction of pixels filled with interpolated sky")
+    fits.PrimaryHDU(np.asarray(cleaned, dtype=np.float32), header=hdr).writeto(path, overwrite=True)

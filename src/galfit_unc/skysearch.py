@@ -1,0 +1,374 @@
+"""Search a frame for nearly blank sky windows of the size of the fitted region.
+
+The frame is turned into a source mask (pixels brighter than the sigma-clipped sky, plus
+non-finite and user-flagged pixels).  A summed-area table gives the number of masked
+pixels in every window position at once; windows with few masked pixels that stay clear
+of the fitted region are then taken greedily, fewest masked pixels first, as long as each
+new window shares at most ``max_overlap`` of its area with every window already taken.
+
+Windows are GALFIT regions: 1-based, inclusive, ``x`` = column (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.stats import sigma_clipped_stats
+
+from .galfit_files import GalfitFormatError
+
+__all__ = [
+    "Window",
+    "load_frame",
+    "clipped_stats",
+    "source_mask",
+    "window_counts",
+    "overlap_fraction",
+    "select_windows",
+    "write_regions_tsv",
+    "read_regions_tsv",
+    "NotEnoughRegions",
+    "check_enough",
+]
+
+TSV_COLUMNS = ("region", "x1", "x2", "y1", "y2", "masked_frac")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sky window in the frame, GALFIT 1-based inclusive pixel bounds.
+
+    Attributes
+    ----------
+    x1, x2, y1, y2 : int
+        Column and row bounds, inclusive.
+    masked_frac : float
+        Fraction of the window's pixels covered by the source mask.
+    """
+
+    x1: int
+    x2: int
+    y1: int
+    y2: int
+    masked_frac: float
+
+    @property
+    def region(self) -> str:
+        """Identifier derived from the position, e.g. ``x0012_y0300``."""
+        return f"x{self.x1:04d}_y{self.y1:04d}"
+
+    @property
+    def bounds(self) -> tuple[int, int, int, int]:
+        """``(x1, x2, y1, y2)`` as GALFIT's H) line and FITSECT order them."""
+        return self.x1, self.x2, self.y1, self.y2
+
+
+def load_frame(path) -> tuple[np.ndarray, fits.Header]:
+    """Read the image frame: the first HDU holding 2-D data.
+
+    Parameters
+    ----------
+    path : str or path-like
+        FITS file.
+
+    Returns
+    -------
+    data : ndarray of float64, shape (H, W)
+    header : astropy.io.fits.Header
+        Header of the HDU the data came from.
+
+    Raises
+    ------
+    GalfitFormatError
+        Missing or unreadable file, no 2-D HDU (e.g. a 3-D cube), all pixels non-finite,
+        or a constant frame.
+    """
+    try:
+        hdul = fits.open(path, memmap=False)
+    except FileNotFoundError:
+        raise GalfitFormatError(f"{path}: file: not found; check the frame path") from None
+    except OSError as exc:
+        raise GalfitFormatError(f"{path}: FITS: unreadable ({exc}); give a FITS image") from None
+    with hdul:
+        shapes = [hdu.data.shape if hdu.data is not None else None for hdu in hdul]
+        first_2d = next((i for i, s in enumerate(shapes) if s is not None and len(s) == 2), None)
+        if first_2d is None:
+            cubes = [f"HDU{i} {s}" for i, s in enumerate(shapes) if s is not None]
+            what = f"only non-2-D data ({', '.join(cubes)})" if cubes else "no image data"
+            raise GalfitFormatError(f"{path}: NAXIS: {what}; give a 2-D image (extract one plane of a cube)")
+        data = np.asarray(hdul[first_2d].data, dtype=np.float64)
+        header = hdul[first_2d].header.copy()
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        raise GalfitFormatError(f"{path}: HDU{first_2d} data: no finite pixel; give the science frame")
+    if finite.min() == finite.max():
+        raise GalfitFormatError(
+            f"{path}: HDU{first_2d} data: constant value {finite[0]:g}; give the science frame, not a blank or mask"
+        )
+    return data, header
+
+
+def clipped_stats(values, clip_sigma, clip_iters) -> tuple[float, float]:
+    """Sigma-clipped ``(median, std)`` of the finite ``values``.
+
+    Parameters
+    ----------
+    values : ndarray
+    clip_sigma, clip_iters : float, int
+        Passed to :func:`astropy.stats.sigma_clipped_stats` as ``sigma`` and ``maxiters``.
+    """
+    finite = values[np.isfinite(values)]
+    _, median, std = sigma_clipped_stats(finite, sigma=clip_sigma, maxiters=clip_iters)
+    return float(median), float(std)
+
+
+def source_mask(image, nsigma=3.0, clip_sigma=3.0, clip_iters=5, bad=None) -> np.ndarray:
+    """Mask of pixels that are not blank sky.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    nsigma : float
+        Pixels above ``median + nsigma * std`` of the sigma-clipped finite pixels are masked.
+    clip_sigma, clip_iters : float, int
+        Clipping threshold and iteration limit of :func:`astropy.stats.sigma_clipped_stats`.
+    bad : ndarray of bool, shape (H, W), optional
+        User's bad-pixel mask (True = bad), OR-ed in.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+        True = masked (source, non-finite or bad).
+    """
+    image = np.asarray(image, dtype=np.float64)
+    median, std = clipped_stats(image, clip_sigma, clip_iters)
+    finite = np.isfinite(image)
+    mask = ~finite
+    mask[finite] = image[finite] > median + nsigma * std
+    if bad is not None:
+        bad = np.asarray(bad, dtype=bool)
+        if bad.shape != image.shape:
+            raise ValueError(f"bad-pixel mask: shape {bad.shape} differs from the frame {image.shape}; give a mask of the frame")
+        mask |= bad
+    return mask
+
+
+def window_counts(mask, ny, nx) -> np.ndarray:
+    """Masked pixels in every ``ny`` x ``nx`` window of ``mask``.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+    ny, nx : int
+        Window size in rows and columns.
+
+    Returns
+    -------
+    ndarray of int64, shape (H - ny + 1, W - nx + 1)
+        ``counts[y0, x0]`` = masked pixels in ``mask[y0:y0 + ny, x0:x0 + nx]`` (0-based).
+    """
+    mask = np.asarray(mask, dtype=bool)
+    h, w = mask.shape
+    if not (1 <= ny <= h and 1 <= nx <= w):
+        raise ValueError(f"window size {ny}x{nx} (rows x columns) does not fit in the frame {h}x{w}; use a smaller fitting region")
+    # Summed-area table with a leading row and column of zeros: sat[i, j] = mask[:i, :j].sum().
+    sat = np.zeros((h + 1, w + 1), dtype=np.int64)
+    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1, out=sat[1:, 1:])
+    return sat[ny:, nx:] - sat[:-ny, nx:] - sat[ny:, :-nx] + sat[:-ny, :-nx]
+
+
+def _shared_area(dy, dx, ny, nx):
+    """Shared pixels of two ``ny`` x ``nx`` windows offset by ``(dy, dx)``; works on arrays."""
+    return np.maximum(ny - np.abs(dy), 0) * np.maximum(nx - np.abs(dx), 0)
+
+
+def overlap_fraction(a: Window, b: Window) -> float:
+    """Area shared by two windows of the same size, as a fraction of the window area."""
+    ny, nx = a.y2 - a.y1 + 1, a.x2 - a.x1 + 1
+    if (b.y2 - b.y1 + 1, b.x2 - b.x1 + 1) != (ny, nx):
+        raise ValueError(f"windows {a.region} and {b.region} differ in size; compare windows of one search")
+    return float(_shared_area(b.y1 - a.y1, b.x1 - a.x1, ny, nx) / (ny * nx))
+
+
+def _blocked_stencil(ny, nx, max_overlap):
+    """Offsets ``(dy, dx)`` at which a window overlaps a kept one by more than ``max_overlap``.
+
+    Returns a bool array of shape ``(2 ny - 1, 2 nx - 1)`` centred on offset (0, 0); the test
+    is the same expression as :func:`overlap_fraction`, so both agree exactly.
+    """
+    dy = np.arange(-(ny - 1), ny)[:, None]
+    dx = np.arange(-(nx - 1), nx)[None, :]
+    return _shared_area(dy, dx, ny, nx) / (ny * nx) > max_overlap
+
+
+def _check_target(target, h, w):
+    x1, x2, y1, y2 = (int(v) for v in target)
+    if not (1 <= x1 <= x2 <= w and 1 <= y1 <= y2 <= h):
+        raise ValueError(
+            f"target region [{x1}:{x2},{y1}:{y2}] lies outside the frame ({w} x {h} pixels); "
+            "check that FITSECT belongs to this frame"
+        )
+    return x1, x2, y1, y2
+
+
+def select_windows(
+    mask,
+    shape,
+    target,
+    *,
+    target_margin=None,
+    contaminant_frac=0.005,
+    max_overlap=0.5,
+    max_regions=50,
+) -> list[Window]:
+    """Pick nearly blank sky windows, cleanest first, with limited mutual overlap.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+        Source mask, True = masked (see :func:`source_mask`).
+    shape : tuple of int
+        Window size ``(ny, nx)``.
+    target : tuple of int
+        Fitted region ``(x1, x2, y1, y2)``, 1-based inclusive.
+    target_margin : int or tuple of int, optional
+        Windows overlapping the target grown by this many pixels are excluded; one value for
+        both axes or ``(margin_y, margin_x)``.  None = half a window, ``(ny // 2, nx // 2)``.
+    contaminant_frac : float
+        Candidates have a masked fraction strictly below this.
+    max_overlap : float
+        A candidate is kept only if it shares at most this fraction of its area with every
+        window kept before it.
+    max_regions : int
+        Stop after this many windows.
+
+    Returns
+    -------
+    list of Window
+        In selection order: fewest masked pixels first, ties by row then column.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    ny, nx = (int(v) for v in shape)
+    h, w = mask.shape
+    tx1, tx2, ty1, ty2 = _check_target(target, h, w)
+    if target_margin is None:
+        my, mx = ny // 2, nx // 2
+    else:
+        my, mx = np.broadcast_to(np.asarray(target_margin, dtype=int), (2,))
+    counts = window_counts(mask, ny, nx)
+    npy, npx = counts.shape
+
+    # blocked[y0, x0]: position excluded by the target or by a kept window.
+    blocked = counts / (ny * nx) >= contaminant_frac
+    # 0-based window rows y0 .. y0+ny-1 meet grown target rows ty1-1-my .. ty2-1+my.
+    blocked[max(ty1 - 1 - my - ny + 1, 0) : max(ty2 + my, 0), max(tx1 - 1 - mx - nx + 1, 0) : max(tx2 + mx, 0)] = True
+
+    # Rank by count, then y0, then x0: candidates are listed in flat (y0, x0) order and a
+    # stable sort keeps that order among equal counts (a radix sort for small integers).
+    cand = np.flatnonzero(~blocked.ravel())
+    key = counts.ravel()[cand]
+    if ny * nx <= np.iinfo(np.uint16).max:
+        key = key.astype(np.uint16)
+    order = cand[np.argsort(key, kind="stable")]
+
+    stencil = _blocked_stencil(ny, nx, max_overlap)
+    blocked_flat = blocked.ravel()  # view: updated as windows are kept
+    kept: list[Window] = []
+    start, chunk = 0, 1024
+    while start < order.size and len(kept) < max_regions:
+        block = order[start : start + chunk]
+        free = np.flatnonzero(~blocked_flat[block])
+        if free.size == 0:
+            start += block.size
+            chunk = min(chunk * 2, 1 << 20)  # long runs of rejects: look further at once
+            continue
+        idx = int(block[free[0]])
+        start += int(free[0]) + 1
+        y0, x0 = divmod(idx, npx)
+        kept.append(Window(x0 + 1, x0 + nx, y0 + 1, y0 + ny, float(counts[y0, x0] / (ny * nx))))
+        # Block every position too close to the new window (stencil clipped to the grid).
+        ya, yb = max(y0 - ny + 1, 0), min(y0 + ny, npy)
+        xa, xb = max(x0 - nx + 1, 0), min(x0 + nx, npx)
+        sy, sx = ya - (y0 - ny + 1), xa - (x0 - nx + 1)
+        blocked[ya:yb, xa:xb] |= stencil[sy : sy + yb - ya, sx : sx + xb - xa]
+    return kept
+
+
+def write_regions_tsv(windows, path, comments: dict) -> None:
+    """Write windows as TSV, after ``# key: value`` comment lines.
+
+    Parameters
+    ----------
+    windows : list of Window
+    path : str or path-like
+    comments : dict
+        Settings and provenance written as header comments, one per line.
+    """
+    with open(path, "w", newline="") as fh:
+        for key, value in comments.items():
+            fh.write(f"# {key}: {value}\n")
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(TSV_COLUMNS)
+        for win in windows:
+            writer.writerow([win.region, win.x1, win.x2, win.y1, win.y2, f"{win.masked_frac:.6f}"])
+
+
+def read_regions_tsv(path) -> list[Window]:
+    """Read windows written by :func:`write_regions_tsv`.
+
+    Raises
+    ------
+    GalfitFormatError
+        Missing file, wrong columns or a row that does not parse.
+    """
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise GalfitFormatError(f"{path}: file: not found; run the sky-window search first") from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
+    if not lines or tuple(lines[0][1].split("\t")) != TSV_COLUMNS:
+        raise GalfitFormatError(f"{path}: header: expected columns {' '.join(TSV_COLUMNS)}; re-run the sky-window search")
+    windows = []
+    for lineno, line in lines[1:]:
+        fields = line.split("\t")
+        try:
+            if len(fields) != len(TSV_COLUMNS):
+                raise ValueError
+            win = Window(*(int(v) for v in fields[1:5]), float(fields[5]))
+        except ValueError:
+            raise GalfitFormatError(
+                f"{path}: line {lineno}: expected {len(TSV_COLUMNS)} tab-separated fields "
+                "(region, 4 integers, fraction); re-run the sky-window search"
+            ) from None
+        if win.region != fields[0]:
+            raise GalfitFormatError(f"{path}: line {lineno}: region {fields[0]!r} does not match x1/y1 ({win.region}); do not edit ids by hand")
+        windows.append(win)
+    return windows
+
+
+class NotEnoughRegions(RuntimeError):
+    """Fewer blank sky windows were found than the uncertainty estimate needs."""
+
+
+def check_enough(windows, min_regions, settings: dict) -> None:
+    """Raise :class:`NotEnoughRegions` when fewer than ``min_regions`` windows were found.
+
+    Parameters
+    ----------
+    windows : list of Window
+    min_regions : int
+    settings : dict
+        Search settings a user may relax, name -> current value; all are named in the message.
+    """
+    if len(windows) >= min_regions:
+        return
+    current = ", ".join(f"{k}={v}" for k, v in settings.items())
+    raise NotEnoughRegions(
+        f"found {len(windows)} blank sky windows, need at least min_regions={min_regions}; "
+        f"relax the search settings ({current}): raise contaminant_frac or max_overlap, "
+        "or lower min_regions"
+    )
