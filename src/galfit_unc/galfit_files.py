@@ -246,8 +246,10 @@ class Feedme:
 
     @property
     def platescale(self) -> tuple[float, float]:
-        vals = self._numbers("K", 1)
-        return (vals[0], vals[1] if len(vals) > 1 else vals[0])
+        # K) may give one scale for both axes.
+        two = len(self.control.get("K", "").split()) > 1
+        vals = self._numbers("K", 2 if two else 1)
+        return (vals[0], vals[-1])
 
     @property
     def mode(self) -> int:

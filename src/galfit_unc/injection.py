@@ -117,7 +117,7 @@ def sky_in_model(fit_header: gf.FitHeader, *, explicit: bool | None = None, feed
     level = float(np.mean(plane))
     if abs(level) < 0.1 * std:
         return False, f"sky {level:.4g} is below 0.1 x residual std {std:.4g}: the choice does not matter"
-    inside = abs(med_with) <= abs(med_without)
+    inside = bool(abs(med_with) <= abs(med_without))
     return inside, (
         f"residual background median {med_with:.4g} vs sky {level:.4g}: "
         + ("residual is sky-free, so the model holds the sky" if inside else "residual holds the sky, so the model does not")
