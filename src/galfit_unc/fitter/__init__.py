@@ -1,0 +1,1 @@
+"""Embedded GALFIT-compatible fitter: reads GALFIT input files, fits, writes GALFIT's outputs."""

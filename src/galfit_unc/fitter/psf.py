@@ -1,0 +1,66 @@
+"""Reading the PSF image the way GALFIT uses it (normalised, centred on pixel N/2+1 or (N+1)/2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..galfit_files import GalfitFormatError
+
+__all__ = ["load_psf", "psf_centre"]
+
+
+def psf_centre(shape) -> tuple[float, float]:
+    """0-based ``(yc, xc)`` of GALFIT's PSF centre for an image of ``shape``.
+
+    GALFIT's centre is pixel N/2+1 (even N) or (N+1)/2 (odd N), 1-based; both are
+    ``N // 2`` 0-based.
+    """
+    ny, nx = shape
+    return float(ny // 2), float(nx // 2)
+
+
+def load_psf(path, finesample: int = 1) -> np.ndarray:
+    """Read a PSF image, normalised to a sum of 1 (GALFIT normalises it too).
+
+    Parameters
+    ----------
+    path : path-like
+        FITS file; the first HDU holding a 2-D image is used.
+    finesample : int
+        E) of the input file.  Only 1 (PSF at the data's sampling) is supported.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 PSF, sum 1.
+
+    Raises
+    ------
+    GalfitFormatError
+        Missing or unreadable file, not a 2-D image, non-finite pixels, a sum <= 0,
+        or fine sampling other than 1.
+    """
+    from astropy.io import fits
+
+    if int(finesample) != 1:
+        raise GalfitFormatError(
+            f"{path}: E) PSF fine sampling {finesample}: not supported by the embedded fitter; "
+            "use engine galfit or a PSF at the data's sampling (E) 1)"
+        )
+    try:
+        with fits.open(path) as hdul:
+            data = next((h.data for h in hdul if h.data is not None and h.data.ndim == 2), None)
+            if data is not None:
+                data = np.array(data, dtype=np.float64)
+    except FileNotFoundError:
+        raise GalfitFormatError(f"{path}: D) PSF: file not found; check the path") from None
+    except Exception as exc:  # astropy raises many types for damaged files
+        raise GalfitFormatError(f"{path}: D) PSF: unreadable FITS ({type(exc).__name__}); give a FITS image") from None
+    if data is None:
+        raise GalfitFormatError(f"{path}: D) PSF: no 2-D image in the file; give a FITS image")
+    if not np.all(np.isfinite(data)):
+        raise GalfitFormatError(f"{path}: D) PSF: non-finite pixels; replace them with 0")
+    total = data.sum()
+    if not total > 0:
+        raise GalfitFormatError(f"{path}: D) PSF: pixel sum {total:g} is not positive; give a PSF image")
+    return data / total
