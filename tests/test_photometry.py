@@ -1,0 +1,154 @@
+"""Tests of galfit_unc.photometry: magnitudes, statistics and tables."""
+
+import math
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from galfit_unc import galfit_files as gf
+from galfit_unc import photometry as ph
+
+
+def test_combine_two_equal_components():
+    assert ph.combine_magnitudes([20.0, 20.0]) == pytest.approx(20.0 - 0.7526, abs=1e-4)
+    assert ph.combine_magnitudes([18.3]) == pytest.approx(18.3)
+    # 10 times fainter adds 10 % of the flux.
+    assert ph.combine_magnitudes([20.0, 22.5]) == pytest.approx(20.0 - 2.5 * math.log10(1.1))
+
+
+def test_object_magnitudes_real_header(shared):
+    path = shared("decals-coolj0112", "galfit_output_example.fits")
+    ident = gf.read_comp_ident(shared("decals-coolj0112", "comp_ident_example.txt"))
+    with fits.open(path) as hdul:
+        raw = hdul[2].header
+    # Hand computation from the raw strings: '20.7151 +/- 0.0462' -> 20.7151.
+    fluxes = {}
+    for comp, obj in ident.items():
+        mag = float(str(raw[f"{comp}_MAG"]).strip("*").split("+/-")[0].strip().strip("*"))
+        fluxes[obj] = fluxes.get(obj, 0.0) + 10 ** (-0.4 * mag)
+    expected = {obj: -2.5 * math.log10(f) for obj, f in fluxes.items()}
+    got = ph.object_magnitudes(gf.read_fit_header(path), ident)
+    assert list(got) == ["1", "2", "3", "4", "10", "6", "7", "8", "9", "5"]
+    for obj in expected:
+        assert got[obj] == pytest.approx(expected[obj], abs=1e-10)
+    # Object 3 is component 6 alone: 6_MAG = '20.6374 +/- 0.0213'.
+    assert got["3"] == pytest.approx(20.6374)
+
+
+def _header(*comps, chi2nu=1.0):
+    h = fits.Header()
+    h["FITSECT"] = "[1:50,1:50]"
+    h["MAGZPT"] = 25.0
+    for n, ctype, cards in comps:
+        h[f"COMP_{n}"] = ctype
+        for key, value in cards:
+            h[f"{n}_{key}"] = value
+    h["CHI2NU"] = chi2nu
+    return gf.parse_fit_header(h)
+
+
+def _sersic(mag, pa=10.0, re="5.0000 +/- 0.1"):
+    return [("XC", "25.0 +/- 0.1"), ("YC", "[25.0000]"), ("MAG", f"{mag} +/- 0.1"), ("RE", re), ("N", "2.0 +/- 0.1"), ("AR", "0.5 +/- 0.1"), ("PA", f"{pa} +/- 1.0")]
+
+
+SKY = [("XC", "[25.5000]"), ("YC", "[25.5000]"), ("SKY", "0.5 +/- 0.1"), ("DSDX", "[0.000e+00]"), ("DSDY", "[0.000e+00]")]
+
+
+def test_object_magnitudes_errors():
+    header = _header((1, "sersic", _sersic(20.0)), (2, "sky", SKY))
+    with pytest.raises(gf.GalfitFormatError, match="component 3: not in the fit") as err:
+        ph.object_magnitudes(header, {1: "a", 3: "b"})
+    assert "\n" not in str(err.value)
+    with pytest.raises(gf.GalfitFormatError, match="component 2: a sky component has no magnitude"):
+        ph.object_magnitudes(header, {2: "a"})
+
+
+def test_summary_statistics_by_hand():
+    stats = ph.summary_statistics([1.0, 2.0, 3.0, 4.0, 100.0, float("nan")], original=2.5)
+    assert stats["n_used"] == 5
+    assert stats["median"] == 3.0
+    mean = 110.0 / 5
+    assert stats["std"] == pytest.approx(math.sqrt(sum((v - mean) ** 2 for v in [1, 2, 3, 4, 100]) / 4))
+    assert stats["mad_sigma"] == pytest.approx(1.4826)  # |x - 3| = 2 1 0 1 97 -> median 1
+    assert stats["bias"] == pytest.approx(0.5)  # median above the original: positive
+    assert stats["p16"] == pytest.approx(1.0 + 0.64 * 1.0)  # linear interpolation, rank 0.64
+    assert stats["p84"] == pytest.approx(4.0 + 0.36 * 96.0)
+    assert ph.summary_statistics([5.0, 6.0], original=7.0)["bias"] == pytest.approx(-1.5)
+
+
+def test_summary_statistics_small_samples():
+    one = ph.summary_statistics([3.0], original=1.0)
+    assert one["n_used"] == 1 and math.isnan(one["std"]) and one["median"] == 3.0
+    none = ph.summary_statistics([], original=1.0)
+    assert none["n_used"] == 0 and math.isnan(none["median"]) and math.isnan(none["bias"])
+
+
+def test_circular_statistics_across_the_wrap():
+    pas = [89.0, -89.0, 88.0, -88.0]  # i.e. 89, 91, 88, 92 on a 180 deg circle
+    stats = ph.circular_statistics(pas, original=-90.0)
+    assert stats["bias"] == pytest.approx(0.0)
+    assert stats["std"] == pytest.approx(math.sqrt(10 / 3))
+    assert stats["mad_sigma"] == pytest.approx(1.4826 * 1.5)
+    assert stats["p84"] - stats["p16"] < 5
+    assert ph.circular_statistics(pas, original=85.0)["bias"] == pytest.approx(5.0)
+    assert ph.circular_statistics([-80.0, -82.0, 100.0], original=95.0)["bias"] == pytest.approx(5.0)
+    # A naive median of the raw values would be near 0 with a huge spread.
+    assert ph.summary_statistics(pas, original=-90.0)["std"] > 80
+
+
+def test_table_round_trip_and_determinism(tmp_path):
+    rows = [{"region": "original", "status": "original", "chi2nu": 0.62834567, "n": 3}, {"region": "r01", "status": "ok", "chi2nu": float("nan"), "n": 4}]
+    comments = {"target": "coolj0112", "engine": "galfit"}
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    ph.write_table(a, rows, ["region", "status", "chi2nu", "n"], comments)
+    ph.write_table(b, [dict(r) for r in rows], ["region", "status", "chi2nu", "n"], dict(comments))
+    assert a.read_bytes() == b.read_bytes()
+    text = a.read_text()
+    assert text.splitlines()[:3] == ["# target: coolj0112", "# engine: galfit", "region\tstatus\tchi2nu\tn"]
+    assert "original\toriginal\t0.6283\t3" in text and "r01\tok\tnan\t4" in text
+    back, back_comments = ph.read_table(a)
+    assert back_comments == comments
+    assert back[0]["chi2nu"] == 0.6283 and back[0]["n"] == 3.0 and back[1]["region"] == "r01"
+    assert math.isnan(back[1]["chi2nu"])
+
+
+def _records():
+    return [
+        {"region": "r01", "status": "ok", "reason": "", "chi2nu": 1.1, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY))},
+        {"region": "r02", "status": "flagged", "reason": "flag 2", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0)), (2, "sersic", _sersic(21.2)), (3, "sky", SKY))},
+        {"region": "r03", "status": "failed", "reason": "no output", "chi2nu": None, "engine": "galfit", "header": None},
+        {"region": "r04", "status": "ok", "reason": "", "chi2nu": 0.9, "engine": "galfit", "header": _header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY))},
+    ]
+
+
+def test_magnitudes_and_uncertainties_rows():
+    original = _header((1, "sersic", _sersic(20.0, 90.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY), chi2nu=0.7)
+    ident = {2: "B", 1: "A"}
+    rows = ph.magnitudes_rows(original, _records(), ident)
+    assert [r["region"] for r in rows] == ["original", "r01", "r02", "r03", "r04"]
+    assert rows[0]["status"] == "original" and rows[0]["chi2nu"] == 0.7
+    assert list(rows[0])[-2:] == ["obj_B", "obj_A"]
+    assert rows[1]["obj_A"] == pytest.approx(20.1) and rows[2]["obj_B"] == pytest.approx(21.2)
+    assert math.isnan(rows[3]["obj_A"]) and math.isnan(rows[3]["chi2nu"])
+
+    unc = {r["object"]: r for r in ph.uncertainties_rows(rows, use_flagged=False)}
+    assert unc["A"]["n_used"] == 2 and unc["A"]["mag_original"] == 20.0
+    assert unc["A"]["median"] == pytest.approx(20.0) and unc["A"]["std"] == pytest.approx(math.sqrt(0.02))
+    with_flagged = {r["object"]: r for r in ph.uncertainties_rows(rows, use_flagged=True)}
+    assert with_flagged["A"]["n_used"] == 3 and with_flagged["A"]["median"] == pytest.approx(20.1)
+    assert with_flagged["A"]["bias"] == pytest.approx(0.1)
+
+
+def test_parameters_rows_free_only_and_circular_pa():
+    original = _header((1, "sersic", _sersic(20.0, 90.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY))
+    rows = ph.parameters_rows(original, _records(), use_flagged=True)
+    keys = [(r["component"], r["parameter"]) for r in rows]
+    assert (1, "YC") not in keys and (3, "DSDX") not in keys  # fixed
+    assert keys[:6] == [(1, "XC"), (1, "MAG"), (1, "RE"), (1, "N"), (1, "AR"), (1, "PA")]
+    assert (3, "SKY") in keys
+    pa = next(r for r in rows if r["component"] == 1 and r["parameter"] == "PA")
+    # 88, -87 (= 93) and -89 (= 91) around 90: median 91.
+    assert pa["n_used"] == 3 and pa["median"] == pytest.approx(91.0) and pa["bias"] == pytest.approx(1.0)
+    mag = next(r for r in rows if r["component"] == 2 and r["parameter"] == "MAG")
+    assert mag["type"] == "sersic" and mag["value_original"] == 21.0 and mag["median"] == pytest.approx(21.0)
