@@ -1,0 +1,292 @@
+"""Sky-window search: counts, selection rules, TSV round trip, frame loading, real frame."""
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from galfit_unc.galfit_files import GalfitFormatError, parse_fitsect
+from galfit_unc.skysearch import (
+    NotEnoughRegions,
+    Window,
+    check_enough,
+    load_frame,
+    overlap_fraction,
+    read_regions_tsv,
+    select_windows,
+    source_mask,
+    window_counts,
+    write_regions_tsv,
+)
+
+
+def brute_counts(mask, ny, nx):
+    h, w = mask.shape
+    return np.array([[mask[y : y + ny, x : x + nx].sum() for x in range(w - nx + 1)] for y in range(h - ny + 1)])
+
+
+def brute_select(mask, ny, nx, target, margin, contaminant_frac, max_overlap, max_regions):
+    """Plain-loop reference of the selection rules, written from the specification."""
+    h, w = mask.shape
+    tx1, tx2, ty1, ty2 = target
+    my, mx = margin
+    cands = []
+    for y0 in range(h - ny + 1):
+        for x0 in range(w - nx + 1):
+            x1, x2, y1, y2 = x0 + 1, x0 + nx, y0 + 1, y0 + ny
+            hits_target = x1 <= tx2 + mx and x2 >= tx1 - mx and y1 <= ty2 + my and y2 >= ty1 - my
+            count = int(mask[y0 : y0 + ny, x0 : x0 + nx].sum())
+            if not hits_target and count / (ny * nx) < contaminant_frac:
+                cands.append((count, y1, x1))
+    kept = []
+    for count, y1, x1 in sorted(cands):
+        shared = [max(0, nx - abs(x1 - kx)) * max(0, ny - abs(y1 - ky)) / (nx * ny) for kx, ky in kept]
+        if all(s <= max_overlap for s in shared):
+            kept.append((x1, y1))
+            if len(kept) == max_regions:
+                break
+    return kept
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_window_counts_match_brute_force_on_non_square(seed):
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(15, 30, size=2)
+    if h == w:
+        w += 3
+    ny, nx = 4 + seed, 7 - seed // 2
+    mask = rng.random((h, w)) < 0.3
+    counts = window_counts(mask, ny, nx)
+    assert counts.shape == (h - ny + 1, w - nx + 1)
+    np.testing.assert_array_equal(counts, brute_counts(mask, ny, nx))
+
+
+def test_window_counts_last_row_and_column():
+    mask = np.zeros((9, 13), bool)
+    mask[8, 12] = True  # only the last pixel: seen only by the last window position
+    counts = window_counts(mask, 3, 5)
+    assert counts[-1, -1] == 1
+    assert counts.sum() == 1
+
+
+def test_window_counts_rejects_window_larger_than_frame():
+    with pytest.raises(ValueError, match="does not fit"):
+        window_counts(np.zeros((10, 10), bool), 11, 3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_select_windows_matches_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    h, w = 26 + seed, 37 - seed
+    ny, nx = 5, 8
+    mask = rng.random((h, w)) < 0.04
+    target = (15, 20, 10, 13)
+    margin = (seed % 3, 1)
+    max_overlap = (0.2, 0.5, 0.75)[seed % 3]
+    got = select_windows(mask, (ny, nx), target, target_margin=margin, contaminant_frac=0.06,
+                         max_overlap=max_overlap, max_regions=12)
+    want = brute_select(mask, ny, nx, target, margin, 0.06, max_overlap, 12)
+    assert [(w_.x1, w_.y1) for w_ in got] == want
+    assert all((w_.x2 - w_.x1 + 1, w_.y2 - w_.y1 + 1) == (nx, ny) for w_ in got)
+    for w_ in got:
+        assert w_.masked_frac == mask[w_.y1 - 1 : w_.y2, w_.x1 - 1 : w_.x2].mean()
+
+
+def test_select_windows_reaches_last_row_and_column():
+    mask = np.ones((12, 17), bool)
+    mask[-4:, -6:] = False  # the only blank window sits in the last row and column
+    got = select_windows(mask, (4, 6), (1, 3, 1, 3), target_margin=0, contaminant_frac=0.01)
+    assert [(w.x1, w.x2, w.y1, w.y2) for w in got] == [(12, 17, 9, 12)]
+
+
+def test_overlap_fraction_is_shared_area():
+    a = Window(1, 10, 1, 10, 0.0)
+    assert overlap_fraction(a, Window(4, 13, 4, 13, 0.0)) == pytest.approx(0.49)
+    assert overlap_fraction(a, Window(11, 20, 1, 10, 0.0)) == 0.0
+    assert overlap_fraction(a, a) == 1.0
+    with pytest.raises(ValueError, match="differ in size"):
+        overlap_fraction(a, Window(1, 5, 1, 10, 0.0))
+
+
+def test_overlap_rule_is_per_pair_area():
+    # Blank 13x13 sky, 10x10 windows.  A window offset by (3, 3) overlaps 70 % along each
+    # axis, so a per-axis rule would reject it at 0.5, but the shared area is 49 %.
+    mask = np.zeros((13, 30), bool)
+    mask[:, 13:] = True
+    got = select_windows(mask, (10, 10), (25, 30, 1, 5), target_margin=0, max_overlap=0.5)
+    assert [(w.x1, w.y1) for w in got] == [(1, 1), (4, 4)]
+
+
+def test_overlap_exactly_at_limit_is_allowed():
+    mask = np.zeros((10, 16), bool)
+    got = select_windows(mask, (10, 10), (16, 16, 10, 10), target_margin=0, max_overlap=0.5)
+    # Windows clear of the target start at x1 = 1..6; x1 = 6 shares exactly half with x1 = 1.
+    assert [(w.x1, w.y1) for w in got] == [(1, 1), (6, 1)]
+
+
+def test_ties_ordered_by_row_then_column():
+    mask = np.zeros((20, 20), bool)
+    got = select_windows(mask, (4, 4), (20, 20, 20, 20), target_margin=0, max_overlap=0.0, max_regions=100)
+    keys = [(w.y1, w.x1) for w in got]
+    assert keys == sorted(keys)
+    assert keys[:3] == [(1, 1), (1, 5), (1, 9)]
+    assert len(got) == 24  # 5 x 5 tiling less the tile holding the target pixel (20, 20)
+
+
+def test_rank_prefers_fewer_masked_pixels():
+    mask = np.zeros((6, 30), bool)
+    mask[0, 2] = True  # first window (x 1-6) gets one masked pixel
+    got = select_windows(mask, (6, 6), (30, 30, 6, 6), target_margin=0, contaminant_frac=0.1,
+                         max_overlap=0.0, max_regions=1)
+    assert (got[0].x1, got[0].masked_frac) == (4, 0.0)
+
+
+def test_target_exclusion_with_margin():
+    mask = np.zeros((10, 40), bool)
+    target = (18, 22, 1, 10)
+    for margin, first_right in ((0, 23), (3, 26)):
+        got = select_windows(mask, (10, 5), target, target_margin=margin, max_overlap=0.0, max_regions=100)
+        xs = [w.x1 for w in got]
+        assert all(w.x2 < 18 - margin or w.x1 > 22 + margin for w in got)
+        assert first_right in xs
+    # Default margin: half a window, 5 // 2 = 2 columns.
+    got = select_windows(mask, (10, 5), target, max_overlap=0.0, max_regions=100)
+    assert min(w.x1 for w in got if w.x1 > 22) == 25
+    assert max(w.x2 for w in got if w.x2 < 18) == 15
+
+
+def test_target_outside_frame_is_refused():
+    with pytest.raises(ValueError, match="outside the frame"):
+        select_windows(np.zeros((10, 10), bool), (3, 3), (5, 12, 1, 3))
+
+
+def test_max_regions_stops_selection():
+    mask = np.zeros((30, 30), bool)
+    got = select_windows(mask, (5, 5), (30, 30, 30, 30), target_margin=0, max_overlap=0.0, max_regions=7)
+    assert len(got) == 7
+
+
+def test_contaminant_fraction_is_strict():
+    mask = np.zeros((4, 8), bool)
+    mask[0, 3] = True  # every window clear of the target (x1 = 1..4) has 1/16 masked
+    kwargs = dict(target_margin=0, max_overlap=0.0)
+    assert select_windows(mask, (4, 4), (8, 8, 4, 4), contaminant_frac=1 / 16, **kwargs) == []
+    assert len(select_windows(mask, (4, 4), (8, 8, 4, 4), contaminant_frac=0.07, **kwargs)) == 1
+
+
+def test_large_frame_is_fast():
+    import time
+
+    rng = np.random.default_rng(5)
+    mask = rng.random((2048, 2048)) < 0.001
+    t0 = time.perf_counter()
+    got = select_windows(mask, (100, 100), (1000, 1100, 1000, 1100), max_overlap=0.5)
+    assert time.perf_counter() - t0 < 10
+    assert len(got) == 50
+
+
+def test_source_mask_nan_inf_and_bad():
+    rng = np.random.default_rng(1)
+    img = rng.normal(10.0, 1.0, (40, 50))
+    img[5, 5] = 1000.0
+    img[6, 6] = np.nan
+    img[7, 7] = np.inf
+    img[8, 8] = -np.inf
+    bad = np.zeros_like(img, bool)
+    bad[9, 9] = True
+    mask = source_mask(img, bad=bad)
+    assert mask[5, 5] and mask[6, 6] and mask[7, 7] and mask[8, 8] and mask[9, 9]
+    assert not source_mask(img)[9, 9]
+    # Pure noise: about 0.13 % above 3 sigma, far from the 5 injected pixels dominating.
+    assert mask.sum() < 5 + 0.01 * img.size
+    with pytest.raises(ValueError, match="shape"):
+        source_mask(img, bad=bad[:-1])
+
+
+def test_source_mask_threshold_uses_nsigma():
+    img = np.tile(np.array([0.0, 1.0, -1.0, 0.0]), (10, 10))  # std of the clipped sky ~ 0.71
+    img[0, 0] = 3.0
+    assert source_mask(img, nsigma=3.0).sum() == 1
+    assert source_mask(img, nsigma=5.0).sum() == 0
+
+
+def test_regions_tsv_round_trip(tmp_path):
+    wins = [Window(1, 96, 3, 80, 0.0), Window(120, 215, 300, 377, 0.0034)]
+    path = tmp_path / "regions.tsv"
+    write_regions_tsv(wins, path, {"frame": "frame.fits", "max_overlap": 0.5})
+    text = path.read_text().splitlines()
+    assert text[:3] == ["# frame: frame.fits", "# max_overlap: 0.5", "region\tx1\tx2\ty1\ty2\tmasked_frac"]
+    assert text[4] == "x0120_y0300\t120\t215\t300\t377\t0.003400"
+    assert read_regions_tsv(path) == wins
+
+
+def test_regions_tsv_errors(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("region\tx1\tx2\ty1\ty2\tmasked_frac\nx0001_y0001\t1\tten\t1\t5\t0.0\n")
+    with pytest.raises(GalfitFormatError, match="bad.tsv: line 2"):
+        read_regions_tsv(path)
+    path.write_text("region x1 x2\n")
+    with pytest.raises(GalfitFormatError, match="header"):
+        read_regions_tsv(path)
+    with pytest.raises(GalfitFormatError, match="not found"):
+        read_regions_tsv(tmp_path / "missing.tsv")
+
+
+def test_check_enough_message():
+    wins = [Window(1, 5, 1, 5, 0.0)] * 3
+    check_enough(wins, 3, {})
+    with pytest.raises(NotEnoughRegions) as exc:
+        check_enough(wins, 10, {"contaminant_frac": 0.005, "max_overlap": 0.5})
+    msg = str(exc.value)
+    assert "found 3" in msg and "min_regions=10" in msg
+    assert "contaminant_frac=0.005" in msg and "max_overlap=0.5" in msg
+    assert "\n" not in msg
+
+
+def write(path, *hdus):
+    fits.HDUList(list(hdus)).writeto(path)
+    return path
+
+
+def test_load_frame_takes_first_2d_hdu(tmp_path):
+    data = np.arange(12.0).reshape(3, 4)
+    path = write(tmp_path / "f.fits", fits.PrimaryHDU(), fits.ImageHDU(data, name="SCI"))
+    got, header = load_frame(path)
+    np.testing.assert_array_equal(got, data)
+    assert header["EXTNAME"] == "SCI"
+
+
+@pytest.mark.parametrize(
+    "hdus, match",
+    [
+        ((fits.PrimaryHDU(np.ones((2, 3, 4))),), "NAXIS: only non-2-D data"),
+        ((fits.PrimaryHDU(), fits.BinTableHDU.from_columns([fits.Column("a", "E", array=[1.0])])), "NAXIS"),
+        ((fits.PrimaryHDU(np.full((4, 4), np.nan)),), "no finite pixel"),
+        ((fits.PrimaryHDU(np.full((4, 4), 7.0)),), "constant value 7"),
+    ],
+    ids=["cube", "no-2d-hdu", "all-nan", "constant"],
+)
+def test_load_frame_errors(tmp_path, hdus, match):
+    path = write(tmp_path / "bad.fits", *hdus)
+    with pytest.raises(GalfitFormatError, match=match) as exc:
+        load_frame(path)
+    assert str(exc.value).startswith(str(path)) and "\n" not in str(exc.value)
+
+
+def test_load_frame_missing(tmp_path):
+    with pytest.raises(GalfitFormatError, match="not found"):
+        load_frame(tmp_path / "nope.fits")
+
+
+def test_real_frame_window_counts(shared):
+    image, _ = load_frame(shared("decals-coolj0112", "org_data_example.fits"))
+    target = parse_fitsect(fits.getheader(shared("decals-coolj0112", "galfit_output_example.fits"), 2)["FITSECT"])
+    assert target == (220, 315, 213, 290)
+    mask = source_mask(image)
+    shape = (target[3] - target[2] + 1, target[1] - target[0] + 1)
+    found = {mo: select_windows(mask, shape, target, max_overlap=mo) for mo in (0.5, 0.75)}
+    # The predecessor's description: about 22 windows at 50 % overlap, 50 (the cap) at 75 %.
+    assert 18 <= len(found[0.5]) <= 26
+    assert len(found[0.75]) == 50
+    for wins in found.values():
+        assert all(w.masked_frac < 0.005 for w in wins)
+        assert all(w.x2 < 220 - 48 or w.x1 > 315 + 48 or w.y2 < 213 - 39 or w.y1 > 290 + 39 for w in wins)
