@@ -16,6 +16,7 @@ import numpy as np
 from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
 from astropy.io import fits
 from astropy.nddata import Cutout2D
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
 from .skysearch import clipped_stats
@@ -135,8 +136,11 @@ def clean_cutout(
         if not np.isnan(cleaned).any():
             break
         # Normalised convolution over valid pixels; 'extend' keeps the frame edge at sky
-        # level instead of padding with zeros.
-        cleaned = interpolate_replace_nans(cleaned, Gaussian2DKernel(sigma), boundary="extend")
+        # level instead of padding with zeros.  Holes left by a kernel are handled below,
+        # so astropy's warning about them is noise here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "nan_treatment='interpolate'", AstropyUserWarning)
+            cleaned = interpolate_replace_nans(cleaned, Gaussian2DKernel(sigma), boundary="extend")
     cleaned[np.isnan(cleaned)] = median  # holes wider than every kernel
     if fill_noise:
         cleaned[filled] += rng.normal(0.0, std, size=int(filled.sum()))
