@@ -805,13 +805,16 @@ class LogRun:
     chi2nu: float | None = None
 
 
-_LOG_TOKEN = re.compile(r"([\[\{*]?)\s*(" + _NUM + r")\s*([\]\}*]?)", re.I)
+# The closing mark must touch the number, or it would be taken from the next token
+# (``7.44   *0.03*``); a bracket may enclose two numbers (``[ 47.00,  47.00]``).
+_LOG_TOKEN = re.compile(r"([\[\{*]?)\s*(" + _NUM + r")([\]\}*]?)", re.I)
+_LOG_KINDS = {"[": "fixed", "]": "fixed", "{": "constrained", "}": "constrained", "*": "suspect"}
 
 
 def _log_tokens(text):
     out = []
     for m in _LOG_TOKEN.finditer(text):
-        kind = {"[": "fixed", "{": "constrained", "*": "suspect"}.get(m.group(1) or m.group(3), "free")
+        kind = _LOG_KINDS.get(m.group(1) or m.group(3), "free")
         out.append((float(m.group(2)), kind))
     return out
 
