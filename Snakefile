@@ -1,0 +1,36 @@
+# galfit-unc: systematic uncertainties of a GALFIT model by injection into blank sky windows
+# of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> cutout ->
+# inject -> fit -> tables (+ check), regfile and plots.  See the README for inputs, config
+# keys and outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/mask.smk"
+include: "rules/regions.smk"
+include: "rules/cutout.smk"
+include: "rules/inject.smk"
+include: "rules/fit.smk"
+include: "rules/tables.smk"
+include: "rules/regfile.smk"
+include: "rules/plots.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),
+
+
+# Every rule is known now: a file of the targets table must exist or be made by one.
+check_target_files()

@@ -1,0 +1,96 @@
+# Targets, wildcards and input functions shared by every stage.
+
+import functools
+import os
+from pathlib import Path
+
+from galfit_unc.targets import check_files, read_targets
+
+TARGETS_TABLE = config["targets"]
+TARGETS = read_targets(TARGETS_TABLE, schema=Path(workflow.basedir) / "config/schemas/targets.schema.yaml")
+ROWS = {(row["target"], row["band"]): row for row in TARGETS}
+
+OUT = "results/{target}/{band}"
+REGION = OUT + "/regions/{region}"
+LOGS = "logs/{target}/{band}"
+ENV = "../envs/galfit-unc.yaml"
+
+# Per-target outputs the default target builds (check.txt: enough usable fits).
+FINAL = (
+    "regions.tsv",
+    "magnitudes.tsv",
+    "uncertainties.tsv",
+    "parameters.tsv",
+    "model.reg",
+    "model_fk5.reg",
+    "sky_regions.png",
+    "magnitudes.png",
+    "check.txt",
+)
+
+
+wildcard_constraints:
+    target=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
+    band=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
+    region=r"x\d{4,}_y\d{4,}",
+
+
+def all_outputs():
+    """Every target's final outputs, plus the demo's extra files."""
+    files = [f"results/{row['target']}/{row['band']}/{name}" for row in TARGETS for name in FINAL]
+    return files + list(DEMO_OUTPUTS)
+
+
+def check_target_files():
+    """Fail with one line when a file of the targets table neither exists nor is made by a rule."""
+    check_files(TARGETS, TARGETS_TABLE, producible=lambda p: any(r.is_producer(p) for r in workflow.rules))
+
+
+def row(wildcards):
+    """The targets-table row of ``wildcards.target``, ``wildcards.band``."""
+    return ROWS[(wildcards.target, wildcards.band)]
+
+
+def column(name):
+    """Input function: the path in column ``name`` of the target's row."""
+    return lambda wildcards: row(wildcards)[name]
+
+
+def optional(*names, **fixed):
+    """Input function for ``unpack``: ``fixed`` (patterns or functions of the wildcards) plus
+    every optional column in ``names`` that the target's row fills."""
+
+    def inputs(wildcards):
+        files = {k: v(wildcards) if callable(v) else v.format(**wildcards) for k, v in fixed.items()}
+        files.update({name: row(wildcards)[name] for name in names if row(wildcards).get(name)})
+        return files
+
+    return inputs
+
+
+def given(name):
+    """Params function: whether the target's row gives column ``name``."""
+    return lambda wildcards: bool(row(wildcards).get(name))
+
+
+@functools.cache
+def _windows(path, mtime_ns):
+    from galfit_unc.skysearch import read_regions_tsv
+
+    return {w.region: [w.x1, w.x2, w.y1, w.y2] for w in read_regions_tsv(path)}
+
+
+def windows(wildcards):
+    """Region id -> [x1, x2, y1, y2] of the target's windows (after the regions checkpoint)."""
+    path = checkpoints.regions.get(target=wildcards.target, band=wildcards.band).output.tsv
+    return _windows(path, os.stat(path).st_mtime_ns)
+
+
+def region_window(wildcards):
+    """Params function: the window of ``wildcards.region`` (its id fixes it; not an input)."""
+    return windows(wildcards)[wildcards.region]
+
+
+def per_region(name):
+    """Input function: file ``name`` of every selected region, in regions.tsv order."""
+    return lambda wildcards: [f"{OUT}/regions/{region}/{name}".format(**wildcards) for region in windows(wildcards)]

@@ -1,0 +1,18 @@
+# Stage 1: source mask of the whole frame (sigma-clipped statistics; the user's bad pixels too).
+
+
+rule mask:
+    input:
+        unpack(optional("mask", image=column("image"))),
+    output:
+        OUT + "/mask.fits",
+    params:
+        nsigma=config["mask"]["nsigma"],
+        clip_sigma=config["mask"]["clip_sigma"],
+        clip_iters=config["mask"]["clip_iters"],
+    log:
+        LOGS + "/mask.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/mask.py"

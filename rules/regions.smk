@@ -1,0 +1,23 @@
+# Stage 2: blank-sky windows of the fitted region's size.  A checkpoint: how many windows
+# there are depends on the data.  Region ids come from window positions, so later stages
+# of a window that stays selected are not redone when other windows come or go.
+
+
+checkpoint regions:
+    input:
+        mask=OUT + "/mask.fits",
+        imgblock=column("imgblock"),
+    output:
+        tsv=OUT + "/regions.tsv",
+    params:
+        contaminant_frac=config["regions"]["contaminant_frac"],
+        max_overlap=config["regions"]["max_overlap"],
+        max_regions=config["regions"]["max_regions"],
+        min_regions=config["regions"]["min_regions"],
+        target_margin=config["regions"]["target_margin"],
+    log:
+        LOGS + "/regions.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/regions.py"

@@ -1,0 +1,140 @@
+"""The targets table: one row per target and band, checked before the workflow runs.
+
+The table is a TSV with a header line.  Required columns are :data:`REQUIRED`; the optional
+columns :data:`OPTIONAL` may be absent or left empty.  Every problem is reported as one line
+naming the file, the line, the column and what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+__all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "read_targets", "check_files", "missing_files"]
+
+REQUIRED = ("target", "band", "image", "imgblock", "psf", "constraints", "comp_ident")
+OPTIONAL = ("feedme", "sky_in_model", "mask", "sigma")
+#: Columns that name files (``constraints`` may also be ``none``).
+FILE_COLUMNS = ("image", "imgblock", "psf", "constraints", "comp_ident", "feedme", "mask", "sigma")
+
+
+class TargetsError(ValueError):
+    """The targets table cannot be used; the message is one line for the user."""
+
+
+def _where(path, lineno, row=None):
+    who = f" (target {row.get('target')}, band {row.get('band')})" if row else ""
+    return f"{path}: line {lineno}{who}"
+
+
+def _validate_schema(rows, schema, path):
+    import jsonschema
+    import yaml
+
+    with open(schema) as fh:
+        spec = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(spec)
+    for lineno, row in rows:
+        error = next(iter(sorted(validator.iter_errors(row), key=lambda e: list(e.path))), None)
+        if error is not None:
+            column = error.path[0] if error.path else "row"
+            raise TargetsError(f"{_where(path, lineno, row)}: column '{column}': {error.message}; fix the value")
+
+
+def read_targets(path, schema=None) -> list[dict]:
+    """Read and check the targets table.
+
+    Parameters
+    ----------
+    path : path-like
+        The TSV file.
+    schema : path-like, optional
+        JSON schema (YAML) of one row; every row is validated against it.
+
+    Returns
+    -------
+    list of dict
+        One dict per row, column -> text.  Optional columns left empty are omitted;
+        ``constraints`` is ``None`` when the table says ``none``.
+
+    Raises
+    ------
+    TargetsError
+        Missing file or columns, unknown column, wrong number of cells, a value the schema
+        refuses, or a repeated (target, band) pair.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise TargetsError(f"{path}: file: not found; set 'targets' in the config to the targets table") from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise TargetsError(f"{path}: header: the table is empty; write a header line and one row per target and band")
+    (head_no, head), body = lines[0], lines[1:]
+    columns = [c.strip() for c in next(csv.reader([head], delimiter="\t"))]
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise TargetsError(f"{path}: line {head_no}: missing column(s) {', '.join(missing)}; the header must name {' '.join(REQUIRED)} (tab-separated)")
+    unknown = [c for c in columns if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise TargetsError(f"{path}: line {head_no}: unknown column(s) {', '.join(unknown)}; use only {' '.join(REQUIRED + OPTIONAL)}")
+    rows = []
+    for lineno, line in body:
+        cells = [c.strip() for c in next(csv.reader([line], delimiter="\t"))]
+        if len(cells) != len(columns):
+            raise TargetsError(f"{path}: line {lineno}: {len(cells)} cells for {len(columns)} columns; separate the cells by single tabs")
+        row = {c: v for c, v in zip(columns, cells) if v or c in REQUIRED}
+        rows.append((lineno, row))
+    if not rows:
+        raise TargetsError(f"{path}: rows: no targets; add one row per target and band")
+    if schema is not None:
+        _validate_schema(rows, schema, path)
+    seen = {}
+    for lineno, row in rows:
+        key = (row["target"], row["band"])
+        if key in seen:
+            raise TargetsError(f"{_where(path, lineno, row)}: columns 'target', 'band': the pair repeats line {seen[key]}; give each (target, band) one row")
+        seen[key] = lineno
+    out = []
+    for _, row in rows:
+        if row["constraints"].lower() == "none":
+            row["constraints"] = None
+        out.append(row)
+    return out
+
+
+def missing_files(rows, producible=lambda p: False) -> list[tuple[int, str, str]]:
+    """Files named by the rows that neither exist nor are made by the workflow.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`read_targets`.
+    producible : callable
+        ``producible(path) -> bool``: whether a rule of the workflow makes ``path``.
+
+    Returns
+    -------
+    list of (row index, column, path)
+    """
+    out = []
+    for i, row in enumerate(rows):
+        for col in FILE_COLUMNS:
+            value = row.get(col)
+            if value and not os.path.exists(value) and not producible(value):
+                out.append((i, col, value))
+    return out
+
+
+def check_files(rows, source, producible=lambda p: False) -> None:
+    """Raise :class:`TargetsError` for the first file that is missing (see :func:`missing_files`)."""
+    missing = missing_files(rows, producible)
+    if missing:
+        i, col, value = missing[0]
+        row = rows[i]
+        raise TargetsError(
+            f"{source}: target {row['target']}, band {row['band']}: column '{col}': file {value} not found "
+            f"(relative paths are relative to the working directory {os.getcwd()}); fix the path"
+        )

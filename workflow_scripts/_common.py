@@ -1,0 +1,35 @@
+"""Shared by the workflow's scripts: the rule's log, one-line failures, plain 2-D images."""
+
+import sys
+import traceback
+
+
+def run(snakemake, main):
+    """Call ``main(snakemake)`` with its output going to the rule's log.
+
+    On an error the traceback goes to the log and one line saying what went wrong to the
+    terminal, then the job fails.
+    """
+    terminal = sys.stderr
+    with open(snakemake.log[0], "w") as log:
+        sys.stdout = sys.stderr = log
+        try:
+            main(snakemake)
+        except Exception as exc:
+            traceback.print_exc(file=log)
+            where = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
+            print(f"rule {snakemake.rule} ({where}): {exc}", file=terminal)
+            raise SystemExit(1) from None
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, terminal
+
+
+def image_2d(path):
+    """Data and header of the first HDU of ``path`` with 2-D data (a mask or sigma image)."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        for hdu in hdul:
+            if hdu.data is not None and hdu.data.ndim == 2:
+                return hdu.data.copy(), hdu.header.copy()
+    raise ValueError(f"{path}: HDUs: no 2-D image; give a FITS file with a 2-D image")

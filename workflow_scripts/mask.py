@@ -1,0 +1,30 @@
+"""Rule mask: source mask of the frame (the user's bad pixels included), with its WCS."""
+
+from _common import image_2d, run
+
+
+def main(snakemake):
+    import numpy as np
+    from astropy.io import fits
+
+    from galfit_unc.cleaning import celestial_wcs
+    from galfit_unc.skysearch import load_frame, source_mask
+
+    image, header = load_frame(snakemake.input.image)
+    bad = None
+    if getattr(snakemake.input, "mask", None):
+        data, _ = image_2d(snakemake.input.mask)
+        if data.shape != image.shape:
+            raise ValueError(f"{snakemake.input.mask}: shape: {data.shape} differs from the frame's {image.shape}; give the bad-pixel mask of this frame")
+        bad = data > 0
+    p = snakemake.params
+    mask = source_mask(image, nsigma=p.nsigma, clip_sigma=p.clip_sigma, clip_iters=p.clip_iters, bad=bad)
+    out = celestial_wcs(header).to_header()
+    out["NSIGMA"] = (p.nsigma, "masked above clipped median + NSIGMA * std")
+    out["CLIPSIG"] = (p.clip_sigma, "sigma-clipping threshold")
+    out["CLIPITER"] = (p.clip_iters, "sigma-clipping iterations")
+    fits.PrimaryHDU(mask.astype(np.uint8), header=out).writeto(snakemake.output[0], overwrite=True)
+    print(f"masked fraction {mask.mean():.4f} of {mask.size} pixels")
+
+
+run(snakemake, main)  # noqa: F821 (snakemake is injected by the script directive)

@@ -1,0 +1,21 @@
+"""Rule plot_sky_regions: the frame, its mask, every window and the target's region."""
+
+from _common import run
+
+
+def main(snakemake):
+    from astropy.io import fits
+
+    from galfit_unc.galfit_files import read_fit_header
+    from galfit_unc.plots import plot_sky_regions
+    from galfit_unc.skysearch import load_frame, read_regions_tsv
+
+    image, _ = load_frame(snakemake.input.image)
+    mask = fits.getdata(snakemake.input.mask) > 0
+    windows = read_regions_tsv(snakemake.input.regions)
+    target = read_fit_header(snakemake.input.imgblock).fitsect
+    w = snakemake.wildcards
+    plot_sky_regions(image, mask, windows, target, snakemake.output[0], title=f"{w.target} {w.band}: {len(windows)} windows")
+
+
+run(snakemake, main)  # noqa: F821

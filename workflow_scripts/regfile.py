@@ -1,0 +1,25 @@
+"""Rule regfile: DS9 region files of the original model (image and fk5 coordinates)."""
+
+from _common import run
+
+
+def main(snakemake):
+    from galfit_unc.cleaning import celestial_wcs
+    from galfit_unc.galfit_files import read_comp_ident, read_fit_header
+    from galfit_unc.regionfile import write_region_files
+    from galfit_unc.skysearch import load_frame
+
+    header = read_fit_header(snakemake.input.imgblock)
+    comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in header.components])
+    _, frame_header = load_frame(snakemake.input.image)
+    write_region_files(
+        header,
+        comp_ident,
+        celestial_wcs(frame_header),
+        snakemake.output.reg,
+        snakemake.output.fk5,
+        frame=snakemake.params.frame,
+    )
+
+
+run(snakemake, main)  # noqa: F821
