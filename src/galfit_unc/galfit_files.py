@@ -572,8 +572,11 @@ def format_header_value(value: HeaderValue | float, error: float | None = None, 
     if isinstance(value, HeaderValue):
         value, error, kind = value.value, value.error, value.kind
 
+    # GALFIT picks one format from the value and writes the error in it too.
+    exp = value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e6) or value == 0 and kind == "fixed"
+
     def f(v):
-        return f"{v:.3e}" if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e6) or v == 0 and kind == "fixed" else f"{v:.4f}"
+        return f"{v:.3e}" if exp else f"{v:.4f}"
 
     if kind == "fixed":
         return f"[{f(value)}]"
