@@ -1,0 +1,377 @@
+"""GALFIT model images: components rendered over the fitting region, convolved with the PSF.
+
+The model is computed on a grid that extends the fitting region H) by the PSF's half-size
+on every side (rounded up to a fast FFT length), so light from just outside the region is
+convolved into it.  Profiles are sampled at pixel centres and, in nested boxes around each
+component's centre, at finer and finer sub-pixel grids (the cores of steep, high-n
+profiles need it).  The convolution is a real FFT of the whole stack (model plus every
+Jacobian column) at once; ``psf`` components are the PSF itself shifted in Fourier space
+and are not convolved again; the sky is added after the convolution.
+
+A convolution box I) smaller than the region is not emulated: the whole region is always
+convolved (GALFIT's box only limits its own cost).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import scipy.fft
+
+from .. import galfit_files as gf
+from . import profiles
+from .psf import psf_centre
+
+__all__ = ["ModelRenderer", "components_from_header", "SUBSAMPLING"]
+
+#: Nested sub-sampling boxes around every profile centre: (half-width in pixels, sub-pixels
+#: per pixel side).  Coarse to fine; each finer box overwrites the pixels it covers.
+SUBSAMPLING = ((6, 4), (2, 12), (0, 64))
+
+_PROFILE_TYPES = {"sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat"}
+_SIZE_KEY = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM"}
+_SHAPE_KEY = {"sersic": "N", "moffat": "POW"}
+_DEVAUC_N = 4.0
+_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0)$")
+_ZERO_FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "AR", "PA", "C0")
+
+
+def _refuse(number, comp, why):
+    return gf.GalfitFormatError(
+        f"component {number} ({comp.type}): {why}: not supported by the embedded fitter; use engine galfit"
+    )
+
+
+def _check_supported(components, psf):
+    for i, comp in enumerate(components, 1):
+        base = comp.base_type
+        if base not in _PROFILE_TYPES and base not in ("psf", "sky"):
+            raise _refuse(i, comp, "component type")
+        if comp.type != base:
+            raise _refuse(i, comp, "surface-brightness variant of the type")
+        for key in comp.rows:
+            if not _ALLOWED_ROW.match(key):
+                raise _refuse(i, comp, f"hidden row {key})")
+            if key == "C0" and base not in _PROFILE_TYPES:
+                raise _refuse(i, comp, "C0) boxiness on this type")
+        if base == "psf" and psf is None:
+            raise gf.GalfitFormatError(f"component {i} (psf): needs a PSF image; give one in D)")
+
+
+class _Group:
+    """Components of one radial-profile family, with the theta index of each parameter."""
+
+    def __init__(self, kind, members, index):
+        self.kind = kind
+        self.members = np.array(members)
+        # index[field] -> (m,) positions in the extended theta (constants appended).
+        self.index = index
+        self.has_c0 = bool(np.any(index["C0"] < index["_n_theta"]))
+
+
+class ModelRenderer:
+    """Renders GALFIT components over a fitting region, convolved with the PSF.
+
+    Parameters
+    ----------
+    components : list of galfit_files.Component
+        The components, in input-file order.
+    region : tuple of int
+        H) ``(x1, x2, y1, y2)``, 1-based inclusive, in the full image's frame.
+    psf : ndarray or None
+        PSF normalised to sum 1 (see :func:`load_psf`), centred on pixel N//2 (0-based);
+        None: no convolution.
+    convbox : tuple of int or None
+        I); recorded only (the whole region is always convolved).
+    zeropoint : float
+        J) magnitude zeropoint.
+    exptime : float
+        EXPTIME of the input image (1 when absent).
+    finesample : int
+        E); only 1 is supported.
+
+    Raises
+    ------
+    GalfitFormatError
+        A component type, row or option the embedded fitter does not implement (one line
+        naming the component number and type), or a psf component without a PSF.
+
+    Attributes
+    ----------
+    names : list of (int, str)
+        Parameter vector layout: (component index 0-based, header key).
+    theta0 : ndarray
+        Initial parameter vector from the components' rows.
+    shape : tuple of int
+        ``(ny, nx)`` of the region.
+    """
+
+    def __init__(self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1):
+        if int(finesample) != 1:
+            raise gf.GalfitFormatError(
+                f"E) PSF fine sampling {finesample}: not supported by the embedded fitter; use engine galfit or E) 1"
+            )
+        _check_supported(components, psf)
+        self.components = list(components)
+        self.region = tuple(int(v) for v in region)
+        self.convbox = convbox
+        self.zeropoint = float(zeropoint)
+        self.exptime = float(exptime)
+        x1, x2, y1, y2 = self.region
+        self.shape = (y2 - y1 + 1, x2 - x1 + 1)
+        self.names = []
+        self.theta0 = []
+        for i, comp in enumerate(self.components):
+            for hkey, row, idx in gf.parameter_table(comp):
+                self.names.append((i, hkey))
+                self.theta0.append(comp.value(row, idx))
+        self.theta0 = np.array(self.theta0, dtype=np.float64)
+        self._setup_grid(psf)
+        self._setup_groups()
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_grid(self, psf):
+        ny, nx = self.shape
+        x1, _, y1, _ = self.region
+        if psf is None:
+            pady = padx = 0
+            self.grid_shape = (ny, nx)
+            self._psf_hat = None
+        else:
+            psf = np.asarray(psf, dtype=np.float64)
+            cy, cx = (int(c) for c in psf_centre(psf.shape))
+            pady = max(cy, psf.shape[0] - 1 - cy)
+            padx = max(cx, psf.shape[1] - 1 - cx)
+            self.grid_shape = (
+                scipy.fft.next_fast_len(ny + 2 * pady, real=True),
+                scipy.fft.next_fast_len(nx + 2 * padx, real=True),
+            )
+            kernel = np.zeros(self.grid_shape)
+            # Kernel centre on index (0, 0): circular convolution then keeps positions.
+            iy = (np.arange(psf.shape[0]) - cy) % self.grid_shape[0]
+            ix = (np.arange(psf.shape[1]) - cx) % self.grid_shape[1]
+            kernel[np.ix_(iy, ix)] = psf
+            self._psf_hat = scipy.fft.rfft2(kernel.astype(np.float32), workers=1)
+        self._pad = (pady, padx)
+        # Full-image 1-based coordinates of grid pixel (0, 0).
+        self._origin = (float(y1 - pady), float(x1 - padx))
+        gy, gx = self.grid_shape
+        yy, xx = np.mgrid[0:gy, 0:gx]
+        self._gx = xx.ravel().astype(np.float32)
+        self._gy = yy.ravel().astype(np.float32)
+        self._crop = (slice(pady, pady + ny), slice(padx, padx + nx))
+        # Sky plane coordinates relative to the region centre (GALFIT's pivot).
+        ry, rx = np.mgrid[0:ny, 0:nx]
+        self._sky_dx = (rx + x1 - 0.5 * (self.region[0] + self.region[1])).astype(np.float64)
+        self._sky_dy = (ry + y1 - 0.5 * (self.region[2] + self.region[3])).astype(np.float64)
+        self._levels = []
+        for half, sub in SUBSAMPLING:
+            oy, ox = (a.ravel() for a in np.mgrid[-half : half + 1, -half : half + 1])
+            s = (np.arange(sub) + 0.5) / sub - 0.5
+            sy, sx = (a.ravel() for a in np.meshgrid(s, s, indexing="ij"))
+            self._levels.append((oy, ox, sy.astype(np.float32), sx.astype(np.float32)))
+        if self._psf_hat is not None:
+            self._fy = np.fft.fftfreq(gy)[:, None]
+            self._fx = np.fft.rfftfreq(gx)[None, :]
+
+    def _setup_groups(self):
+        n_theta = len(self.theta0)
+        # Extended theta: constants appended for parameters a component does not have.
+        self._const = np.array([_DEVAUC_N, 0.0])
+        k_n4, k_zero = n_theta, n_theta + 1
+        where = {name: j for j, name in enumerate(self.names)}
+        self._groups = []
+        for kind in profiles.PROFILE_KINDS:
+            members = [i for i, c in enumerate(self.components) if _PROFILE_TYPES.get(c.base_type) == kind]
+            if not members:
+                continue
+            index = {"_n_theta": n_theta}
+            for field in _ZERO_FIELDS:
+                idx = []
+                for i in members:
+                    base = self.components[i].base_type
+                    key = {"SIZE": _SIZE_KEY[base], "SHAPE": _SHAPE_KEY.get(base)}.get(field, field)
+                    idx.append(where.get((i, key), k_n4 if field == "SHAPE" else k_zero))
+                index[field] = np.array(idx)
+            self._groups.append(_Group(kind, members, index))
+        self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
+        self._sky_members = [i for i, c in enumerate(self.components) if c.base_type == "sky"]
+        self._where = where
+        self._column_cache = {}
+
+    # ------------------------------------------------------------------ rendering
+    def _group_images(self, group, theta_ext, active, derivs):
+        """Sub-sampled images of one group on the grid: (m, P) and (field -> (m, P))."""
+        sel = active[group.members]
+        idx = {f: group.index[f][sel] for f in _ZERO_FIELDS}
+        par = {f: theta_ext[idx[f]] for f in _ZERO_FIELDS}
+        flux = profiles.flux_from_mag(par["MAG"], self.zeropoint, self.exptime)
+        c0 = par["C0"] if group.has_c0 else None
+        oy0, ox0 = self._origin
+        xc = (par["XC"] - ox0).astype(np.float32)
+        yc = (par["YC"] - oy0).astype(np.float32)
+        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0)
+
+        def ev(dx, dy):
+            return profiles.evaluate(group.kind, dx, dy, *args, derivs=derivs)
+
+        res = ev(self._gx[None, :] - xc[:, None], self._gy[None, :] - yc[:, None])
+        img, der = res if derivs else (res, {})
+        gy, gx = self.grid_shape
+        ic = np.rint(par["XC"] - ox0).astype(np.int64)
+        jc = np.rint(par["YC"] - oy0).astype(np.int64)
+        rows = np.arange(len(xc))[:, None]
+        for oy, ox, sy, sx in self._levels:
+            px = ic[:, None] + ox[None, :]
+            py = jc[:, None] + oy[None, :]
+            inside = (px >= 0) & (px < gx) & (py >= 0) & (py < gy)
+            npix, nsub = len(ox), len(sx)
+            dx = ((px - xc[:, None]).astype(np.float32)[:, :, None] + sx[None, None, :]).reshape(len(xc), -1)
+            dy = ((py - yc[:, None]).astype(np.float32)[:, :, None] + sy[None, None, :]).reshape(len(xc), -1)
+            res = ev(dx, dy)
+            fine_img, fine_der = res if derivs else (res, {})
+            r, f = np.broadcast_to(rows, px.shape)[inside], (py * gx + px)[inside]
+            img[r, f] = fine_img.reshape(-1, npix, nsub).mean(axis=2)[inside]
+            for key, arr in fine_der.items():
+                der[key][r, f] = arr.reshape(-1, npix, nsub).mean(axis=2)[inside]
+        return img, der, idx
+
+    def _psf_terms(self, theta, active, free_cols):
+        """Fourier transforms of psf components (shifted deltas) and their derivatives."""
+        total = 0.0
+        cols = {}
+        oy0, ox0 = self._origin
+        for i in self._psf_members:
+            if not active[i]:
+                continue
+            jx, jy, jm = (self._where[(i, k)] for k in ("XC", "YC", "MAG"))
+            flux = float(profiles.flux_from_mag(theta[jm], self.zeropoint, self.exptime))
+            phase = np.exp(-2j * np.pi * (self._fx * (theta[jx] - ox0) + self._fy * (theta[jy] - oy0)))
+            term = (flux * phase).astype(np.complex64)
+            total = total + term
+            if jm in free_cols:
+                cols[jm] = term * np.float32(-profiles.LN10_04)
+            if jx in free_cols:
+                cols[jx] = term * (-2j * np.pi * self._fx).astype(np.complex64)
+            if jy in free_cols:
+                cols[jy] = term * (-2j * np.pi * self._fy).astype(np.complex64)
+        return total, cols
+
+    def _sky(self, theta, active):
+        out = np.zeros(self.shape)
+        for i in self._sky_members:
+            if active[i]:
+                s, gx, gy = (theta[self._where[(i, k)]] for k in ("SKY", "DSDX", "DSDY"))
+                out += s + gx * self._sky_dx + gy * self._sky_dy
+        return out
+
+    def _render(self, theta, active, free):
+        """Model (ny, nx) and, when ``free`` is given, J (nfree, ny, nx)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        theta_ext = np.concatenate([theta, self._const])
+        free_idx = [] if free is None else list(np.flatnonzero(free))
+        derivs = bool(free_idx)
+        pos = {j: k + 1 for k, j in enumerate(free_idx)}  # stack row of each free column
+        gy, gx = self.grid_shape
+        stack = np.zeros((1 + len(free_idx), gy * gx), dtype=np.float32)
+        for group in self._groups:
+            if not active[group.members].any():
+                continue
+            img, der, idx = self._group_images(group, theta_ext, active, derivs)
+            stack[0] += img.sum(axis=0)
+            for field, arr in der.items():
+                for m, j in enumerate(idx[field]):
+                    if j in pos:
+                        stack[pos[j]] += arr[m]
+        stack = stack.reshape(-1, gy, gx)
+        if self._psf_hat is None:
+            conv = stack
+        else:
+            spec = scipy.fft.rfft2(stack, workers=1)
+            psf_total, psf_cols = self._psf_terms(theta, active, pos)
+            spec[0] += psf_total
+            for j, term in psf_cols.items():
+                spec[pos[j]] += term
+            spec *= self._psf_hat
+            conv = scipy.fft.irfft2(spec, s=(gy, gx), workers=1)
+        conv = conv[(slice(None),) + self._crop]
+        model = conv[0].astype(np.float64) + self._sky(theta, active)
+        if not derivs:
+            return model, None
+        jac = conv[1:].astype(np.float64)
+        for i in self._sky_members:
+            if active[i]:
+                for key, plane in (("SKY", 1.0), ("DSDX", self._sky_dx), ("DSDY", self._sky_dy)):
+                    j = self._where[(i, key)]
+                    if j in pos:
+                        jac[pos[j] - 1] = plane
+        return model, jac
+
+    # ------------------------------------------------------------------ public API
+    def _active(self, include_skipped=True):
+        return np.array([include_skipped or not c.skip for c in self.components], dtype=bool)
+
+    def model(self, theta, include_skipped=True) -> np.ndarray:
+        """Model image of the region, shape (ny, nx), float64.
+
+        ``include_skipped=False`` leaves out components with ``Z) 1`` (as GALFIT's output
+        model does; the fit uses them).
+        """
+        return self._render(theta, self._active(include_skipped), None)[0]
+
+    def model_and_jacobian(self, theta, free) -> tuple[np.ndarray, np.ndarray]:
+        """Model (ny, nx) and J = d model / d theta[free], shape (nfree, ny, nx), float64."""
+        free = np.asarray(free, dtype=bool)
+        if not free.any():
+            return self.model(theta), np.zeros((0,) + self.shape)
+        return self._render(theta, self._active(), free)
+
+    def component_images(self, theta) -> list[np.ndarray]:
+        """Each component's image over the region (convolved where GALFIT convolves)."""
+        n = len(self.components)
+        return [self._render(theta, np.arange(n) == i, None)[0] for i in range(n)]
+
+
+def components_from_header(fit_header) -> list[gf.Component]:
+    """Components (rows and fit toggles) from an image block's HDU2 header.
+
+    Values marked fixed (``[v]``) get toggle 0, all others 1.  ``Z)`` is not recorded in
+    the header and is set to 0.  The sky's XC/YC (the region centre) are not parameters
+    and are dropped.
+
+    Parameters
+    ----------
+    fit_header : galfit_files.FitHeader
+
+    Returns
+    -------
+    list of galfit_files.Component
+    """
+    out = []
+    for hc in fit_header.components:
+        comp = gf.Component(type=hc.type)
+        layout = {k: (row, idx) for k, row, idx in gf.PARAMETERS[hc.base_type]}
+        for key, hv in hc.params:
+            if key in layout:
+                row, idx = layout[key]
+            elif key == "C0" or re.fullmatch(r"[FB]\d+", key):
+                row, idx = key, 0
+            elif re.fullmatch(r"F\d+PA", key):
+                row, idx = key[:-2], 1
+            elif hc.base_type == "sky" and key in ("XC", "YC"):
+                continue
+            else:
+                raise gf.GalfitFormatError(
+                    f"HDU2 {hc.number}_{key}: parameter not understood for a {hc.type} component; give a GALFIT 3 image block"
+                )
+            r = comp.rows.setdefault(row, gf.Row(row, [], []))
+            while len(r.values) <= idx:
+                r.values.append(0.0)
+                r.toggles.append(0)
+            r.values[idx] = hv.value
+            r.toggles[idx] = 0 if hv.kind == "fixed" else 1
+        comp.rows["Z"] = gf.Row("Z", [0.0])
+        out.append(comp)
+    return out
