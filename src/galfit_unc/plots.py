@@ -13,6 +13,7 @@ from astropy.visualization import ZScaleInterval
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_sky_regions", "plot_magnitudes"]
 
@@ -114,13 +115,14 @@ def plot_magnitudes(rows, original, stats, path) -> None:
         mags = mags[np.isfinite(mags)]
         med, std = stats[obj]["median"], stats[obj]["std"]
         if np.isfinite(med) and np.isfinite(std):
-            ax.axvspan(med - std, med + std, color="tab:blue", alpha=0.2, label=f"median ± σ ({std:.3f})")
+            ax.axvspan(med - std, med + std, color="tab:orange", alpha=0.3, zorder=0, label=f"median ± σ ({std:.3f})")
         if mags.size:
-            ax.hist(mags, bins="auto", color="tab:blue", alpha=0.8, label=f"{mags.size} regions")
+            ax.hist(mags, bins="auto", color="tab:blue", alpha=0.6, label=f"{mags.size} regions")
         ax.axvline(original[obj], color="tab:red", lw=1.5, label=f"original {original[obj]:.3f}")
         ax.set_title(f"object {obj}", fontsize=9)
         ax.set_xlabel("magnitude", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # magnitudes have long tick labels
         ax.legend(fontsize=6)
     for ax in axes[len(objects) :]:
         ax.set_visible(False)
