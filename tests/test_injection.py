@@ -321,3 +321,29 @@ def test_write_injected_copies_keywords(tmp_path):
     assert (h["EXPTIME"], h["GAIN"], h["RDNOISE"], h["BUNIT"]) == (300.0, 2.5, 4.0, "nanomaggy")
     assert "NCOMBINE" not in h and "OBSERVER" not in h
     assert h["CRPIX1"] == 10.0 and h["CRPIX2"] == 12.0
+
+
+def test_refit_feedme_every_type_and_hidden_row_of_galfit_example(shared, tmp_path):
+    original = gf.read_feedme(shared("galfit-examples", "meg-main", "galfit", "galfit-example", "EXAMPLE.INPUT"))
+    # A header holding every fitted parameter of that file, each value moved by +0.5.
+    cards = []
+    for n, comp in enumerate(original.components, 1):
+        cards.append((f"COMP_{n}", comp.type))
+        for key, row, idx in gf.parameter_table(comp):
+            cards.append((f"{n}_{key}", f"{comp.value(row, idx) + 0.5:.4f} +/- 0.1000"))
+    header = gf.parse_fit_header(_header(cards, fitsect="[11:110,21:120]"))
+    fm = inj.refit_feedme(header, window_shape=(100, 100), original_feedme=original)
+    path = tmp_path / "refit.feedme"
+    gf.write_feedme(fm, path)
+    back = gf.read_feedme(path)
+    assert [c.type for c in back.components] == [c.type for c in original.components]
+    for new, old in zip(back.components, original.components):
+        assert list(new.rows) == list(old.rows), old.type
+        fitted = {(row, idx) for _, row, idx in gf.parameter_table(old)}
+        for key, row in old.rows.items():
+            assert new.rows[key].toggles == row.toggles and new.rows[key].text == row.text
+            for idx, value in enumerate(row.values):
+                expected = value + 0.5 if (key, idx) in fitted else value
+                if key == "T1" or (key == "1" and old.base_type != "sky"):
+                    expected -= 10 if idx == 0 else 20
+                assert new.rows[key].values[idx] == pytest.approx(expected), f"{old.type} {key})"

@@ -189,10 +189,10 @@ def _feedme_rows(hcomp: gf.HeaderComponent, comp: gf.Component, shift) -> dict[s
         value = hcomp.get(hkey)
         if value is not None:
             rows[rkey].values[idx] = value.value
-    if comp.base_type != "sky":
-        pos = rows["1"].values
-        pos[0] -= shift[0]
-        pos[1] -= shift[1]
+    # The truncation centroid T1) is a frame position like 1).
+    for key in ("1", "T1") if comp.base_type != "sky" else ("T1",):
+        if key in rows and len(rows[key].values) == 2:
+            rows[key].values = [rows[key].values[0] - shift[0], rows[key].values[1] - shift[1]]
     return rows
 
 
