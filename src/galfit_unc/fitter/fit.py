@@ -257,7 +257,9 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         if not jacobian:
             return (target - renderer.model(theta)[good]) * weight
         model, jac = renderer.model_and_jacobian(theta, space.varying)
-        jac = jac[:, good]
+        # Derivatives overflow in extreme profile corners (tiny n, far pixels) where the
+        # profile itself is 0: those pixels carry no information about the parameter.
+        jac = np.nan_to_num(jac[:, good], nan=0.0, posinf=0.0, neginf=0.0)
         if not identity:
             jac = t_sub.T.astype(jac.dtype) @ jac
         return (target - model[good]) * weight, jac * weight.astype(jac.dtype)

@@ -82,7 +82,12 @@ def levenberg_marquardt(
     lam0 : float
         Initial damping.
     max_tries : int
-        Damping increases (×10) tried within one iteration before giving up on it.
+        Damping increases tried within one iteration before giving up on it.
+
+    Notes
+    -----
+    Marquardt's scaling (damping proportional to the diagonal of JᵀWJ) with Nielsen's
+    damping update from the gain ratio, which wastes fewer rejected steps than ×10/÷10.
 
     Returns
     -------
@@ -95,6 +100,7 @@ def levenberg_marquardt(
     if u.size == 0:
         return LMResult(u, chi2, 0, False, np.zeros((0, 0)))
     lam = lam0
+    grow = 2.0
     quiet = 0
     it = 0
     with single_threaded_blas():
@@ -107,15 +113,23 @@ def levenberg_marquardt(
                 try:
                     step = np.linalg.solve(a + lam * np.diag(diag), g)
                 except np.linalg.LinAlgError:
-                    lam *= 10.0
-                    continue
-                trial = project(u + step)
-                rt = evaluate(trial, False)
-                chi2_t = float(np.dot(rt, rt))
-                if np.isfinite(chi2_t) and chi2_t < chi2:
-                    improved = True
-                    break
-                lam *= 10.0
+                    step = np.full_like(u, np.nan)
+                if np.all(np.isfinite(step)):
+                    trial = project(u + step)
+                    rt = evaluate(trial, False)
+                    chi2_t = float(np.dot(rt, rt))
+                    # Gain ratio: actual over predicted decrease (of the projected step).
+                    done = trial - u
+                    predicted = float(done @ (2 * g - a @ done))
+                    if np.isfinite(chi2_t) and chi2_t < chi2:
+                        rho = (chi2 - chi2_t) / predicted if predicted > 0 else 1.0
+                        lam *= max(1.0 / 3.0, 1.0 - (2.0 * min(rho, 1.0) - 1.0) ** 3)
+                        lam = max(lam, 1e-12)
+                        grow = 2.0
+                        improved = True
+                        break
+                lam *= grow
+                grow *= 2.0
             if not improved:
                 # No damping finds a lower χ²: the minimum is reached to machine precision.
                 quiet = nconverge
@@ -123,7 +137,6 @@ def levenberg_marquardt(
             change = (chi2 - chi2_t) / chi2 if chi2 > 0 else 0.0
             u = trial
             chi2 = chi2_t
-            lam = max(lam / 10.0, 1e-9)
             r, jac = evaluate(u, True)
             a, g = _normal_equations(r, jac)
             quiet = quiet + 1 if change < rtol else 0
