@@ -169,7 +169,7 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
         if row == "C0" or (row[:1] in "FB" and row[1:].isdigit()):
             probe.rows.setdefault(row, gf.Row(row, []))
     rows: dict[str, gf.Row] = {}
-    for hkey, rkey, idx in gf.parameter_table(probe):
+    for hkey, rkey, _ in gf.parameter_table(probe):
         value = hcomp.get(hkey)
         if value is None:
             raise gf.GalfitFormatError(f"image block header: {hcomp.number}_{hkey}: missing for {base} component {hcomp.number}; give the original input file")
