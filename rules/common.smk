@@ -10,9 +10,7 @@ TARGETS_TABLE = config["targets"]
 TARGETS = read_targets(TARGETS_TABLE, schema=Path(workflow.basedir) / "config/schemas/targets.schema.yaml")
 ROWS = {(row["target"], row["band"]): row for row in TARGETS}
 
-OUT = "results/{target}/{band}"
-REGION = OUT + "/regions/{region}"
-LOGS = "logs/{target}/{band}"
+# Conda environment of every rule (relative to the rules/ folder).
 ENV = "../envs/galfit-unc.yaml"
 
 # Per-target outputs the default target builds (check.txt: enough usable fits).
@@ -32,7 +30,7 @@ FINAL = (
 wildcard_constraints:
     target=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
     band=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
-    region=r"x\d{4,}_y\d{4,}",
+    region=r"x\d\d\d\d+_y\d\d\d\d+",
 
 
 def all_outputs():
@@ -93,4 +91,17 @@ def region_window(wildcards):
 
 def per_region(name):
     """Input function: file ``name`` of every selected region, in regions.tsv order."""
-    return lambda wildcards: [f"{OUT}/regions/{region}/{name}".format(**wildcards) for region in windows(wildcards)]
+    return lambda wildcards: [f"results/{wildcards.target}/{wildcards.band}/regions/{region}/{name}" for region in windows(wildcards)]
+
+
+def fit_inputs(wildcards):
+    """Inputs of one re-fit: its input file and every file that input file names."""
+    r = row(wildcards)
+    region = f"results/{wildcards.target}/{wildcards.band}/regions/{wildcards.region}"
+    files = {"feedme": f"{region}/fit.gal", "image": f"{region}/injected.fits", "psf": r["psf"]}
+    if r["constraints"]:
+        files["constraints"] = r["constraints"]
+    for kind in ("mask", "sigma"):
+        if r.get(kind):
+            files[kind] = f"{region}/{kind}_cut.fits"
+    return files

@@ -6,7 +6,7 @@ rule cutout:
     input:
         image=column("image"),
     output:
-        REGION + "/sky.fits",
+        "results/{target}/{band}/regions/{region}/sky.fits",
     params:
         window=region_window,
         nsigma=config["mask"]["nsigma"],
@@ -16,9 +16,9 @@ rule cutout:
         fill_noise=config["cleaning"]["fill_noise"],
         seed=config["cleaning"]["seed"],
     log:
-        LOGS + "/regions/{region}/cutout.log",
+        "logs/{target}/{band}/regions/{region}/cutout.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/cutout.py"
 
@@ -28,14 +28,14 @@ rule cutout_aux:
     input:
         lambda wc: row(wc)[wc.kind],
     output:
-        REGION + "/{kind}_cut.fits",
+        "results/{target}/{band}/regions/{region}/{kind}_cut.fits",
     wildcard_constraints:
         kind="mask|sigma",
     params:
         window=region_window,
     log:
-        LOGS + "/regions/{region}/cutout_{kind}.log",
+        "logs/{target}/{band}/regions/{region}/cutout_{kind}.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/cutout_aux.py"

@@ -2,24 +2,12 @@
 # own.  A failed fit is data (status.json says why), never a job error.
 
 
-def fit_inputs(wildcards):
-    r = row(wildcards)
-    region = f"{OUT}/regions/{{region}}".format(**wildcards)
-    files = {"feedme": f"{region}/fit.gal", "image": f"{region}/injected.fits", "psf": r["psf"]}
-    if r["constraints"]:
-        files["constraints"] = r["constraints"]
-    for kind in ("mask", "sigma"):
-        if r.get(kind):
-            files[kind] = f"{region}/{kind}_cut.fits"
-    return files
-
-
 rule fit:
     input:
         unpack(fit_inputs),
     output:
-        status=REGION + "/status.json",
-        fitdir=directory(REGION + "/fit"),
+        status="results/{target}/{band}/regions/{region}/status.json",
+        fitdir=directory("results/{target}/{band}/regions/{region}/fit"),
     params:
         engine=config["fitter"]["engine"],
         galfit=config["fitter"]["galfit"],
@@ -28,8 +16,8 @@ rule fit:
     resources:
         runtime=int(config["fitter"]["timeout"] / 60) + 5,
     log:
-        LOGS + "/regions/{region}/fit.log",
+        "logs/{target}/{band}/regions/{region}/fit.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/fit.py"

@@ -6,13 +6,13 @@ rule galaxy:
     input:
         unpack(optional("feedme", imgblock=column("imgblock"))),
     output:
-        OUT + "/galaxy.fits",
+        "results/{target}/{band}/galaxy.fits",
     params:
         sky_in_model=lambda wc: row(wc).get("sky_in_model", ""),
     log:
-        LOGS + "/galaxy.log",
+        "logs/{target}/{band}/galaxy.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/galaxy.py"
 
@@ -22,22 +22,22 @@ rule inject:
         unpack(
             optional(
                 "feedme",
-                sky=REGION + "/sky.fits",
-                galaxy=OUT + "/galaxy.fits",
+                sky="results/{target}/{band}/regions/{region}/sky.fits",
+                galaxy="results/{target}/{band}/galaxy.fits",
                 imgblock=column("imgblock"),
                 image=column("image"),
             )
         ),
     output:
-        image=REGION + "/injected.fits",
-        feedme=REGION + "/fit.gal",
+        image="results/{target}/{band}/regions/{region}/injected.fits",
+        feedme="results/{target}/{band}/regions/{region}/fit.gal",
     params:
         constraints=given("constraints"),
         mask=given("mask"),
         sigma=given("sigma"),
     log:
-        LOGS + "/regions/{region}/inject.log",
+        "logs/{target}/{band}/regions/{region}/inject.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/inject.py"

@@ -5,14 +5,14 @@ rule mask:
     input:
         unpack(optional("mask", image=column("image"))),
     output:
-        OUT + "/mask.fits",
+        "results/{target}/{band}/mask.fits",
     params:
         nsigma=config["mask"]["nsigma"],
         clip_sigma=config["mask"]["clip_sigma"],
         clip_iters=config["mask"]["clip_iters"],
     log:
-        LOGS + "/mask.log",
+        "logs/{target}/{band}/mask.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/mask.py"

@@ -4,28 +4,28 @@
 rule plot_sky_regions:
     input:
         image=column("image"),
-        mask=OUT + "/mask.fits",
-        regions=OUT + "/regions.tsv",
+        mask="results/{target}/{band}/mask.fits",
+        regions="results/{target}/{band}/regions.tsv",
         imgblock=column("imgblock"),
     output:
-        OUT + "/sky_regions.png",
+        "results/{target}/{band}/sky_regions.png",
     log:
-        LOGS + "/plot_sky_regions.log",
+        "logs/{target}/{band}/plot_sky_regions.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/plot_sky_regions.py"
 
 
 rule plot_magnitudes:
     input:
-        magnitudes=OUT + "/magnitudes.tsv",
-        uncertainties=OUT + "/uncertainties.tsv",
+        magnitudes="results/{target}/{band}/magnitudes.tsv",
+        uncertainties="results/{target}/{band}/uncertainties.tsv",
     output:
-        OUT + "/magnitudes.png",
+        "results/{target}/{band}/magnitudes.png",
     log:
-        LOGS + "/plot_magnitudes.log",
+        "logs/{target}/{band}/plot_magnitudes.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/plot_magnitudes.py"

@@ -7,13 +7,13 @@ rule regfile:
         image=column("image"),
         comp_ident=column("comp_ident"),
     output:
-        reg=OUT + "/model.reg",
-        fk5=OUT + "/model_fk5.reg",
+        reg="results/{target}/{band}/model.reg",
+        fk5="results/{target}/{band}/model_fk5.reg",
     params:
         frame=config["regfile"]["frame"],
     log:
-        LOGS + "/regfile.log",
+        "logs/{target}/{band}/regfile.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/regfile.py"

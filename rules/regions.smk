@@ -5,10 +5,10 @@
 
 checkpoint regions:
     input:
-        mask=OUT + "/mask.fits",
+        mask="results/{target}/{band}/mask.fits",
         imgblock=column("imgblock"),
     output:
-        tsv=OUT + "/regions.tsv",
+        tsv="results/{target}/{band}/regions.tsv",
     params:
         contaminant_frac=config["regions"]["contaminant_frac"],
         max_overlap=config["regions"]["max_overlap"],
@@ -16,8 +16,8 @@ checkpoint regions:
         min_regions=config["regions"]["min_regions"],
         target_margin=config["regions"]["target_margin"],
     log:
-        LOGS + "/regions.log",
+        "logs/{target}/{band}/regions.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/regions.py"

@@ -5,14 +5,14 @@
 
 rule tables:
     input:
-        regions=OUT + "/regions.tsv",
+        regions="results/{target}/{band}/regions.tsv",
         status=per_region("status.json"),
         imgblock=column("imgblock"),
         comp_ident=column("comp_ident"),
     output:
-        magnitudes=OUT + "/magnitudes.tsv",
-        uncertainties=OUT + "/uncertainties.tsv",
-        parameters=OUT + "/parameters.tsv",
+        magnitudes="results/{target}/{band}/magnitudes.tsv",
+        uncertainties="results/{target}/{band}/uncertainties.tsv",
+        parameters="results/{target}/{band}/parameters.tsv",
     params:
         use_flagged=config["stats"]["use_flagged"],
         # Upstream settings, for the tables' header comments.
@@ -23,23 +23,23 @@ rule tables:
             "cleaning": config["cleaning"],
         },
     log:
-        LOGS + "/tables.log",
+        "logs/{target}/{band}/tables.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/tables.py"
 
 
 rule check:
     input:
-        OUT + "/uncertainties.tsv",
+        "results/{target}/{band}/uncertainties.tsv",
     output:
-        OUT + "/check.txt",
+        "results/{target}/{band}/check.txt",
     params:
         min_ok_regions=config["stats"]["min_ok_regions"],
     log:
-        LOGS + "/check.log",
+        "logs/{target}/{band}/check.log",
     conda:
-        ENV
+        "../envs/galfit-unc.yaml"
     script:
         "../workflow_scripts/check.py"
