@@ -35,7 +35,8 @@ __all__ = [
     "target_components",
     "target_region",
     "field_catalogue",
-    "render_scene",
+    "render_field",
+    "render_target",
     "add_noise",
     "make_demo",
     "frame_header",
@@ -349,17 +350,13 @@ def _add_stamps(image, stamps, ix, iy):
             image[ya:yb, xa:xb] += stamp[ya - (cy - half) : yb - (cy - half), xa - (cx - half) : xb - (cx - half)]
 
 
-def render_scene(settings: DemoSettings, psf, components, field) -> np.ndarray:
-    """Noise-free frame in ADU: sky pedestal, field sources and the target.
+def render_field(settings: DemoSettings, psf, field) -> np.ndarray:
+    """Noise-free image (ADU) of the field sources alone.
 
-    Field galaxies are rendered intrinsically on stamps and the whole frame is convolved
-    with the PSF once; stars are the Moffat itself at their sub-pixel positions; the target
-    is rendered by :class:`galfit_unc.fitter.render.ModelRenderer` over a box that holds
-    its light, i.e. by the fitter's own conventions.
+    Galaxies are rendered intrinsically on stamps and the whole frame is convolved with the
+    PSF once; stars are the Moffat itself at their sub-pixel positions.
     """
     from scipy.signal import fftconvolve
-
-    from .fitter.render import ModelRenderer
 
     size = settings.size
     image = np.zeros((size, size))
@@ -376,13 +373,25 @@ def render_scene(settings: DemoSettings, psf, components, field) -> np.ndarray:
     fwhm = np.full(nstar, settings.psf_fwhm / settings.pixel_scale)
     stamps = _stamps("moffat", fx[star], fy[star], flux[star], fwhm, np.full(nstar, settings.psf_beta), np.ones(nstar), np.zeros(nstar))
     _add_stamps(image, stamps, ix[star] - 1, iy[star] - 1)
+    return image
 
+
+def render_target(settings: DemoSettings, psf, components) -> np.ndarray:
+    """Noise-free image (ADU) of the target alone, over the whole frame.
+
+    Rendered by :class:`galfit_unc.fitter.render.ModelRenderer`, i.e. by the fitter's own
+    conventions, over a box that holds the group's light well beyond the fitting region.
+    """
+    from .fitter.render import ModelRenderer
+
+    size = settings.size
+    image = np.zeros((size, size))
     x1, x2, y1, y2 = target_region(settings)
-    pad = 2 * _REGION_HIGH  # the box holds the group's light far beyond the fitting region
+    pad = 2 * _REGION_HIGH
     box = (max(x1 - pad, 1), min(x2 + pad, size), max(y1 - pad, 1), min(y2 + pad, size))
     renderer = ModelRenderer(components, box, psf, None, settings.zeropoint, settings.exptime)
-    image[gf.region_slices(box)] += renderer.model(renderer.theta0)
-    return image + settings.sky_level
+    image[gf.region_slices(box)] = renderer.model(renderer.theta0)
+    return image
 
 
 def add_noise(image, settings: DemoSettings, rng) -> np.ndarray:
@@ -444,7 +453,8 @@ def make_demo(settings: DemoSettings) -> Demo:
     psf = moffat_psf(settings)
     components = target_components(settings)
     field = field_catalogue(settings, rng)
-    frame = add_noise(render_scene(settings, psf, components, field), settings, rng)
+    scene = render_field(settings, psf, field) + render_target(settings, psf, components) + settings.sky_level
+    frame = add_noise(scene, settings, rng)
     return Demo(settings, frame.astype(np.float32), frame_header(settings), psf, components, target_region(settings), field)
 
 
