@@ -116,7 +116,8 @@ def _data_header(header, report: FitReport):
         if key.startswith(_STRUCTURAL) or key in ("OBJECT", "LOGFILE"):
             continue
         out.append(copy.copy(card), end=True)
-    obj = str(header.get("OBJECT", "")).strip()
+    # GALFIT names the cut-out after OBJECT, or TARGNAME when there is none (seen in 3.0.5).
+    obj = str(header.get("OBJECT", header.get("TARGNAME", ""))).strip()
     out["OBJECT"] = (f"{obj}{format_fitsect(report.region)}", "Component type")
     if report.logfile:
         out["LOGFILE"] = (report.logfile, "GALFIT best-fit menu file")
