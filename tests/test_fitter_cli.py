@@ -1,0 +1,146 @@
+"""``galfit-embedded``: exit status, one-line errors, no output block on failure."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from galfit_unc import galfit_files as gf
+from galfit_unc.fitter.cli import main
+
+FEEDME = """
+A) data.fits
+B) block.fits
+C) none
+D) none
+F) none
+G) {cons}
+H) 1 40 1 40
+I) 40 40
+J) 25.0
+P) 0
+0) gaussian
+1) 20.3 19.6 1 1
+3) 16.0 1
+4) 4.0 1
+9) 0.8 1
+10) 20.0 1
+0) sky
+1) 100.0 1
+2) 0.0 0
+3) 0.0 0
+"""
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """A small blob on a flat sky with Poisson-like noise, and a feedme that fits it."""
+    y, x = np.mgrid[1:41, 1:41]
+    rng = np.random.default_rng(1)
+    blob = 2000 * np.exp(-((x - 20.0) ** 2 + (y - 20.0) ** 2) / (2 * 1.8**2))
+    data = rng.normal(100 + blob, np.sqrt(100 + blob))
+    fits.writeto(tmp_path / "data.fits", data.astype(np.float32), fits.Header({"EXPTIME": 1.0, "GAIN": 1.0, "NCOMBINE": 1}))
+    (tmp_path / "galfit.feedme").write_text(FEEDME.format(cons="none"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_refused(capsys, folder, pattern, *argv):
+    status, out, err = run(capsys, "galfit.feedme", *argv)
+    assert status != 0
+    assert len(err.strip().splitlines()) == 1, err
+    assert pattern in err, err
+    assert not (folder / "block.fits").exists()
+    assert not list(folder.glob("galfit.[0-9]*"))
+
+
+def test_fit_writes_block_log_and_restart(capsys, folder):
+    status, out, err = run(capsys, "galfit.feedme")
+    assert status == 0, err
+    hdr = gf.read_fit_header(folder / "block.fits")
+    assert hdr.component(1)["XC"].value == pytest.approx(20.0, abs=0.05)
+    assert hdr.component(2)["SKY"].value == pytest.approx(100.0, abs=1.0)
+    assert (folder / "galfit.01").exists() and (folder / "fit.log").exists()
+    assert "Chi^2" in out
+
+
+def test_o2_writes_block_without_fitting(capsys, folder):
+    status, _, err = run(capsys, "galfit.feedme", "-o2")
+    assert status == 0, err
+    hdr = gf.read_fit_header(folder / "block.fits")
+    assert hdr.component(1)["MAG"].value == pytest.approx(16.0)
+    assert not (folder / "fit.log").exists() and not (folder / "galfit.01").exists()
+
+
+def test_o1_writes_model_only(capsys, folder):
+    status, _, err = run(capsys, "galfit.feedme", "-o1")
+    assert status == 0, err
+    with fits.open(folder / "block.fits") as hdul:
+        assert len(hdul) == 1 and hdul[0].data.shape == (40, 40)
+
+
+def test_imax_limit_sets_flag(capsys, folder):
+    status, _, err = run(capsys, "galfit.feedme", "-imax", "1")
+    assert status == 0, err
+    assert "1" in gf.read_fit_header(folder / "block.fits").fit_flags
+
+
+def test_unreadable_fits(capsys, folder):
+    (folder / "data.fits").write_text("this is not a FITS file\n")
+    assert_refused(capsys, folder, "data.fits: A) input image: unreadable FITS")
+
+
+def test_missing_image(capsys, folder):
+    (folder / "data.fits").unlink()
+    assert_refused(capsys, folder, "data.fits: A) input image: file not found")
+
+
+def test_unknown_control_key(capsys, folder):
+    (folder / "galfit.feedme").write_text(FEEDME.format(cons="none").replace("P) 0", "P) 0\nX) 5"))
+    assert_refused(capsys, folder, "unknown control key 'X'")
+
+
+def test_unknown_component_type(capsys, folder):
+    (folder / "galfit.feedme").write_text(FEEDME.format(cons="none").replace("0) gaussian", "0) blob"))
+    assert_refused(capsys, folder, "unknown component type 'blob'")
+
+
+def test_unsupported_component_type(capsys, folder):
+    text = FEEDME.format(cons="none").replace("0) sky", "0) nuker\n1) 10 10 1 1\n3) 18 1\n4) 3 1\n5) 1 1\n6) 2 1\n7) 0.5 1\n9) 1 1\n10) 0 1\n0) sky")
+    (folder / "galfit.feedme").write_text(text)
+    assert_refused(capsys, folder, "component 2 (nuker)")
+
+
+def test_galfit2_feedme(capsys, folder):
+    text = FEEDME.format(cons="none").replace("9) 0.8 1\n10) 20.0 1", "8) 0.8 1\n9) 20.0 1\n10) 0.0 0")
+    (folder / "galfit.feedme").write_text(text)
+    assert_refused(capsys, folder, "GALFIT 2 numbering")
+
+
+def test_constraint_on_missing_component(capsys, folder):
+    (folder / "cons.txt").write_text("3 mag -1 1\n")
+    (folder / "galfit.feedme").write_text(FEEDME.format(cons="cons.txt"))
+    assert_refused(capsys, folder, "component 3 does not exist")
+
+
+def test_missing_input_file(capsys, folder):
+    status, _, err = run(capsys, "nothere.feedme")
+    assert status != 0 and len(err.strip().splitlines()) == 1 and "not found" in err
+
+
+def test_installed_command(folder):
+    exe = shutil.which("galfit-embedded")
+    assert exe, "galfit-embedded is not installed (pip install -e .)"
+    proc = subprocess.run([exe, "galfit.feedme", "-o2"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "block.fits").exists()
+    bad = subprocess.run([exe, "missing.feedme"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
