@@ -29,6 +29,11 @@ __all__ = ["ModelRenderer", "components_from_header", "SUBSAMPLING"]
 #: Nested sub-sampling boxes around every profile centre: (half-width in pixels, sub-pixels
 #: per pixel side).  Coarse to fine; each finer box overwrites the pixels it covers.
 SUBSAMPLING = ((6, 4), (2, 12), (0, 64))
+#: Steep cores (Sersic n >= CORE_MIN_N) convolved at the sub-pixel positions of a fine grid:
+#: (half-width in pixels, sub-pixels per pixel side).
+CORE_BOX = (2, 8)
+CORE_MIN_N = 3.0
+CORE_MIN_Q = 0.3
 
 _PROFILE_TYPES = {"sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat"}
 _SIZE_KEY = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM"}
@@ -175,6 +180,15 @@ class ModelRenderer:
         if self._psf_hat is not None:
             self._fy = np.fft.fftfreq(gy)[:, None]
             self._fx = np.fft.rfftfreq(gx)[None, :]
+            half, sub = CORE_BOX
+            s = (np.arange(sub) + 0.5) / sub - 0.5
+            self._core_pixels = np.arange(-half, half + 1)
+            self._core_offsets = (self._core_pixels[:, None] + s[None, :]).ravel()
+            two_pi_i = -2j * np.pi
+            self._core_ex = np.exp(two_pi_i * self._core_offsets[:, None] * self._fx).astype(np.complex64)
+            self._core_ey = np.exp(two_pi_i * self._fy * self._core_offsets[None, :]).astype(np.complex64)
+            self._shift_x = np.exp(two_pi_i * np.arange(gx)[:, None] * self._fx).astype(np.complex64)
+            self._shift_y = np.exp(two_pi_i * np.arange(gy)[:, None] * self._fy[:, 0][None, :]).astype(np.complex64)
 
     def _setup_groups(self):
         n_theta = len(self.theta0)
@@ -203,7 +217,12 @@ class ModelRenderer:
 
     # ------------------------------------------------------------------ rendering
     def _group_images(self, group, theta_ext, active, derivs):
-        """Sub-sampled images of one group on the grid: (m, P) and (field -> (m, P))."""
+        """Sub-sampled images of one group on the grid and its core samples.
+
+        Returns the images (m, P), their derivatives (field -> (m, P)), the theta index of
+        every field, and the core: fine-cell fluxes (m, Nb, Na) with derivatives and the
+        centre pixels (or None without a PSF).
+        """
         sel = active[group.members]
         idx = {f: group.index[f][sel] for f in _ZERO_FIELDS}
         par = {f: theta_ext[idx[f]] for f in _ZERO_FIELDS}
@@ -215,10 +234,10 @@ class ModelRenderer:
         args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0)
 
         def ev(dx, dy):
-            return profiles.evaluate(group.kind, dx, dy, *args, derivs=derivs)
+            res = profiles.evaluate(group.kind, dx, dy, *args, derivs=derivs)
+            return res if derivs else (res, {})
 
-        res = ev(self._gx[None, :] - xc[:, None], self._gy[None, :] - yc[:, None])
-        img, der = res if derivs else (res, {})
+        img, der = ev(self._gx[None, :] - xc[:, None], self._gy[None, :] - yc[:, None])
         gy, gx = self.grid_shape
         ic = np.rint(par["XC"] - ox0).astype(np.int64)
         jc = np.rint(par["YC"] - oy0).astype(np.int64)
@@ -227,16 +246,54 @@ class ModelRenderer:
             px = ic[:, None] + ox[None, :]
             py = jc[:, None] + oy[None, :]
             inside = (px >= 0) & (px < gx) & (py >= 0) & (py < gy)
+            r, f = np.broadcast_to(rows, px.shape)[inside], (py * gx + px)[inside]
             npix, nsub = len(ox), len(sx)
             dx = ((px - xc[:, None]).astype(np.float32)[:, :, None] + sx[None, None, :]).reshape(len(xc), -1)
             dy = ((py - yc[:, None]).astype(np.float32)[:, :, None] + sy[None, None, :]).reshape(len(xc), -1)
-            res = ev(dx, dy)
-            fine_img, fine_der = res if derivs else (res, {})
-            r, f = np.broadcast_to(rows, px.shape)[inside], (py * gx + px)[inside]
+            fine_img, fine_der = ev(dx, dy)
             img[r, f] = fine_img.reshape(-1, npix, nsub).mean(axis=2)[inside]
             for key, arr in fine_der.items():
                 der[key][r, f] = arr.reshape(-1, npix, nsub).mean(axis=2)[inside]
-        return img, der, idx
+        steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q) if group.kind == "sersic" else np.zeros(len(xc), bool)
+        if self._psf_hat is None or not steep.any():
+            return img, der, idx, None
+        # Steep cores leave the pixel grid: their fine cells are convolved as point sources
+        # at their own positions, in Fourier space (see _core_spectra).
+        k = np.flatnonzero(steep)
+        cp = self._core_pixels
+        px = ic[k, None] + cp[None, :]
+        py = jc[k, None] + cp[None, :]
+        okx = (px >= 0) & (px < gx)
+        oky = (py >= 0) & (py < gy)
+        inside = oky[:, :, None] & okx[:, None, :]
+        flat = py[:, :, None] * gx + px[:, None, :]
+        r = np.broadcast_to(k[:, None, None], flat.shape)[inside]
+        img[r, flat[inside]] = 0.0
+        for arr in der.values():
+            arr[r, flat[inside]] = 0.0
+        off = self._core_offsets
+        nb = len(off)
+        dx = np.broadcast_to(((ic[k] - xc[k])[:, None] + off[None, :]).astype(np.float32)[:, None, :], (len(k), nb, nb))
+        dy = np.broadcast_to(((jc[k] - yc[k])[:, None] + off[None, :]).astype(np.float32)[:, :, None], (len(k), nb, nb))
+        sub_args = tuple(None if a is None else np.asarray(a)[k] for a in args)
+        res = profiles.evaluate(group.kind, dx.reshape(len(k), -1), dy.reshape(len(k), -1), *sub_args, derivs=derivs)
+        cimg, cder = res if derivs else (res, {})
+        area = np.float32(1.0 / CORE_BOX[1] ** 2)
+        return img, der, idx, (k, cimg * area, {key: v * area for key, v in cder.items()}, ic[k], jc[k])
+
+    def _core_spectra(self, values, ic, jc):
+        """2-D DFT on the grid's rfft frequencies of fine-cell fluxes at their positions.
+
+        ``values`` (k, Nb*Na) on the core's fine grid around pixels ``(jc, ic)`` (k,); the
+        DFT is separable: E_y @ f @ E_x^T, with the integer shift as a phase.
+        """
+        nb = len(self._core_offsets)
+        f = values.reshape(-1, nb, nb)
+        t = np.matmul(f, self._core_ex)  # (k, Nb, NXr): x transform
+        out = np.matmul(self._core_ey, t)  # (k, NY, NXr)
+        out *= self._shift_y[jc % self.grid_shape[0]][:, :, None]
+        out *= self._shift_x[ic % self.grid_shape[1]][:, None, :]
+        return out
 
     def _psf_terms(self, theta, active, free_cols):
         """Fourier transforms of psf components (shifted deltas) and their derivatives."""
@@ -276,20 +333,33 @@ class ModelRenderer:
         pos = {j: k + 1 for k, j in enumerate(free_idx)}  # stack row of each free column
         gy, gx = self.grid_shape
         stack = np.zeros((1 + len(free_idx), gy * gx), dtype=np.float32)
+        core_vals, core_rows, core_ic, core_jc = [], [], [], []
         for group in self._groups:
             if not active[group.members].any():
                 continue
-            img, der, idx = self._group_images(group, theta_ext, active, derivs)
+            img, der, idx, core = self._group_images(group, theta_ext, active, derivs)
             stack[0] += img.sum(axis=0)
-            for field, arr in der.items():
-                for m, j in enumerate(idx[field]):
-                    if j in pos:
-                        stack[pos[j]] += arr[m]
+            cols = [(field, m, pos[j]) for field in der for m, j in enumerate(idx[field]) if j in pos]
+            for field, m, row in cols:
+                stack[row] += der[field][m]
+            if core is not None:
+                k, cimg, cder, ic, jc = core
+                where_k = {m: t for t, m in enumerate(k)}
+                ccols = [(field, where_k[m], row) for field, m, row in cols if m in where_k]
+                core_vals += [cimg] + [cder[field][t : t + 1] for field, t, _ in ccols]
+                core_rows += [np.zeros(len(k), dtype=np.int64)] + [np.array([row]) for *_, row in ccols]
+                core_ic += [ic] + [ic[t : t + 1] for _, t, _ in ccols]
+                core_jc += [jc] + [jc[t : t + 1] for _, t, _ in ccols]
         stack = stack.reshape(-1, gy, gx)
         if self._psf_hat is None:
             conv = stack
         else:
             spec = scipy.fft.rfft2(stack, workers=1)
+            if core_vals:
+                core_hat = self._core_spectra(
+                    np.concatenate(core_vals), np.concatenate(core_ic), np.concatenate(core_jc)
+                )
+                np.add.at(spec, np.concatenate(core_rows), core_hat)
             psf_total, psf_cols = self._psf_terms(theta, active, pos)
             spec[0] += psf_total
             for j, term in psf_cols.items():
