@@ -104,18 +104,10 @@ def atomic_write(path, write) -> None:
 # ======================================================================================
 # Image block
 # ======================================================================================
-_STRUCTURAL = ("SIMPLE", "EXTEND", "XTENSION", "BITPIX", "PCOUNT", "GCOUNT", "BSCALE", "BZERO", "BLANK", "NAXIS")
-
-
 def _data_header(header, report: FitReport):
-    from astropy.io import fits
-
-    out = fits.Header()
-    for card in header.cards:
-        key = card.keyword
-        if key.startswith(_STRUCTURAL) or key in ("OBJECT", "LOGFILE"):
-            continue
-        out.append(copy.copy(card), end=True)
+    out = header.copy(strip=True)  # drops SIMPLE/XTENSION/NAXISn/…; astropy writes its own
+    for key in ("BSCALE", "BZERO", "BLANK", "OBJECT", "LOGFILE"):
+        out.remove(key, ignore_missing=True, remove_all=True)
     # GALFIT names the cut-out after OBJECT, or TARGNAME when there is none (seen in 3.0.5).
     obj = str(header.get("OBJECT", header.get("TARGNAME", ""))).strip()
     out["OBJECT"] = (f"{obj}{format_fitsect(report.region)}", "Component type")
@@ -195,7 +187,7 @@ def image_block(data, data_header, model, report: FitReport):
 def write_image_block(path, data, data_header, model, report: FitReport) -> None:
     """Write :func:`image_block` to ``path`` atomically."""
     hdul = image_block(data, data_header, model, report)
-    atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="silentfix"))
+    atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="ignore"))
 
 
 def write_subcomponents(path, data, data_header, images, report: FitReport) -> None:
@@ -208,7 +200,7 @@ def write_subcomponents(path, data, data_header, images, report: FitReport) -> N
         hdu.header["OBJECT"] = (ctype, "Component type")
         hdus.append(hdu)
     hdul = fits.HDUList(hdus)
-    atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="silentfix"))
+    atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="ignore"))
 
 
 def write_model_image(path, model) -> None:

@@ -1,0 +1,166 @@
+"""Speed and memory of the embedded fitter (prints figures, asserts nothing).
+
+Cases (targets in brackets; real GALFIT 3.0.5 on this machine class in the notes):
+
+* ``region4``: DECaLS seed region 4, 23 Sérsic + sky over 96×78, PSF 41×41, from the
+  given starting values [≤ 2.5 s; GALFIT 24.8 s, 38 iterations]
+* ``example``: GALFIT's own example, Sérsic + sky over 93×93 [≤ 0.2 s; GALFIT 0.84 s]
+* ``synthetic400``: Sérsic + exponential disc + Gaussian + sky over 400×400, PSF 25×25,
+  from perturbed starting values [≤ 5 s]
+
+Each case runs in its own child process (so peak RSS is the case's own): one warm-up fit
+(imports, FFT plans), then ``--repeat`` timed calls of :func:`run_galfit`.  Printed:
+median wall time, iterations, χ²ν, and the child's peak RSS.
+
+Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...]``
+(needs ``../shared`` beside the repository for the first two cases).
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = (REPO / ".." / "shared" / "data").resolve()
+CASES = ("region4", "example", "synthetic400")
+
+SYNTHETIC = """
+A) data.fits
+B) block.fits
+C) sigma.fits
+D) psf.fits
+G) none
+H) 1 400 1 400
+I) 100 100
+J) 25.0
+P) 0
+0) sersic
+1) 180.4 210.7 1 1
+3) 15.2 1
+4) 25.0 1
+5) 3.0 1
+9) 0.7 1
+10) 30.0 1
+0) expdisk
+1) 190.2 205.3 1 1
+3) 15.0 1
+4) 40.0 1
+9) 0.5 1
+10) 35.0 1
+0) gaussian
+1) 300.6 100.2 1 1
+3) 18.0 1
+4) 3.5 1
+9) 0.9 1
+10) 0.0 1
+0) sky
+1) 50.0 1
+2) 0.0 0
+3) 0.0 0
+"""
+
+
+def stage(case: str, folder: Path) -> str:
+    """Input files of ``case`` in ``folder``; returns the feedme name."""
+    if case == "region4":
+        reruns = DATA / "decals-coolj0112" / "galfit-reruns"
+        for sub, name, src in (
+            ("sky_files", "new_skycut_4.fits", reruns / "new_skycut_4.fits"),
+            ("data", "psf_example.fits", DATA / "decals-coolj0112" / "psf_example.fits"),
+            ("data", "cons_rel.txt", DATA / "decals-coolj0112" / "cons_rel.txt"),
+        ):
+            (folder / sub).mkdir(exist_ok=True)
+            (folder / sub / name).symlink_to(src)
+        (folder / "new_skycut_4.gal").write_text((reruns / "new_skycut_4.gal").read_text())
+        return "new_skycut_4.gal"
+    if case == "example":
+        example = DATA / "galfit-examples" / "meg-main" / "galfit" / "galfit-example" / "EXAMPLE"
+        for name in ("gal.fits", "psf.fits"):
+            (folder / name).symlink_to(example / name)
+        feedme = DATA / "galfit-examples" / "galfit305-example-run" / "galfit.feedme"
+        (folder / "galfit.feedme").write_text(feedme.read_text())
+        return "galfit.feedme"
+    return _synthetic(folder)
+
+
+def _synthetic(folder: Path) -> str:
+    from astropy.io import fits
+
+    from galfit_unc import galfit_files as gf
+    from galfit_unc.fitter.render import ModelRenderer
+
+    fm = gf.parse_feedme(SYNTHETIC)
+    y, x = np.mgrid[:25, :25] - 12
+    psf = np.exp(-(x**2 + y**2) / (2 * 1.3**2))
+    psf /= psf.sum()
+    renderer = ModelRenderer(fm.components, fm.region, psf, fm.convbox, fm.zeropoint)
+    model = renderer.model(renderer.theta0)
+    sigma = np.sqrt(model / 4.0 + 4.0)
+    data = model + np.random.default_rng(5).normal(0.0, sigma)
+    fits.writeto(folder / "data.fits", data.astype(np.float32), fits.Header({"EXPTIME": 1.0, "GAIN": 4.0, "NCOMBINE": 1}))
+    fits.writeto(folder / "sigma.fits", sigma.astype(np.float32))
+    fits.writeto(folder / "psf.fits", psf.astype(np.float32))
+    for comp in fm.components[:3]:
+        comp.set_value("1", 0, comp.value("1", 0) + 0.5)
+        comp.set_value("1", 1, comp.value("1", 1) + 0.5)
+        comp.set_value("3", 0, comp.value("3", 0) + 0.3)
+        comp.set_value("4", 0, comp.value("4", 0) * 1.3)
+    gf.write_feedme(fm, folder / "start.feedme")
+    return "start.feedme"
+
+
+def child(case: str, repeat: int) -> dict:
+    """Run one case in this process and return its figures."""
+    from galfit_unc.fitter.fit import run_galfit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        feedme = stage(case, folder)
+        run_galfit(feedme, workdir=folder)  # warm-up: imports, caches
+        times, outcome = [], None
+        for _ in range(repeat):
+            start = time.perf_counter()
+            outcome = run_galfit(feedme, workdir=folder)
+            times.append(time.perf_counter() - start)
+    return {
+        "case": case,
+        "median_s": float(np.median(times)),
+        "times_s": [round(t, 3) for t in times],
+        "iterations": outcome.iterations,
+        "chi2nu": round(outcome.chi2nu, 4),
+        "flags": " ".join(outcome.flags),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--case", action="append", choices=CASES, help="case(s) to run (default: all)")
+    p.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.repeat)))
+        return 0
+    print(f"{'case':<14s}{'median s':>10s}{'iterations':>12s}{'chi2nu':>9s}{'peak RSS MB':>13s}  runs")
+    for case in args.case or CASES:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", case, "--repeat", str(args.repeat)], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            print(f"{case:<14s} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"{case:<14s}{r['median_s']:>10.2f}{r['iterations']:>12d}{r['chi2nu']:>9.3f}{r['peak_rss_mb']:>13.0f}  {r['times_s']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
