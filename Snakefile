@@ -11,6 +11,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# One line naming the file and key first; Snakemake's validate then fills the defaults.
+from galfit_unc.targets import check_config
+
+check_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml", ", ".join(map(str, workflow.configfiles)) or "config")
 validate(config, "config/schemas/config.schema.yaml")
 
 

@@ -11,7 +11,7 @@ import csv
 import os
 from pathlib import Path
 
-__all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "read_targets", "check_files", "missing_files"]
+__all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "ConfigError", "read_targets", "check_files", "check_contents", "check_config", "missing_files"]
 
 REQUIRED = ("target", "band", "image", "imgblock", "psf", "constraints", "comp_ident")
 OPTIONAL = ("feedme", "sky_in_model", "mask", "sigma")
@@ -21,6 +21,10 @@ FILE_COLUMNS = ("image", "imgblock", "psf", "constraints", "comp_ident", "feedme
 
 class TargetsError(ValueError):
     """The targets table cannot be used; the message is one line for the user."""
+
+
+class ConfigError(ValueError):
+    """The configuration breaks its schema; the message is one line for the user."""
 
 
 def _where(path, lineno, row=None):
@@ -138,3 +142,105 @@ def check_files(rows, source, producible=lambda p: False) -> None:
             f"{source}: target {row['target']}, band {row['band']}: column '{col}': file {value} not found "
             f"(relative paths are relative to the working directory {os.getcwd()}); fix the path"
         )
+    check_contents(rows, source)
+
+
+def _image_shape(path) -> tuple[int, int]:
+    """(rows, columns) of the first 2-D HDU of ``path``, from the headers alone."""
+    from astropy.io import fits
+
+    from galfit_unc.galfit_files import GalfitFormatError
+
+    try:
+        with fits.open(path) as hdul:
+            shapes = [tuple(hdu.shape) for hdu in hdul if hdu.header.get("NAXIS", 0) > 0]
+    except Exception as exc:  # astropy raises many types for damaged files
+        raise GalfitFormatError(f"{path}: FITS: unreadable ({type(exc).__name__}); give a FITS image") from None
+    shape = next((s for s in shapes if len(s) == 2), None)
+    if shape is None:
+        what = f"only {', '.join(f'{len(s)}-D' for s in shapes)} data" if shapes else "no image data"
+        raise GalfitFormatError(f"{path}: NAXIS: {what}; give a 2-D image (extract one plane of a cube)")
+    return shape
+
+
+def _check_row(files: dict) -> None:
+    from galfit_unc.galfit_files import GalfitFormatError, read_comp_ident, read_constraints, read_feedme, read_fit_header
+
+    header = read_fit_header(files["imgblock"]) if "imgblock" in files else None
+    if header is not None:
+        numbers = [c.number for c in header.components]
+        if "comp_ident" in files:
+            read_comp_ident(files["comp_ident"], numbers)
+        if "constraints" in files:
+            read_constraints(files["constraints"], len(numbers))
+    if "feedme" in files:
+        read_feedme(files["feedme"])
+    if "image" not in files:
+        return
+    shape = _image_shape(files["image"])
+    if header is not None:
+        x1, x2, y1, y2 = header.fitsect
+        if y2 - y1 + 1 > shape[0] or x2 - x1 + 1 > shape[1]:
+            raise GalfitFormatError(
+                f"{files['imgblock']}: FITSECT: the fitted region [{x1}:{x2},{y1}:{y2}] is larger than the frame "
+                f"{files['image']} ({shape[1]} x {shape[0]} pixels); give the image block of a fit on this frame"
+            )
+    for kind in ("mask", "sigma"):
+        if kind in files and _image_shape(files[kind]) != shape:
+            raise GalfitFormatError(
+                f"{files[kind]}: shape: {_image_shape(files[kind])} (rows, columns) differs from the frame's {shape}; "
+                f"give the {kind} image of this frame"
+            )
+
+
+def check_contents(rows, source) -> None:
+    """Read every existing file of the rows far enough to refuse bad inputs before any job runs.
+
+    The image block's header, the comp_ident table and the constraint file (both against
+    the block's components), the feedme, the frame's shape (from its headers; its pixels
+    are checked by the mask stage), the fitted region against the frame, and the mask's and
+    sigma image's shapes against the frame's.  Files that do not exist yet (made by a rule)
+    are left to the rule that reads them.
+
+    Raises
+    ------
+    TargetsError
+        One line: the table, the row, then the file, the field and what to do.
+    """
+    from galfit_unc.galfit_files import GalfitFormatError
+
+    for row in rows:
+        files = {col: row[col] for col in FILE_COLUMNS if row.get(col) and os.path.exists(row[col])}
+        try:
+            _check_row(files)
+        except GalfitFormatError as exc:
+            raise TargetsError(f"{source}: target {row['target']}, band {row['band']}: {exc}") from None
+
+
+def check_config(config: dict, schema, source: str) -> None:
+    """Raise :class:`ConfigError` naming the first key of ``config`` that breaks ``schema``.
+
+    Snakemake's own validation (which also fills defaults) prints the whole schema; this
+    check runs first so that the user reads one line: the file, the key, what is wrong and
+    what the key means.
+
+    Parameters
+    ----------
+    config : dict
+    schema : path-like
+        JSON schema (YAML) of the configuration.
+    source : str
+        The configuration file(s), for the message.
+    """
+    import jsonschema
+    import yaml
+
+    with open(schema) as fh:
+        spec = yaml.safe_load(fh)
+    errors = sorted(jsonschema.Draft202012Validator(spec).iter_errors(config), key=lambda e: list(map(str, e.path)))
+    if errors:
+        error = errors[0]
+        key = ".".join(map(str, error.path)) or "top level"
+        about = " ".join(str(error.schema.get("description", "")).split()) if isinstance(error.schema, dict) else ""
+        hint = f" ({about})" if about else ""
+        raise ConfigError(f"{source}: {key}: {error.message}; fix the value{hint}")
