@@ -52,31 +52,41 @@ def test_frame_shape_wcs_and_keywords(written):
     assert ra1 < ra0
 
 
-def test_sky_level_and_noise_match_gain_and_read_noise(default_demo):
+def test_sky_level_and_blank_sky_noise(default_demo):
     s = default_demo.settings
     # sky 19 mag/arcsec^2 on 0.262" pixels, 90 s at zeropoint 22.5: 155.18 ADU.
     assert s.sky_level == pytest.approx(90 * 10 ** (-0.4 * (19.0 + 5 * math.log10(1 / 0.262) - 22.5)))
     corner = default_demo.frame[:150, :150].astype(float)
     blank = corner[np.abs(corner - np.median(corner)) < 5 * s.sky_sigma]
     assert np.median(blank) == pytest.approx(s.sky_level, abs=0.3)
-    expected_sigma = math.sqrt(s.sky_level / 4.0 + (7.0 / 4.0) ** 2)
-    assert np.std(blank) == pytest.approx(expected_sigma, rel=0.05)
+    assert np.std(blank) == pytest.approx(s.sky_sigma, rel=0.05)
 
 
-def test_noise_is_spatially_correlated_only_when_asked():
-    flat = np.full((400, 400), 100.0)
+def _poisson_sigma(level):
+    # Per-pixel Poisson plus read noise in ADU for gain 4 e-/ADU and read noise 7 e-.
+    return math.sqrt(level / 4.0 + (7.0 / 4.0) ** 2)
 
-    def neighbour_correlation(settings):
-        noise = demo.add_noise(flat, settings, np.random.default_rng(1)) - flat
-        return np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1], noise.std()
 
-    corr, std = neighbour_correlation(demo.DemoSettings(noise_correlation=0.7))
-    white, white_std = neighbour_correlation(demo.DemoSettings(noise_correlation=0.0))
-    assert corr > 0.3
-    assert abs(white) < 0.02
-    # Correlation does not change the per-pixel noise: 100 / gain 4 + (7 / 4)^2.
-    assert std == pytest.approx(math.sqrt(25 + 1.75**2), rel=0.03)
-    assert white_std == pytest.approx(math.sqrt(25 + 1.75**2), rel=0.03)
+def _noise(correlation, level=100.0):
+    flat = np.full((512, 512), level)
+    return demo.add_noise(flat, demo.DemoSettings(noise_correlation=correlation), np.random.default_rng(1)) - flat
+
+
+def test_white_noise_follows_gain_and_read_noise():
+    noise = _noise(0.0)
+    assert noise.std() == pytest.approx(_poisson_sigma(100.0), rel=0.02)
+    assert abs(np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1]) < 0.02
+
+
+def test_correlated_noise_keeps_the_poisson_variance_of_large_apertures():
+    noise = _noise(0.5)
+    # Neighbours are correlated and single pixels scatter less, as after resampling ...
+    assert np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1] > 0.15
+    assert noise.std() < 0.8 * _poisson_sigma(100.0)
+    # ... while sums over 16 x 16 blocks keep the Poisson variance of 256 pixels.
+    blocks = noise.reshape(32, 16, 32, 16).sum(axis=(1, 3))
+    assert blocks.std() == pytest.approx(16 * _poisson_sigma(100.0), rel=0.15)
+    assert demo.DemoSettings(noise_correlation=0.5).sky_sigma < 0.8 * _poisson_sigma(demo.DemoSettings().sky_level)
 
 
 def test_psf_is_normalised_centred_and_has_the_requested_fwhm(written):
@@ -178,7 +188,7 @@ def test_starting_values_are_perturbed_and_seeded():
     mag_shift = [p.value("3") - t.value("3") for p, t in zip(parsed.components, truth)]
     assert all(m != 0 for m in mag_shift) and max(abs(m) for m in mag_shift) < 1.5
     # The truth itself is untouched.
-    assert truth[0].value("3") == 18.1
+    assert truth[0].value("3") == 17.2
 
 
 def test_truth_comparison_gives_the_error_in_sigmas(tmp_path, written):

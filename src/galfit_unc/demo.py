@@ -3,7 +3,7 @@
 A seed fixes everything random.  The frame is 1024 x 1024 pixels of 0.262 arcsec with a
 TAN WCS, in ADU, with ``mag = -2.5 log10(counts / EXPTIME) + 22.5`` (GALFIT's convention,
 zeropoint in ``MAGZPT``), a sky pedestal and noise that is Poisson-like (sky, sources and
-read noise through GAIN) and spatially correlated, as in a resampled coadd.  A few hundred
+read noise through GAIN) and spatially correlated as in a resampled coadd.  A few hundred
 field stars and galaxies follow rising number counts and a size-magnitude relation; they
 are kept away from the target.  The target near the centre is a compact group of three
 objects made of five components (bulge + disc, disc + point-like nucleus, one spheroid),
@@ -58,26 +58,26 @@ TRUTH_COLUMNS = ["component", "object", "type", "x", "y", "mag", "re", "n", "q",
 #: Columns of demo_truth.tsv.
 COMPARISON_COLUMNS = ["object", "mag_true", "mag_original", "sigma", "error", "error_over_sigma"]
 
-#: The user's constraint file: Sersic indices within 0.5-8, sizes within 0.3-60 px.
+#: The user's constraint file: Sersic indices within 0.5-6, sizes within 0.5-30 px.
 CONSTRAINTS = """\
 # Sersic index and size ranges of the demo's user fit
-1 n 0.5 to 8
-2 n 0.5 to 8
-3 n 0.5 to 8
-5 n 0.5 to 8
-1 re 0.3 to 60
-2 re 0.3 to 60
-3 re 0.3 to 60
-5 re 0.3 to 60
+1 n 0.5 to 6
+2 n 0.5 to 6
+3 n 0.5 to 6
+5 n 0.5 to 6
+1 re 0.5 to 30
+2 re 0.5 to 30
+3 re 0.5 to 30
+5 re 0.5 to 30
 """
 
 # Target group, relative to the frame centre: (object, type, dx, dy, mag, Re, n, q, PA).
 _TARGET = (
-    ("A", "sersic", -6.7, 6.6, 18.1, 3.0, 3.0, 0.80, 30.0),  # bulge
-    ("A", "sersic", -6.7, 6.6, 17.3, 8.5, 1.0, 0.55, 35.0),  # disc
-    ("B", "sersic", 16.7, -11.8, 18.2, 5.5, 1.2, 0.70, -50.0),  # disc
-    ("B", "psf", 16.7, -11.8, 19.9, None, None, None, None),  # nucleus
-    ("C", "sersic", -17.9, -17.2, 18.8, 3.5, 2.0, 0.85, 80.0),  # spheroid
+    ("A", "sersic", -6.7, 6.6, 17.2, 3.0, 3.0, 0.80, 30.0),  # bulge
+    ("A", "sersic", -6.7, 6.6, 16.6, 8.5, 1.0, 0.55, 35.0),  # disc
+    ("B", "sersic", 16.7, -11.8, 17.4, 5.5, 1.2, 0.70, -50.0),  # disc
+    ("B", "psf", 16.7, -11.8, 19.0, None, None, None, None),  # nucleus
+    ("C", "sersic", -17.9, -17.2, 17.6, 3.0, 2.5, 0.85, 80.0),  # spheroid
 )
 # The fitting region is this many pixels on each side of the frame centre (80 x 80).
 _REGION_LOW, _REGION_HIGH = 39, 40
@@ -112,7 +112,8 @@ class DemoSettings:
     sky_mag : float
         Sky surface brightness in mag per square arcsec.
     noise_correlation : float
-        Sigma (pixels) of the Gaussian kernel that correlates the noise; 0 = white.
+        Sigma (pixels) of the unit-sum Gaussian kernel that correlates the noise, as the
+        resampling of a coadd does; 0 = white.
     psf_fwhm : float
         FWHM of the Moffat PSF in arcsec.
     psf_beta : float
@@ -131,7 +132,7 @@ class DemoSettings:
     gain: float = 4.0
     read_noise: float = 7.0
     sky_mag: float = 19.0
-    noise_correlation: float = 0.7
+    noise_correlation: float = 0.5
     psf_fwhm: float = 1.3
     psf_beta: float = 3.0
     psf_size: int = 51
@@ -186,8 +187,10 @@ class DemoSettings:
 
     @property
     def sky_sigma(self) -> float:
-        """Noise of a blank-sky pixel in ADU (Poisson on the sky plus read noise)."""
-        return math.sqrt(self.sky_level / self.gain + (self.read_noise / self.gain) ** 2)
+        """Noise of one blank-sky pixel in ADU (Poisson on the sky plus read noise, then
+        reduced by the correlating kernel, see :func:`add_noise`)."""
+        white = math.sqrt(self.sky_level / self.gain + (self.read_noise / self.gain) ** 2)
+        return white * float(np.sqrt(np.sum(_smoothing_kernel(self.noise_correlation) ** 2)))
 
     def counts(self, mag):
         """Total counts (ADU) of magnitude ``mag``."""
@@ -225,10 +228,10 @@ def _subpixel_grid(half: int, oversample: int):
 
 
 def _stamps(kind, fx, fy, flux, size, shape, q, pa, half=_STAMP_HALF, oversample=_OVERSAMPLE):
-    """Pixel-integrated stamps of ``m`` sources, centred on the pixels nearest ``(fx, fy)``.
+    """Pixel-integrated stamps of ``m`` sources of one profile kind.
 
-    ``fx, fy`` are the sub-pixel offsets of each source from its stamp's central pixel.
-    Returns an array ``(m, 2 half + 1, 2 half + 1)`` of counts per pixel.
+    ``fx, fy`` are the sub-pixel offsets of each source from its stamp's central pixel;
+    the other arguments are those of :func:`galfit_unc.fitter.profiles.evaluate`.  Returns an array ``(m, 2 half + 1, 2 half + 1)`` of counts per pixel.
     """
     from .fitter import profiles
 
@@ -394,22 +397,28 @@ def render_target(settings: DemoSettings, psf, components) -> np.ndarray:
     return image
 
 
-def add_noise(image, settings: DemoSettings, rng) -> np.ndarray:
-    """``image`` plus correlated noise whose per-pixel variance is ``image / gain + (rn / gain)^2``.
-
-    White noise is smoothed with a Gaussian kernel and rescaled by the kernel's L2 norm so
-    every pixel keeps unit variance before the Poisson-like scaling.
-    """
+def _smoothing_kernel(sigma: float) -> np.ndarray:
+    """Unit-sum Gaussian kernel that correlates the noise (``[[1]]`` for sigma 0)."""
     from scipy.ndimage import gaussian_filter
 
-    noise = rng.standard_normal(image.shape)
-    if settings.noise_correlation > 0:
-        noise = gaussian_filter(noise, settings.noise_correlation, mode="wrap")
-        delta = np.zeros((33, 33))
-        delta[16, 16] = 1.0
-        noise /= np.sqrt(np.sum(gaussian_filter(delta, settings.noise_correlation, mode="constant") ** 2))
+    half = max(int(math.ceil(4 * sigma)), 0)
+    delta = np.zeros((2 * half + 1, 2 * half + 1))
+    delta[half, half] = 1.0
+    return gaussian_filter(delta, sigma, mode="constant") if sigma > 0 else delta
+
+
+def add_noise(image, settings: DemoSettings, rng) -> np.ndarray:
+    """``image`` plus Poisson-like noise, correlated as by the resampling of a coadd.
+
+    White noise of variance ``image / gain + (rn / gain)^2`` per pixel is smoothed with a
+    unit-sum Gaussian kernel: sums over large apertures keep the Poisson variance while
+    single pixels scatter less and neighbours are correlated.
+    """
+    from scipy.signal import fftconvolve
+
     variance = np.maximum(image, 0.0) / settings.gain + (settings.read_noise / settings.gain) ** 2
-    return image + noise * np.sqrt(variance)
+    white = rng.standard_normal(image.shape) * np.sqrt(variance)
+    return image + fftconvolve(white, _smoothing_kernel(settings.noise_correlation), mode="same")
 
 
 def frame_header(settings: DemoSettings):
