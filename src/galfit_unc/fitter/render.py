@@ -28,12 +28,23 @@ __all__ = ["ModelRenderer", "components_from_header", "SUBSAMPLING"]
 
 #: Nested sub-sampling boxes around every profile centre: (half-width in pixels, sub-pixels
 #: per pixel side).  Coarse to fine; each finer box overwrites the pixels it covers.
-SUBSAMPLING = ((6, 4), (2, 12), (0, 64))
+SUBSAMPLING = ((4, 4), (1, 12), (0, 32))
 #: Steep cores (Sersic n >= CORE_MIN_N) convolved at the sub-pixel positions of a fine grid:
 #: (half-width in pixels, sub-pixels per pixel side).
-CORE_BOX = (2, 8)
+CORE_BOX = (1, 4)
+#: Nested re-integration of the core cells nearest the centre: (reach in cells, sub-cells).
+CORE_REFINE = ((2, 8), (0, 64))
 CORE_MIN_N = 3.0
 CORE_MIN_Q = 0.3
+
+# Thin components (axis ratio below the key) get sub-pixel grids finer by the value.
+_THIN_REFINE = {0.3: 2, 0.15: 4}
+
+
+def _refinement(q):
+    """Sub-sampling refinement factor for a component of axis ratio ``q``."""
+    return max([1] + [m for limit, m in _THIN_REFINE.items() if q < limit])
+
 
 _PROFILE_TYPES = {"sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat"}
 _SIZE_KEY = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM"}
@@ -171,12 +182,16 @@ class ModelRenderer:
         ry, rx = np.mgrid[0:ny, 0:nx]
         self._sky_dx = (rx + x1 - 0.5 * (self.region[0] + self.region[1])).astype(np.float64)
         self._sky_dy = (ry + y1 - 0.5 * (self.region[2] + self.region[3])).astype(np.float64)
-        self._levels = []
-        for half, sub in SUBSAMPLING:
-            oy, ox = (a.ravel() for a in np.mgrid[-half : half + 1, -half : half + 1])
-            s = (np.arange(sub) + 0.5) / sub - 0.5
-            sy, sx = (a.ravel() for a in np.meshgrid(s, s, indexing="ij"))
-            self._levels.append((oy, ox, sy.astype(np.float32), sx.astype(np.float32)))
+        # Sub-sample layouts per refinement factor (thin components need finer sampling).
+        self._levels = {}
+        for mult in {_refinement(q) for q in (0.0, 1.0)} | set(_THIN_REFINE.values()):
+            layout = []
+            for half, sub in SUBSAMPLING:
+                oy, ox = (a.ravel() for a in np.mgrid[-half : half + 1, -half : half + 1])
+                s = (np.arange(sub * mult) + 0.5) / (sub * mult) - 0.5
+                sy, sx = (a.ravel() for a in np.meshgrid(s, s, indexing="ij"))
+                layout.append((oy, ox, sy.astype(np.float32), sx.astype(np.float32)))
+            self._levels[mult] = layout
         if self._psf_hat is not None:
             self._fy = np.fft.fftfreq(gy)[:, None]
             self._fx = np.fft.rfftfreq(gx)[None, :]
@@ -233,29 +248,37 @@ class ModelRenderer:
         yc = (par["YC"] - oy0).astype(np.float32)
         args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0)
 
-        def ev(dx, dy):
-            res = profiles.evaluate(group.kind, dx, dy, *args, derivs=derivs)
+        def ev(dx, dy, k=slice(None)):
+            sub = tuple(None if a is None else np.asarray(a)[k] for a in args)
+            res = profiles.evaluate(group.kind, dx, dy, *sub, derivs=derivs)
             return res if derivs else (res, {})
 
         img, der = ev(self._gx[None, :] - xc[:, None], self._gy[None, :] - yc[:, None])
         gy, gx = self.grid_shape
         ic = np.rint(par["XC"] - ox0).astype(np.int64)
         jc = np.rint(par["YC"] - oy0).astype(np.int64)
-        rows = np.arange(len(xc))[:, None]
-        for oy, ox, sy, sx in self._levels:
-            px = ic[:, None] + ox[None, :]
-            py = jc[:, None] + oy[None, :]
-            inside = (px >= 0) & (px < gx) & (py >= 0) & (py < gy)
-            r, f = np.broadcast_to(rows, px.shape)[inside], (py * gx + px)[inside]
-            npix, nsub = len(ox), len(sx)
-            dx = ((px - xc[:, None]).astype(np.float32)[:, :, None] + sx[None, None, :]).reshape(len(xc), -1)
-            dy = ((py - yc[:, None]).astype(np.float32)[:, :, None] + sy[None, None, :]).reshape(len(xc), -1)
-            fine_img, fine_der = ev(dx, dy)
-            img[r, f] = fine_img.reshape(-1, npix, nsub).mean(axis=2)[inside]
-            for key, arr in fine_der.items():
-                der[key][r, f] = arr.reshape(-1, npix, nsub).mean(axis=2)[inside]
-        steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q) if group.kind == "sersic" else np.zeros(len(xc), bool)
-        if self._psf_hat is None or not steep.any():
+        steep = np.zeros(len(xc), dtype=bool)
+        if self._psf_hat is not None and group.kind == "sersic":
+            steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q)
+        refine = np.array([_refinement(q) for q in par["AR"]])
+        for mult in np.unique(refine):
+            for (half, _), (oy, ox, sy, sx) in zip(SUBSAMPLING, self._levels[mult]):
+                # Levels inside the core box of steep components would be overwritten.
+                k = np.flatnonzero((refine == mult) & ~(steep & (half <= CORE_BOX[0])))
+                if not len(k):
+                    continue
+                px = ic[k, None] + ox[None, :]
+                py = jc[k, None] + oy[None, :]
+                inside = (px >= 0) & (px < gx) & (py >= 0) & (py < gy)
+                r, f = np.broadcast_to(k[:, None], px.shape)[inside], (py * gx + px)[inside]
+                npix, nsub = len(ox), len(sx)
+                dx = ((px - xc[k, None]).astype(np.float32)[:, :, None] + sx[None, None, :]).reshape(len(k), -1)
+                dy = ((py - yc[k, None]).astype(np.float32)[:, :, None] + sy[None, None, :]).reshape(len(k), -1)
+                fine_img, fine_der = ev(dx, dy, k)
+                img[r, f] = fine_img.reshape(-1, npix, nsub).mean(axis=2)[inside]
+                for key, arr in fine_der.items():
+                    der[key][r, f] = arr.reshape(-1, npix, nsub).mean(axis=2)[inside]
+        if not steep.any():
             return img, der, idx, None
         # Steep cores leave the pixel grid: their fine cells are convolved as point sources
         # at their own positions, in Fourier space (see _core_spectra).
@@ -275,11 +298,43 @@ class ModelRenderer:
         nb = len(off)
         dx = np.broadcast_to(((ic[k] - xc[k])[:, None] + off[None, :]).astype(np.float32)[:, None, :], (len(k), nb, nb))
         dy = np.broadcast_to(((jc[k] - yc[k])[:, None] + off[None, :]).astype(np.float32)[:, :, None], (len(k), nb, nb))
-        sub_args = tuple(None if a is None else np.asarray(a)[k] for a in args)
-        res = profiles.evaluate(group.kind, dx.reshape(len(k), -1), dy.reshape(len(k), -1), *sub_args, derivs=derivs)
-        cimg, cder = res if derivs else (res, {})
+        cimg, cder = ev(dx.reshape(len(k), -1), dy.reshape(len(k), -1), k)
+        cimg = cimg.reshape(len(k), nb, nb)
+        cder = {key: v.reshape(len(k), nb, nb) for key, v in cder.items()}
+        self._refine_core(ev, k, xc[k] - ic[k], yc[k] - jc[k], cimg, cder)
+        cimg = cimg.reshape(len(k), -1)
+        cder = {key: v.reshape(len(k), -1) for key, v in cder.items()}
         area = np.float32(1.0 / CORE_BOX[1] ** 2)
         return img, der, idx, (k, cimg * area, {key: v * area for key, v in cder.items()}, ic[k], jc[k])
+
+    def _refine_core(self, ev, k, ux, uy, cimg, cder):
+        """Re-integrate the core cells nearest each centre on nested finer grids (in place).
+
+        ``ux, uy``: centre offsets from the centre pixel; ``cimg`` (m, Nb, Na) cell values.
+        """
+        half, sub = CORE_BOX
+        nb = cimg.shape[1]
+        rows = np.arange(len(k))[:, None, None]
+        ca = np.clip(np.floor((ux + half + 0.5) * sub).astype(np.int64), 0, nb - 1)
+        cb = np.clip(np.floor((uy + half + 0.5) * sub).astype(np.int64), 0, nb - 1)
+        for reach, nsub in CORE_REFINE:
+            cells = np.arange(-reach, reach + 1)
+            ia = ca[:, None] + cells[None, :]
+            ib = cb[:, None] + cells[None, :]
+            ok = ((ib >= 0) & (ib < nb))[:, :, None] & ((ia >= 0) & (ia < nb))[:, None, :]
+            t = ((np.arange(nsub) + 0.5) / nsub - 0.5) / sub
+            # Cell centres relative to the profile centre, then sub-cell offsets.
+            xa = (ia + 0.5) / sub - half - 0.5 - ux[:, None]
+            yb = (ib + 0.5) / sub - half - 0.5 - uy[:, None]
+            n = len(cells)
+            dx = np.broadcast_to(xa[:, None, :, None, None] + t[None, None, None, None, :], (len(k), n, n, nsub, nsub))
+            dy = np.broadcast_to(yb[:, :, None, None, None] + t[None, None, None, :, None], (len(k), n, n, nsub, nsub))
+            img, der = ev(dx.reshape(len(k), -1).astype(np.float32), dy.reshape(len(k), -1).astype(np.float32), k)
+            sel = (np.broadcast_to(rows, ok.shape)[ok], np.broadcast_to(ib[:, :, None], ok.shape)[ok],
+                   np.broadcast_to(ia[:, None, :], ok.shape)[ok])
+            cimg[sel] = img.reshape(len(k), n, n, -1).mean(axis=3)[ok]
+            for key, arr in der.items():
+                cder[key][sel] = arr.reshape(len(k), n, n, -1).mean(axis=3)[ok]
 
     def _core_spectra(self, values, ic, jc):
         """2-D DFT on the grid's rfft frequencies of fine-cell fluxes at their positions.
