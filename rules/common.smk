@@ -84,9 +84,22 @@ def windows(wildcards):
     return _windows(path, os.stat(path).st_mtime_ns)
 
 
+@functools.cache
+def _fitted_size(imgblock, mtime_ns):
+    from galfit_unc.galfit_files import read_fit_header
+
+    x1, x2, y1, y2 = read_fit_header(imgblock).fitsect
+    return x2 - x1, y2 - y1
+
+
 def region_window(wildcards):
-    """Params function: the window of ``wildcards.region`` (its id fixes it; not an input)."""
-    return windows(wildcards)[wildcards.region]
+    """Params function: the window of ``wildcards.region``, [x1, x2, y1, y2].  Its id gives the
+    corner and the fitted region the size, so regions.tsv is not read: a job on a cluster
+    node plans only itself, and there a parameter may not depend on a checkpoint."""
+    x1, y1 = (int(part[1:]) for part in wildcards.region.split("_"))
+    path = row(wildcards)["imgblock"]
+    dx, dy = _fitted_size(path, os.stat(path).st_mtime_ns)
+    return [x1, x1 + dx, y1, y1 + dy]
 
 
 def per_region(name):

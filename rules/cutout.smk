@@ -15,6 +15,10 @@ rule cutout:
         kernel_sigmas=config["cleaning"]["kernel_sigmas"],
         fill_noise=config["cleaning"]["fill_noise"],
         seed=config["cleaning"]["seed"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         "logs/{target}/{band}/regions/{region}/cutout.log",
     conda:
@@ -33,6 +37,10 @@ rule cutout_aux:
         kind="mask|sigma",
     params:
         window=region_window,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         "logs/{target}/{band}/regions/{region}/cutout_{kind}.log",
     conda:

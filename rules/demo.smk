@@ -64,6 +64,7 @@ rule demo_truth:
         truth=DEMO_INPUT + "/truth.tsv",
     output:
         DEMO + "/demo_truth.tsv",
+    localrule: True
     threads: 1
     resources:
         mem_mb=500,

@@ -14,6 +14,7 @@ rule fit:
         timeout=config["fitter"]["timeout"],
     threads: 1
     resources:
+        mem_mb=2000,
         runtime=int(config["fitter"]["timeout"] / 60) + 5,
     log:
         "logs/{target}/{band}/regions/{region}/fit.log",

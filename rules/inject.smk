@@ -9,6 +9,10 @@ rule galaxy:
         "results/{target}/{band}/galaxy.fits",
     params:
         sky_in_model=lambda wc: row(wc).get("sky_in_model", ""),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/{target}/{band}/galaxy.log",
     conda:
@@ -35,6 +39,10 @@ rule inject:
         constraints=given("constraints"),
         mask=given("mask"),
         sigma=given("sigma"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         "logs/{target}/{band}/regions/{region}/inject.log",
     conda:

@@ -10,6 +10,10 @@ rule mask:
         nsigma=config["mask"]["nsigma"],
         clip_sigma=config["mask"]["clip_sigma"],
         clip_iters=config["mask"]["clip_iters"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/{target}/{band}/mask.log",
     conda:

@@ -9,6 +9,11 @@ rule plot_sky_regions:
         imgblock=column("imgblock"),
     output:
         "results/{target}/{band}/sky_regions.png",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         "logs/{target}/{band}/plot_sky_regions.log",
     conda:
@@ -23,6 +28,11 @@ rule plot_magnitudes:
         uncertainties="results/{target}/{band}/uncertainties.tsv",
     output:
         "results/{target}/{band}/magnitudes.png",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         "logs/{target}/{band}/plot_magnitudes.log",
     conda:

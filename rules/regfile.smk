@@ -11,6 +11,11 @@ rule regfile:
         fk5="results/{target}/{band}/model_fk5.reg",
     params:
         frame=config["regfile"]["frame"],
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         "logs/{target}/{band}/regfile.log",
     conda:

@@ -15,6 +15,10 @@ checkpoint regions:
         max_regions=config["regions"]["max_regions"],
         min_regions=config["regions"]["min_regions"],
         target_margin=config["regions"]["target_margin"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/{target}/{band}/regions.log",
     conda:

@@ -22,6 +22,11 @@ rule tables:
             "regions": config["regions"],
             "cleaning": config["cleaning"],
         },
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         "logs/{target}/{band}/tables.log",
     conda:
@@ -37,6 +42,11 @@ rule check:
         "results/{target}/{band}/check.txt",
     params:
         min_ok_regions=config["stats"]["min_ok_regions"],
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
     log:
         "logs/{target}/{band}/check.log",
     conda:

@@ -1,0 +1,129 @@
+"""Time a dry run's DAG for many targets x bands x regions, with the regions checkpoint done.
+
+The fixture writes a targets table whose rows all name the shared DECaLS case's input
+files, and for every target and band a mask and a regions table with ``regions`` windows,
+newer than those inputs, so Snakemake takes the checkpoint as done and plans every
+per-region job.  The workflow reads the inputs' headers once per row (its up-front check);
+a dry run reads no pixels.
+
+Usage: ``python benchmarks/bench_dag.py [--targets 10] [--bands g r z] [--regions 50]``
+(needs ``../shared`` beside the repository, or ``--shared``).
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+CASE = {
+    "image": "org_data_example.fits",
+    "imgblock": "galfit_output_example.fits",
+    "psf": "psf_example.fits",
+    "constraints": "cons_rel.txt",
+    "comp_ident": "comp_ident_example.txt",
+}
+#: Window size of the fake regions (any size works: only the ids and bounds are read).
+WINDOW = 64
+
+
+def _touch(path: Path, mtime: float, text: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.utime(path, (mtime, mtime))
+
+
+def regions_table(n: int) -> str:
+    """A regions table of ``n`` non-overlapping windows on a grid, as the checkpoint writes it."""
+    lines = ["region\tx1\tx2\ty1\ty2\tmasked_frac"]
+    for i in range(n):
+        x1, y1 = 1 + (i % 10) * WINDOW, 1 + (i // 10) * WINDOW
+        lines.append(f"x{x1:04d}_y{y1:04d}\t{x1}\t{x1 + WINDOW - 1}\t{y1}\t{y1 + WINDOW - 1}\t0.000000")
+    return "\n".join(lines) + "\n"
+
+
+def fake_workdir(workdir, case, targets, bands, regions) -> Path:
+    """Targets table, config and finished checkpoint outputs for ``targets`` x ``bands``.
+
+    Parameters
+    ----------
+    workdir : path-like
+        Working directory to fill (created).
+    case : path-like
+        The folder of the shared DECaLS case (data/decals-coolj0112).
+    targets : list of str
+        Target names.
+    bands : list of str
+        Band names; every target gets every band.
+    regions : int
+        Windows in each regions table.
+
+    Returns
+    -------
+    Path
+        The config file, whose ``targets`` is the table written in ``workdir``.
+    """
+    workdir = Path(workdir)
+    t0 = max(os.stat(Path(case) / name).st_mtime for name in CASE.values())
+    files = {k: str(Path(case) / name) for k, name in CASE.items()}
+    rows = []
+    for target in targets:
+        for band in bands:
+            rows.append({"target": target, "band": band, **files})
+            out = workdir / "results" / target / band
+            _touch(out / "mask.fits", t0 + 10)
+            _touch(out / "regions.tsv", t0 + 20, regions_table(regions))
+    header = list(rows[0])
+    (workdir / "targets.tsv").write_text("\n".join("\t".join(r[c] for c in header) for r in [dict(zip(header, header)), *rows]) + "\n")
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["targets"] = "targets.tsv"
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def job_counts(dry_run_output: str) -> dict:
+    """Rule -> job count from the 'Job stats' table of a dry run's output."""
+    table = dry_run_output.split("Job stats:", 1)[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+
+
+def dry_run(workdir, *args) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall time and result of ``snakemake -n`` in ``workdir``."""
+    workdir = Path(workdir)
+    # The faked outputs have no provenance records: judge them by modification times only.
+    cmd = [str(SNAKEMAKE), "-n", "--rerun-triggers", "mtime", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return time.monotonic() - t0, proc
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=10)
+    parser.add_argument("--bands", nargs="+", default=["g", "r", "z"])
+    parser.add_argument("--regions", type=int, default=50)
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared data folder")
+    args = parser.parse_args(argv)
+    case = args.shared / "data" / "decals-coolj0112"
+    if not case.is_dir():
+        raise SystemExit(f"{case}: folder: not found; pass --shared with the folder holding data/decals-coolj0112")
+    with tempfile.TemporaryDirectory() as tmp:
+        fake_workdir(tmp, case, [f"t{i:02d}" for i in range(args.targets)], args.bands, args.regions)
+        seconds, proc = dry_run(tmp)
+    if proc.returncode:
+        raise SystemExit(f"dry run failed:\n{proc.stderr[-3000:]}")
+    counts = job_counts(proc.stdout + proc.stderr)
+    print(f"{args.targets} targets x {len(args.bands)} bands x {args.regions} regions: {sum(counts.values())} jobs planned in {seconds:.1f} s")
+    print("  " + ", ".join(f"{rule} {n}" for rule, n in counts.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Orchestration overhead of the per-region stages on the shared DECaLS case.
+
+The upstream stages (mask, regions checkpoint, galaxy model) run first and are not timed.
+The timed run builds the tables: every region's cutout, injection and re-fit, then the
+one job that gathers them.  Overhead per region is
+
+    (wall time x cores - sum of the fits' own times) / regions
+
+where a fit's own time is the ``seconds`` of its status record (the engine's wall time).
+It is the core time spent on anything but fitting: interpreter start-ups, imports,
+Snakemake's bookkeeping, cutting and injecting.
+
+Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded]``
+(needs ``../shared`` beside the repository).
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+CASE = {
+    "image": "org_data_example.fits",
+    "imgblock": "galfit_output_example.fits",
+    "psf": "psf_example.fits",
+    "constraints": "cons_rel.txt",
+    "comp_ident": "comp_ident_example.txt",
+}
+
+
+def prepare(workdir: Path, data: Path, regions: int, engine: str) -> None:
+    """Targets table of the DECaLS case and a config keeping ``regions`` windows."""
+    row = {"target": "cool", "band": "z", **{k: str(data / v) for k, v in CASE.items()}}
+    (workdir / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["targets"] = "targets.tsv"
+    config["fitter"]["engine"] = engine
+    config["regions"]["max_regions"] = regions
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def snakemake(workdir: Path, cores: int, *targets) -> float:
+    """Run the workflow in ``workdir``; return its wall time in seconds."""
+    cmd = [str(SNAKEMAKE), *targets, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", str(cores), "--quiet", "all"]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    if proc.returncode:
+        raise SystemExit(f"snakemake failed in {workdir}:\n{proc.stderr[-3000:]}")
+    return wall
+
+
+def overhead(wall: float, cores: int, fit_seconds) -> float:
+    """Core-seconds per region not spent inside a fit."""
+    return (wall * cores - sum(fit_seconds)) / len(fit_seconds)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regions", type=int, default=20, help="windows to re-fit (default 20)")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--engine", default="embedded")
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared data folder")
+    args = parser.parse_args(argv)
+    data = args.shared / "data" / "decals-coolj0112"
+    if not data.is_dir():
+        raise SystemExit(f"{data}: folder: not found; pass --shared with the folder holding data/decals-coolj0112")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        prepare(workdir, data, args.regions, args.engine)
+        upstream = [f"results/cool/z/{name}" for name in ("regions.tsv", "galaxy.fits")]
+        snakemake(workdir, args.cores, *upstream)
+        wall = snakemake(workdir, args.cores, "results/cool/z/magnitudes.tsv")
+        records = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/cool/z/regions/*/status.json"))]
+    fits = [r["seconds"] for r in records]
+    if len(fits) < args.regions:
+        print(f"note: only {len(fits)} windows were selected (asked for {args.regions})")
+    per_region = overhead(wall, args.cores, fits)
+    print(f"regions {len(fits)}  cores {args.cores}  engine {args.engine}")
+    print(f"wall {wall:.1f} s  sum of fit times {sum(fits):.1f} s  mean fit {sum(fits) / len(fits):.2f} s")
+    print(f"overhead {per_region:.2f} core-s per region")
+
+
+if __name__ == "__main__":
+    main()
