@@ -1,0 +1,104 @@
+"""Incremental reruns: a changed setting reruns exactly the rules that use it.
+
+One complete run (stand-in GALFIT engine, 3 windows) is copied for each test, one value is
+changed, the workflow runs again, and file modification times show what was rewritten.
+"""
+
+import shutil
+
+import pytest
+import yaml
+
+from standins.harness import engine, make_workdir, merge, out, snakemake
+
+BASE = {"regions": {"max_regions": 3, "min_regions": 2}, "stats": {"min_ok_regions": 1}}
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory):
+    from conftest import shared_path
+
+    tmp = tmp_path_factory.mktemp("rerun")
+    work = make_workdir(tmp / "base", shared_path, {**BASE, "fitter": {"engine": "galfit", "galfit": engine(tmp, "galfit_like")}})
+    run = snakemake(work)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return work
+
+
+def files(work):
+    """Every output file -> modification time (ns)."""
+    return {p.relative_to(work): p.stat().st_mtime_ns for p in (work / "results").rglob("*") if p.is_file()}
+
+
+def rerun(base, tmp_path, changes):
+    work = tmp_path / "w"
+    shutil.copytree(base, work, symlinks=True)  # copy2 keeps modification times
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    (work / "config.yaml").write_text(yaml.safe_dump(merge(config, changes)))
+    before = files(work)
+    run = snakemake(work)
+    assert run.returncode == 0, run.stderr[-3000:]
+    after = files(work)
+    rewritten = {str(p) for p in before if after.get(p) != before[p]}
+    new = {str(p) for p in after if p not in before}
+    return work, rewritten, new
+
+
+def names(paths):
+    """Paths without the results/cool/z/ prefix; per-region files as regions/*/<name>."""
+    out_ = set()
+    for p in paths:
+        parts = p.split("/")[3:]
+        out_.add("/".join(["regions", "*", *parts[2:]]) if parts[0] == "regions" else "/".join(parts))
+    return out_
+
+
+TABLES = {"magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "check.txt", "magnitudes.png"}
+
+
+def test_kernel_sigmas_reruns_cutout_onward(base_run, tmp_path):
+    _, rewritten, new = rerun(base_run, tmp_path, {"cleaning": {"kernel_sigmas": [6, 3]}})
+    per_region = {"regions/*/sky.fits", "regions/*/injected.fits", "regions/*/fit.gal", "regions/*/status.json"}
+    assert per_region | TABLES <= names(rewritten) | names(new)
+    untouched = {"mask.fits", "regions.tsv", "galaxy.fits", "model.reg", "model_fk5.reg", "sky_regions.png"}
+    assert untouched.isdisjoint(names(rewritten))
+
+
+def test_max_overlap_reruns_regions_not_mask(base_run, tmp_path):
+    before = [ln.split("\t")[0] for ln in out(base_run, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
+    work, rewritten, new = rerun(base_run, tmp_path, {"regions": {"max_overlap": 0.9}})
+    after = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
+    assert after != before
+    assert {"regions.tsv", "sky_regions.png"} | TABLES <= names(rewritten)
+    assert "mask.fits" not in names(rewritten)
+    # A window selected both times keeps its cutout and fit; a new one gets its own.
+    for region in set(before) & set(after):
+        assert f"results/cool/z/regions/{region}/status.json" not in rewritten
+    for region in set(after) - set(before):
+        assert f"results/cool/z/regions/{region}/status.json" in new
+
+
+def test_max_regions_adds_fits_without_redoing_others(base_run, tmp_path):
+    work, rewritten, new = rerun(base_run, tmp_path, {"regions": {"max_regions": 4}})
+    regions = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
+    assert len(regions) == 4
+    status = {f"results/cool/z/regions/{r}/status.json" for r in regions}
+    assert len(status & new) == 1 and not status & rewritten
+
+
+def test_use_flagged_reruns_only_tables(base_run, tmp_path):
+    statuses = [ln.split("\t")[1] for ln in out(base_run, "magnitudes.tsv").read_text().splitlines() if ln.startswith("x")]
+    assert "ok" in statuses and "flagged" in statuses, f"the stand-in should give ok and flagged fits here: {statuses}"
+    work, rewritten, new = rerun(base_run, tmp_path, {"stats": {"use_flagged": False}})
+    assert names(rewritten) == TABLES and not new
+    n_used = {ln.split("\t")[2] for ln in out(work, "uncertainties.tsv").read_text().splitlines() if ln and ln[0].isdigit()}
+    assert n_used == {str(statuses.count("ok"))}
+
+
+def test_regfile_frame_reruns_only_region_files(base_run, tmp_path):
+    work, rewritten, new = rerun(base_run, tmp_path, {"regfile": {"frame": "cutout"}})
+    assert names(rewritten) == {"model.reg", "model_fk5.reg"} and not new
+    box = next(ln for ln in out(work, "model.reg").read_text().splitlines() if ln.startswith("box"))
+    # The fitted region [220:315,213:290] is the whole cutout: centred at (48.5, 39.5).
+    x, y, w, h = (float(v) for v in box[4:].split(")")[0].split(",")[:4])
+    assert (x, y, w, h) == (48.5, 39.5, 96.0, 78.0)
