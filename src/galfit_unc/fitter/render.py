@@ -22,6 +22,7 @@ import scipy.fft
 
 from .. import galfit_files as gf
 from . import profiles
+from .lm import single_threaded_blas
 from .psf import psf_centre
 
 __all__ = ["ModelRenderer", "components_from_header", "SUBSAMPLING"]
@@ -38,7 +39,7 @@ CORE_MIN_N = 3.0
 CORE_MIN_Q = 0.3
 
 # Thin components (axis ratio below the key) get sub-pixel grids finer by the value.
-_THIN_REFINE = {0.3: 2, 0.15: 4}
+_THIN_REFINE = {0.15: 3}
 
 
 def _refinement(q):
@@ -253,7 +254,14 @@ class ModelRenderer:
             res = profiles.evaluate(group.kind, dx, dy, *sub, derivs=derivs)
             return res if derivs else (res, {})
 
-        img, der = ev(self._gx[None, :] - xc[:, None], self._gy[None, :] - yc[:, None])
+        # Pixel centres, one component at a time: the rows stay in cache (twice as fast).
+        img = np.empty((len(xc), self._gx.size), dtype=np.float32)
+        der = {}
+        for i in range(len(xc)):
+            row, drow = ev((self._gx - xc[i])[None, :], (self._gy - yc[i])[None, :], [i])
+            img[i] = row[0]
+            for key, arr in drow.items():
+                der.setdefault(key, np.empty_like(img))[i] = arr[0]
         gy, gx = self.grid_shape
         ic = np.rint(par["XC"] - ox0).astype(np.int64)
         jc = np.rint(par["YC"] - oy0).astype(np.int64)
@@ -340,13 +348,17 @@ class ModelRenderer:
         """2-D DFT on the grid's rfft frequencies of fine-cell fluxes at their positions.
 
         ``values`` (k, Nb*Na) on the core's fine grid around pixels ``(jc, ic)`` (k,); the
-        DFT is separable: E_y @ f @ E_x^T, with the integer shift as a phase.
+        DFT is separable, E_y @ f @ E_x^T, with the integer shift applied as a phase.
         """
         nb = len(self._core_offsets)
-        f = values.reshape(-1, nb, nb)
-        t = np.matmul(f, self._core_ex)  # (k, Nb, NXr): x transform
-        out = np.matmul(self._core_ey, t)  # (k, NY, NXr)
-        out *= self._shift_y[jc % self.grid_shape[0]][:, :, None]
+        k = len(ic)
+        f = values.reshape(k * nb, nb)
+        # x transform as two real products (f is real), then the y transform in one product.
+        t = (f @ self._core_ex.real + 1j * (f @ self._core_ex.imag)).astype(np.complex64)
+        nxr = t.shape[1]
+        t = t.reshape(k, nb, nxr).transpose(1, 0, 2).reshape(nb, k * nxr)
+        out = (self._core_ey @ t).reshape(-1, k, nxr).transpose(1, 0, 2)
+        out = out * self._shift_y[jc % self.grid_shape[0]][:, :, None]
         out *= self._shift_x[ic % self.grid_shape[1]][:, None, :]
         return out
 
@@ -381,6 +393,11 @@ class ModelRenderer:
 
     def _render(self, theta, active, free):
         """Model (ny, nx) and, when ``free`` is given, J (nfree, ny, nx)."""
+        # Threaded BLAS is far slower than one thread for these small products.
+        with single_threaded_blas():
+            return self._render_core(theta, active, free)
+
+    def _render_core(self, theta, active, free):
         theta = np.asarray(theta, dtype=np.float64)
         theta_ext = np.concatenate([theta, self._const])
         free_idx = [] if free is None else list(np.flatnonzero(free))
@@ -411,10 +428,12 @@ class ModelRenderer:
         else:
             spec = scipy.fft.rfft2(stack, workers=1)
             if core_vals:
+                rows = np.concatenate(core_rows)
                 core_hat = self._core_spectra(
                     np.concatenate(core_vals), np.concatenate(core_ic), np.concatenate(core_jc)
                 )
-                np.add.at(spec, np.concatenate(core_rows), core_hat)
+                spec[0] += core_hat[rows == 0].sum(axis=0)
+                spec[rows[rows > 0]] += core_hat[rows > 0]  # each Jacobian row once
             psf_total, psf_cols = self._psf_terms(theta, active, pos)
             spec[0] += psf_total
             for j, term in psf_cols.items():
