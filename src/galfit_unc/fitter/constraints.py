@@ -33,6 +33,10 @@ SANITY_LIMITS = {
     "N": (0.05, 20.0),
     "POW": (1.01, 50.0),
 }
+#: Largest change per iteration: absolute by header key, or relative to the value for
+#: positive scale parameters (sizes, shapes, axis ratio).
+_STEP_ABSOLUTE = {"XC": 2.0, "YC": 2.0, "MAG": 0.5, "MU": 0.5, "PA": 45.0}
+_STEP_RELATIVE = 0.5
 #: GALFIT 3.0.5 marks axis ratios below this as numerically suspect (seen in its outputs).
 SUSPECT_AXIS_RATIO = 0.1
 _SIZE_KEYS = ("RE", "RS", "FWHM", "RB", "RC", "ROUT")
@@ -147,6 +151,9 @@ class ParameterSpace:
             self.T[k, self._uindex[int(self._root[k])]] = self._a[k]
         self.tied = self.varying & (self._root != np.arange(n))
         self._flip = self._flip_groups(components, index)
+        root_keys = [self.names[r][1] for r in roots]
+        self._step_relative = np.array([key in SANITY_LIMITS for key in root_keys], bool)
+        self._step_absolute = np.array([_STEP_ABSOLUTE.get(key, np.inf) for key in root_keys])
         self.u0 = self.project(self.to_u(self.theta0))
 
     # ----------------------------------------------------------------------------------
@@ -194,6 +201,10 @@ class ParameterSpace:
             v = self.varying
             th[v] = self.T[v] @ u + self._b[v]
         return th
+
+    def max_step(self, u) -> np.ndarray:
+        """Largest change of each entry of ``u`` per iteration (see :data:`_STEP_ABSOLUTE`)."""
+        return np.where(self._step_relative, _STEP_RELATIVE * np.abs(u), self._step_absolute)
 
     def to_u(self, theta) -> np.ndarray:
         """Reduced vector reproducing ``theta`` at the roots of the free groups."""

@@ -151,8 +151,9 @@ def _load(fm: gf.Feedme, workdir: Path) -> _Inputs:
         bad = read_mask(_path(workdir, fm.mask), image.shape)[ys, xs]
     if fm.sigma is None:
         flags.append("A-5")
+        # GALFIT's defaults for missing keywords: GAIN 7, NCOMBINE 1 (its advisory page).
         sigma = internal_sigma(
-            data.astype(np.float64), gain or 1.0, ncombine or 1, _header_number(header, "RDNOISE") or 0.0, mask=bad
+            data.astype(np.float64), gain or 7.0, ncombine or 1, _header_number(header, "RDNOISE") or 0.0, mask=bad
         )
     else:
         sigma = read_sigma(_path(workdir, fm.sigma), image.shape)[ys, xs]
@@ -269,7 +270,7 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         output.write_model_image(out_path, model)
     fitted = mode == 0
     if fitted:
-        res = levenberg_marquardt(evaluate, space.u0, space.project, imax=DEFAULT_IMAX if imax is None else int(imax))
+        res = levenberg_marquardt(evaluate, space.u0, space.project, space.max_step, imax=DEFAULT_IMAX if imax is None else int(imax))
         theta = space.theta(res.u)
         cov_u, singular_u = covariance(res.hessian)
         errors = np.sqrt(np.maximum(np.einsum("ki,ij,kj->k", space.T, cov_u, space.T), 0.0))

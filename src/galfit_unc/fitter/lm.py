@@ -57,6 +57,7 @@ def levenberg_marquardt(
     evaluate,
     u0,
     project=None,
+    max_step=None,
     *,
     imax: int = DEFAULT_IMAX,
     rtol: float = 1e-4,
@@ -74,6 +75,10 @@ def levenberg_marquardt(
         Starting point (already admissible).
     project : callable, optional
         Maps a trial point onto the admissible set (constraints, sanity limits).
+    max_step : callable, optional
+        ``max_step(u)`` -> largest change allowed per iteration for each entry; longer
+        steps are cut entry by entry.  Keeps a degenerate fit from jumping into a
+        remote basin (a size collapsing to 0) on its first, barely damped steps.
     imax : int
         Iteration limit (GALFIT's ``-imax``, default 100).
     rtol, nconverge : float, int
@@ -115,6 +120,9 @@ def levenberg_marquardt(
                 except np.linalg.LinAlgError:
                     step = np.full_like(u, np.nan)
                 if np.all(np.isfinite(step)):
+                    if max_step is not None:
+                        limit = max_step(u)
+                        step = np.clip(step, -limit, limit)
                     trial = project(u + step)
                     rt = evaluate(trial, False)
                     chi2_t = float(np.dot(rt, rt))
