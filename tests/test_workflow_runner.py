@@ -171,15 +171,17 @@ def test_embedded_engine(region4, tmp_path):
     assert (rec["status"] == "flagged") == bool(header.fit_flags or header.suspect)
 
 
-def test_embedded_engine_timeout_and_error(region4, tmp_path):
+def test_embedded_engine_timeout_and_error(region4, tmp_path, monkeypatch):
     pytest.importorskip("galfit_unc.fitter.fit", reason="the embedded fitter is not installed")
     feedme, inputs = region4
     t0 = time.monotonic()
     rec = runner.run_fit(feedme, tmp_path / "slow" / "fit", engine="embedded", timeout=0.3, inputs=inputs)
     assert rec["status"] == "failed" and rec["reason"].startswith("timeout after 0.3 s")
     assert time.monotonic() - t0 < 10
-    # A missing input image is the engine's error, recorded as data.
+    # A missing input image is the engine's error, recorded as data (a relative fit
+    # directory, as the workflow gives, must still lead the engine to its input file).
     del inputs["injected.fits"]
-    rec = runner.run_fit(feedme, tmp_path / "broken" / "fit", engine="embedded", timeout=60, inputs=inputs)
+    monkeypatch.chdir(tmp_path)
+    rec = runner.run_fit(feedme, Path("broken", "fit"), engine="embedded", timeout=60, inputs=inputs)
     assert rec["status"] == "failed" and rec["reason"].startswith("engine error:") and "injected.fits" in rec["reason"]
     assert not os.path.exists(tmp_path / "broken" / "fit" / "output.fits")

@@ -130,6 +130,8 @@ def _embedded_child(workdir: Path, conn) -> None:
 def _run_embedded(workdir: Path, timeout, threads):
     import multiprocessing
 
+    # The child changes into the directory: a relative path would no longer lead there.
+    workdir = workdir.resolve()
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
