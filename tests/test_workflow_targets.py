@@ -68,11 +68,9 @@ def test_missing_table(tmp_path):
         read_targets(tmp_path / "nope.tsv")
 
 
-def test_missing_files(tmp_path):
-    for name in ("f.fits", "b.fits", "p.fits", "c.txt"):
-        (tmp_path / name).write_text("x")
-    rows = [{"target": "a", "band": "z", "image": str(tmp_path / "f.fits"), "imgblock": str(tmp_path / "b.fits"),
-             "psf": str(tmp_path / "p.fits"), "constraints": None, "comp_ident": str(tmp_path / "c.txt"), "mask": "made.fits"}]
+def test_missing_files(shared):
+    decals = {"image": "org_data_example.fits", "imgblock": "galfit_output_example.fits", "psf": "psf_example.fits", "comp_ident": "comp_ident_example.txt"}
+    rows = [{"target": "a", "band": "z", "constraints": None, "mask": "made.fits", **{k: str(shared("decals-coolj0112", v)) for k, v in decals.items()}}]
     assert missing_files(rows) == [(0, "mask", "made.fits")]
     with pytest.raises(TargetsError, match=r"t.tsv: target a, band z: column 'mask': file made.fits not found"):
         check_files(rows, "t.tsv")
