@@ -164,7 +164,7 @@ def frame_constant(tmp):
 def no_blank_window(tmp):
     # Every pixel is a user-flagged bad pixel: no window passes regions.contaminant_frac.
     path = frame_with(tmp, np.ones(fits.getdata(decals("image")).shape, dtype=np.uint8), "allbad.fits")
-    return {"columns": {"mask": path}, "file": "rule regions", "field": "regions.contaminant_frac", "todo": "raise contaminant_frac"}
+    return {"columns": {"mask": path}, "file": "results/cool/z/mask.fits", "field": "windows: found 0 blank sky windows", "todo": "raise contaminant_frac"}
 
 
 @case

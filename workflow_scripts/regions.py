@@ -24,7 +24,7 @@ def main(snakemake):
     )
     settings = {f"regions.{k}": getattr(p, k) for k in ("contaminant_frac", "max_overlap", "max_regions", "target_margin")}
     print(f"{len(windows)} windows selected with {settings}")
-    check_enough(windows, p.min_regions, settings)
+    check_enough(windows, p.min_regions, settings, source=snakemake.input.mask)
     comments = {"target": snakemake.wildcards.target, "band": snakemake.wildcards.band, "fitsect": f"[{x1}:{x2},{y1}:{y2}]"}
     comments.update(settings)
     comments["regions.min_regions"] = p.min_regions

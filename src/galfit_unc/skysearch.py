@@ -354,7 +354,7 @@ class NotEnoughRegions(RuntimeError):
     """Fewer blank sky windows were found than the uncertainty estimate needs."""
 
 
-def check_enough(windows, min_regions, settings: dict) -> None:
+def check_enough(windows, min_regions, settings: dict, source: str | None = None) -> None:
     """Raise :class:`NotEnoughRegions` when fewer than ``min_regions`` windows were found.
 
     Parameters
@@ -363,12 +363,15 @@ def check_enough(windows, min_regions, settings: dict) -> None:
     min_regions : int
     settings : dict
         Search settings a user may relax, name -> current value; all are named in the message.
+    source : str, optional
+        The mask searched, named first in the message.
     """
     if len(windows) >= min_regions:
         return
     current = ", ".join(f"{k}={v}" for k, v in settings.items())
+    where = f"{source}: windows: " if source else ""
     raise NotEnoughRegions(
-        f"found {len(windows)} blank sky windows, need at least min_regions={min_regions}; "
+        f"{where}found {len(windows)} blank sky windows, need at least min_regions={min_regions}; "
         f"relax the search settings ({current}): raise contaminant_frac or max_overlap, "
         "or lower min_regions"
     )
