@@ -1,0 +1,98 @@
+"""The workflow through a real executor plugin (cluster-generic) whose submit and status
+commands stand in for sbatch and squeue (tests/cluster/): tables identical to a local run,
+from scratch and resumed after the regions checkpoint, with no job executed twice, and a
+half-failed run completed by redoing only what is missing."""
+
+import os
+import re
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from standins.harness import make_workdir, out, snakemake
+
+CLUSTER = Path(__file__).resolve().parent / "cluster"
+TABLES = ("magnitudes.tsv", "uncertainties.tsv", "parameters.tsv")
+TARGET = "results/cool/z/uncertainties.tsv"
+SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}}
+
+
+@pytest.fixture(autouse=True)
+def _executor_plugin():
+    pytest.importorskip("snakemake_executor_plugin_cluster_generic", reason="snakemake-executor-plugin-cluster-generic is not installed")
+
+
+def workdir(path, shared):
+    """DECaLS case with two windows, the counting stand-in engine, and an empty queue."""
+    work = make_workdir(path, shared, {**SMALL, "fitter": {"engine": "galfit", "galfit": str(CLUSTER / "engine.sh")}})
+    (work / "queue").mkdir()
+    return work
+
+
+def run(work, *args, cluster=True):
+    """Snakemake in ``work``; with ``cluster``, through the stand-in queue ``work/queue``."""
+    os.environ.update(STANDIN_QUEUE=str(work / "queue"), STANDIN_FITS=str(work / "fits.txt"), STANDIN_PYTHON=sys.executable)
+    executor = ["--executor", "cluster-generic", "--cluster-generic-submit-cmd", str(CLUSTER / "submit.sh"),
+                "--cluster-generic-status-cmd", str(CLUSTER / "status.sh"), "--jobs", "2", "--latency-wait", "10", "--seconds-between-status-checks", "1"]
+    result = snakemake(work, *args, *(executor if cluster else []))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def submitted(work):
+    """Rule and wildcards of every job script the queue received (Snakemake's --target-jobs)."""
+    return Counter(spec for script in (work / "queue").glob("*.sh") for spec in re.findall(r"--target-jobs '([^']+)'", script.read_text()))
+
+
+def fits_run(work):
+    """Region of every fit the engine executed (one line per execution)."""
+    return Counter(re.search(r"/regions/(\w+)/", line)[1] for line in (work / "fits.txt").read_text().splitlines())
+
+
+def check_run(work, reference):
+    windows = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "region"))]
+    assert len(windows) == 2
+    for name in TABLES:
+        assert out(work, name).read_bytes() == reference[name], name
+    jobs = submitted(work)
+    assert max(jobs.values()) == 1, jobs
+    # Every remote job went through the queue: the upstream stages and three per window.
+    assert {spec.split(":")[0] for spec in jobs} == {"mask", "regions", "galaxy", "cutout", "inject", "fit"}
+    assert sum(spec.startswith(("cutout:", "inject:", "fit:")) for spec in jobs) == 3 * len(windows)
+    assert fits_run(work) == Counter({w: 1 for w in windows})
+    return windows
+
+
+def test_cluster_runs_match_local_run(shared, tmp_path):
+    local = workdir(tmp_path / "local", shared)
+    run(local, TARGET, cluster=False)
+    reference = {name: out(local, name).read_bytes() for name in TABLES}
+
+    # From scratch.
+    work = workdir(tmp_path / "scratch", shared)
+    run(work, TARGET)
+    check_run(work, reference)
+
+    # Stopped once the regions table exists, then resumed.
+    work = workdir(tmp_path / "resumed", shared)
+    run(work, "results/cool/z/regions.tsv")
+    assert set(submitted(work)) == {"mask:target=cool,band=z", "regions:target=cool,band=z"}
+    run(work, TARGET)
+    windows = check_run(work, reference)
+
+    # A run whose fits half failed (one window's result lost, no tables yet): the rerun
+    # redoes that window's fit alone.
+    lost = out(work, "regions", windows[0])
+    (lost / "status.json").unlink()
+    shutil.rmtree(lost / "fit")
+    for name in TABLES:
+        out(work, name).unlink()
+    before = submitted(work)
+    run(work, TARGET)
+    assert submitted(work) - before == Counter({f"fit:target=cool,band=z,region={windows[0]}": 1})
+    assert fits_run(work) == Counter({windows[0]: 2, windows[1]: 1})
+    for name in TABLES:
+        assert out(work, name).read_bytes() == reference[name], name

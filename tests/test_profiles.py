@@ -1,0 +1,86 @@
+"""The execution profiles: valid for Snakemake and the SLURM plugin, and every rule declares
+the threads and resources they use."""
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_dag import dry_run, fake_workdir, job_counts  # noqa: E402
+
+PER_REGION = ("cutout", "inject", "fit")
+
+
+def rule_blocks():
+    """Rule name -> text of its declaration, from every rules/*.smk file."""
+    blocks = {}
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        parts = re.split(r"^(?:rule|checkpoint) (\w+):\n", path.read_text(), flags=re.M)
+        blocks.update(zip(parts[1::2], parts[2::2]))
+    return blocks
+
+
+@pytest.fixture
+def fake(shared, tmp_path):
+    """Two targets x one band x three windows, the regions checkpoint done."""
+    case = Path(shared("decals-coolj0112", "org_data_example.fits")).parent
+    fake_workdir(tmp_path, case, ["a", "b"], ["z"], 3)
+    return tmp_path
+
+
+def job_resources(output):
+    """(rule, resources line) of every job a dry run lists."""
+    return re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    resources: (.*)$", output, re.M)
+
+
+def test_every_rule_declares_threads_and_resources():
+    blocks = rule_blocks()
+    assert {"mask", "regions", "cutout", "inject", "fit", "tables", "summary"} <= set(blocks)
+    for name, text in blocks.items():
+        assert re.search(r"^    threads: \d+$", text, re.M), f"rule {name}: no threads"
+        resources = text.split("    resources:\n", 1)[-1] if "    resources:\n" in text else ""
+        assert re.search(r"^        mem_mb=", resources, re.M) and re.search(r"^        runtime=", resources, re.M), f"rule {name}: no mem_mb/runtime"
+
+
+def test_no_empty_default_profile():
+    default = REPO / "profiles" / "default"
+    assert not default.exists() or any(default.iterdir())
+
+
+def test_slurm_profile_names_real_rules():
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    rules = set(rule_blocks())
+    assert profile["executor"] == "slurm"
+    arrays = {r.strip() for r in profile["slurm-array-jobs"].split(",")}
+    assert set(PER_REGION) <= arrays <= rules
+    assert set(profile["set-resources"]) <= rules
+    # Retries get more memory: every expression grows with the attempt number.
+    for rule, values in profile["set-resources"].items():
+        assert "attempt" in values["mem_mb"], rule
+
+
+def test_local_profile_dry_run(fake):
+    seconds, run = dry_run(fake, "--profile", str(REPO / "profiles" / "local"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = job_counts(run.stdout + run.stderr)
+    assert all(counts[rule] == 6 for rule in PER_REGION), counts
+
+
+@pytest.mark.skipif(importlib.util.find_spec("snakemake_executor_plugin_slurm") is None, reason="snakemake-executor-plugin-slurm is not installed")
+def test_slurm_profile_dry_run(fake):
+    seconds, run = dry_run(fake, "--profile", str(REPO / "profiles" / "slurm"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = job_resources(run.stdout + run.stderr)
+    assert {rule for rule, _ in jobs} >= set(PER_REGION) | {"tables", "summary"}
+    for rule, resources in jobs:
+        assert re.search(r"\bmem_mb=\d+", resources) and re.search(r"\bruntime=\d+", resources), (rule, resources)
+    # set-resources of the profile at attempt 1, and the fit's runtime from the rule.
+    fit = next(res for rule, res in jobs if rule == "fit")
+    assert "mem_mb=2000" in fit and "runtime=15" in fit
+    cutout = next(res for rule, res in jobs if rule == "cutout")
+    assert "mem_mb=1000" in cutout and "runtime=5" in cutout
