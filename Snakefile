@@ -28,12 +28,14 @@ include: "rules/fit.smk"
 include: "rules/tables.smk"
 include: "rules/regfile.smk"
 include: "rules/plots.smk"
+include: "rules/summary.smk"
 
 
 rule all:
     default_target: True
     input:
         all_outputs(),
+        SUMMARY,
 
 
 # Every rule is known now: a file of the targets table must exist or be made by one.

@@ -8,7 +8,7 @@ rule plot_sky_regions:
         regions="results/{target}/{band}/regions.tsv",
         imgblock=column("imgblock"),
     output:
-        "results/{target}/{band}/sky_regions.png",
+        report("results/{target}/{band}/sky_regions.png", caption="../report/sky_regions.rst", category="{target}", subcategory="{band}"),
     localrule: True
     threads: 1
     resources:
@@ -27,7 +27,7 @@ rule plot_magnitudes:
         magnitudes="results/{target}/{band}/magnitudes.tsv",
         uncertainties="results/{target}/{band}/uncertainties.tsv",
     output:
-        "results/{target}/{band}/magnitudes.png",
+        report("results/{target}/{band}/magnitudes.png", caption="../report/magnitudes.rst", category="{target}", subcategory="{band}"),
     localrule: True
     threads: 1
     resources:

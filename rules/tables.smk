@@ -10,8 +10,8 @@ rule tables:
         imgblock=column("imgblock"),
         comp_ident=column("comp_ident"),
     output:
-        magnitudes="results/{target}/{band}/magnitudes.tsv",
-        uncertainties="results/{target}/{band}/uncertainties.tsv",
+        magnitudes=report("results/{target}/{band}/magnitudes.tsv", caption="../report/magnitudes_table.rst", category="{target}", subcategory="{band}"),
+        uncertainties=report("results/{target}/{band}/uncertainties.tsv", caption="../report/uncertainties.rst", category="{target}", subcategory="{band}"),
         parameters="results/{target}/{band}/parameters.tsv",
     params:
         use_flagged=config["stats"]["use_flagged"],
