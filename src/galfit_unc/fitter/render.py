@@ -42,6 +42,9 @@ CORE_MIN_Q = 0.3
 _THIN_REFINE = {0.15: 3}
 
 
+_MAX_NODES = 64
+
+
 def _refinement(q):
     """Sub-sampling refinement factor for a component of axis ratio ``q``."""
     return max([1] + [m for limit, m in _THIN_REFINE.items() if q < limit])
@@ -77,17 +80,19 @@ def _check_supported(components, psf):
             raise gf.GalfitFormatError(f"component {i} (psf): needs a PSF image; give one in D)")
 
 
-def _add_curvature(images):
-    """``images += laplacian(images) / 24`` in place, for a stack (m, ny, nx)."""
-    lap = -4.0 * images
-    lap[:, 1:, :] += images[:, :-1, :]
-    lap[:, :-1, :] += images[:, 1:, :]
-    lap[:, :, 1:] += images[:, :, :-1]
-    lap[:, :, :-1] += images[:, :, 1:]
-    # Edge pixels lack a neighbour: leave them uncorrected.
-    lap[:, [0, -1], :] = 0.0
-    lap[:, :, [0, -1]] = 0.0
-    images += lap * np.float32(1.0 / 24.0)
+def _add_curvature(stack):
+    """``stack += laplacian(stack) / 24`` in place, for images (n, ny, nx).
+
+    The mean of a smooth function over a pixel is its centre value plus a 24th of its
+    Laplacian (to fourth order).  Edge pixels, lacking neighbours, are left unchanged.
+    """
+    inner = stack[:, 1:-1, 1:-1]
+    lap = stack[:, :-2, 1:-1] + stack[:, 2:, 1:-1]
+    lap += stack[:, 1:-1, :-2]
+    lap += stack[:, 1:-1, 2:]
+    lap -= 4.0 * inner
+    lap *= np.float32(1.0 / 24.0)
+    inner += lap
 
 
 class _Group:
@@ -203,7 +208,7 @@ class ModelRenderer:
             for half, sub in SUBSAMPLING:
                 oy, ox = (a.ravel() for a in np.mgrid[-half : half + 1, -half : half + 1])
                 # Gauss-Legendre nodes and weights over the pixel (-1/2 .. 1/2).
-                node, weight = np.polynomial.legendre.leggauss(sub * mult)
+                node, weight = np.polynomial.legendre.leggauss(min(sub * mult, _MAX_NODES))
                 sy, sx = (a.ravel() for a in np.meshgrid(node / 2, node / 2, indexing="ij"))
                 w = (np.outer(weight, weight) / 4).ravel().astype(np.float32)
                 layout.append((oy, ox, sy.astype(np.float32), sx.astype(np.float32), w))
@@ -272,55 +277,47 @@ class ModelRenderer:
         # Pixel centres, one component at a time: the rows stay in cache (twice as fast).
         img = np.empty((len(xc), self._gx.size), dtype=np.float32)
         der = {}
+        gy, gx = self.grid_shape
         for i in range(len(xc)):
             row, drow = ev((self._gx - xc[i])[None, :], (self._gy - yc[i])[None, :], [i])
             img[i] = row[0]
             for key, arr in drow.items():
                 der.setdefault(key, np.empty_like(img))[i] = arr[0]
-        gy, gx = self.grid_shape
-        # Pixel mean = centre value + Laplacian / 24 to fourth order: corrects the pixel-centre
-        # samples of smooth parts (the finer boxes below replace the cores).
-        for arr in [img] + list(der.values()):
-            _add_curvature(arr.reshape(-1, gy, gx))
         ic = np.rint(par["XC"] - ox0).astype(np.int64)
         jc = np.rint(par["YC"] - oy0).astype(np.int64)
         steep = np.zeros(len(xc), dtype=bool)
         if self._psf_hat is not None and group.kind == "sersic":
             steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q)
         refine = np.array([_refinement(q) for q in par["AR"]])
+        # Pixel values inside the outermost box, per component: finer levels overwrite
+        # their central part, steep cores are emptied (they go to Fourier space).
+        outer = SUBSAMPLING[0][0]
+        side = 2 * outer + 1
+        box = np.zeros((len(xc), side, side), dtype=np.float32)
+        dbox = {key: np.zeros_like(box) for key in der}
         for mult in np.unique(refine):
             for (half, _), (oy, ox, sy, sx, w) in zip(SUBSAMPLING, self._levels[mult]):
                 # Levels inside the core box of steep components would be overwritten.
                 k = np.flatnonzero((refine == mult) & ~(steep & (half <= CORE_BOX[0])))
                 if not len(k):
                     continue
-                px = ic[k, None] + ox[None, :]
-                py = jc[k, None] + oy[None, :]
-                inside = (px >= 0) & (px < gx) & (py >= 0) & (py < gy)
-                r, f = np.broadcast_to(k[:, None], px.shape)[inside], (py * gx + px)[inside]
                 npix, nsub = len(ox), len(sx)
-                dx = ((px - xc[k, None]).astype(np.float32)[:, :, None] + sx[None, None, :]).reshape(len(k), -1)
-                dy = ((py - yc[k, None]).astype(np.float32)[:, :, None] + sy[None, None, :]).reshape(len(k), -1)
+                dx = ((ic[k, None] + ox[None, :] - xc[k, None]).astype(np.float32)[:, :, None] + sx).reshape(len(k), -1)
+                dy = ((jc[k, None] + oy[None, :] - yc[k, None]).astype(np.float32)[:, :, None] + sy).reshape(len(k), -1)
                 fine_img, fine_der = ev(dx, dy, k)
-                img[r, f] = (fine_img.reshape(-1, npix, nsub) @ w)[inside]
+                part = (slice(outer - half, outer + half + 1),) * 2
+                box[(k,) + part] = (fine_img.reshape(-1, npix, nsub) @ w).reshape(len(k), 2 * half + 1, -1)
                 for key, arr in fine_der.items():
-                    der[key][r, f] = (arr.reshape(-1, npix, nsub) @ w)[inside]
+                    dbox[key][(k,) + part] = (arr.reshape(-1, npix, nsub) @ w).reshape(len(k), 2 * half + 1, -1)
+        core_part = (slice(outer - CORE_BOX[0], outer + CORE_BOX[0] + 1),) * 2
+        for arr in [box] + list(dbox.values()):
+            arr[(np.flatnonzero(steep),) + core_part] = 0.0
+        boxes = self._box_corrections(img, der, ic, jc, box, dbox)
         if not steep.any():
-            return img, der, idx, None
+            return img, der, idx, boxes, None
         # Steep cores leave the pixel grid: their fine cells are convolved as point sources
         # at their own positions, in Fourier space (see _core_spectra).
         k = np.flatnonzero(steep)
-        cp = self._core_pixels
-        px = ic[k, None] + cp[None, :]
-        py = jc[k, None] + cp[None, :]
-        okx = (px >= 0) & (px < gx)
-        oky = (py >= 0) & (py < gy)
-        inside = oky[:, :, None] & okx[:, None, :]
-        flat = py[:, :, None] * gx + px[:, None, :]
-        r = np.broadcast_to(k[:, None, None], flat.shape)[inside]
-        img[r, flat[inside]] = 0.0
-        for arr in der.values():
-            arr[r, flat[inside]] = 0.0
         off = self._core_offsets
         nb = len(off)
         dx = np.broadcast_to(((ic[k] - xc[k])[:, None] + off[None, :]).astype(np.float32)[:, None, :], (len(k), nb, nb))
@@ -332,7 +329,33 @@ class ModelRenderer:
         cimg = cimg.reshape(len(k), -1)
         cder = {key: v.reshape(len(k), -1) for key, v in cder.items()}
         area = np.float32(1.0 / CORE_BOX[1] ** 2)
-        return img, der, idx, (k, cimg * area, {key: v * area for key, v in cder.items()}, ic[k], jc[k])
+        return img, der, idx, boxes, (k, cimg * area, {key: v * area for key, v in cder.items()}, ic[k], jc[k])
+
+    def _box_corrections(self, img, der, ic, jc, box, dbox):
+        """What to add, after the curvature correction of the pixel-centre images, to turn
+        the pixels of each component's box into the box's sub-sampled values.
+
+        Returns flat pixel indices (m, B), a mask of those inside the grid, and the
+        corrections for the image (m, B) and each derivative.
+        """
+        gy, gx = self.grid_shape
+        outer = SUBSAMPLING[0][0]
+        off = np.arange(-outer, outer + 1)
+        py = np.broadcast_to((jc[:, None] + off)[:, :, None], box.shape)
+        px = np.broadcast_to((ic[:, None] + off)[:, None, :], box.shape)
+        inside = ((px >= 0) & (px < gx) & (py >= 0) & (py < gy)).reshape(len(ic), -1)
+        # Pixels whose curvature term is computed (the grid's edges have none).
+        inner = ((px >= 1) & (px < gx - 1) & (py >= 1) & (py < gy - 1)).reshape(len(ic), -1)
+        flat = (np.clip(py, 0, gy - 1) * gx + np.clip(px, 0, gx - 1)).reshape(len(ic), -1)
+        rows = np.arange(len(ic))[:, None]
+        neighbours = [np.clip(flat + d, 0, gy * gx - 1) for d in (-gx, gx, -1, 1)]
+
+        def correction(coarse, target):
+            centre = coarse[rows, flat]
+            lap = sum(coarse[rows, nb] for nb in neighbours) - 4.0 * centre
+            return target.reshape(len(ic), -1) - centre - np.where(inner, lap * np.float32(1.0 / 24.0), 0.0)
+
+        return flat, inside, correction(img, box), {key: correction(der[key], dbox[key]) for key in der}
 
     def _refine_core(self, ev, k, ux, uy, cimg, cder):
         """Re-integrate the core cells nearest each centre on nested finer grids (in place).
@@ -424,15 +447,16 @@ class ModelRenderer:
         pos = {j: k + 1 for k, j in enumerate(free_idx)}  # stack row of each free column
         gy, gx = self.grid_shape
         stack = np.zeros((1 + len(free_idx), gy * gx), dtype=np.float32)
-        core_vals, core_rows, core_ic, core_jc = [], [], [], []
+        core_vals, core_rows, core_ic, core_jc, box_parts = [], [], [], [], []
         for group in self._groups:
             if not active[group.members].any():
                 continue
-            img, der, idx, core = self._group_images(group, theta_ext, active, derivs)
+            img, der, idx, boxes, core = self._group_images(group, theta_ext, active, derivs)
             stack[0] += img.sum(axis=0)
             cols = [(field, m, pos[j]) for field in der for m, j in enumerate(idx[field]) if j in pos]
             for field, m, row in cols:
                 stack[row] += der[field][m]
+            box_parts.append((boxes, cols))
             if core is not None:
                 k, cimg, cder, ic, jc = core
                 where_k = {m: t for t, m in enumerate(k)}
@@ -442,6 +466,13 @@ class ModelRenderer:
                 core_ic += [ic] + [ic[t : t + 1] for _, t, _ in ccols]
                 core_jc += [jc] + [jc[t : t + 1] for _, t, _ in ccols]
         stack = stack.reshape(-1, gy, gx)
+        for i in range(0, len(stack), 8):  # a few images at a time stay in cache
+            _add_curvature(stack[i : i + 8])
+        flat_stack = stack.reshape(len(stack), -1)
+        for (flat, inside, corr, dcorr), cols in box_parts:
+            flat_stack[0] += np.bincount(flat[inside], weights=corr[inside], minlength=gy * gx).astype(np.float32)
+            for field, m, row in cols:
+                flat_stack[row, flat[m][inside[m]]] += dcorr[field][m][inside[m]]
         if self._psf_hat is None:
             conv = stack
         else:
