@@ -18,6 +18,7 @@ rd = FWHM / (2 sqrt(2^(1/n) - 1)).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -131,11 +132,18 @@ def _radial(kind, rho, n, want_dn):
 
 
 def _sersic_constants(n):
+    """kappa, dkappa/dn, ln N and d ln N / dn for Sersic indices ``n`` (memoised per n)."""
+    return tuple(np.array(v) for v in zip(*(_sersic_constants_one(float(x)) for x in np.ravel(n))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sersic_constants_one(n):
+    n = np.array([n])
     kappa = sersic_kappa(n)
     dkappa = sersic_dkappa_dn(n, kappa)
     ln_norm = _LN_2PI + kappa + np.log(n) - 2.0 * n * np.log(kappa) + special.gammaln(2.0 * n)
     dln_norm = dkappa + 1.0 / n - 2.0 * np.log(kappa) - 2.0 * n * dkappa / kappa + 2.0 * special.digamma(2.0 * n)
-    return kappa, dkappa, ln_norm, dln_norm
+    return float(kappa[0]), float(dkappa[0]), float(ln_norm[0]), float(dln_norm[0])
 
 
 def evaluate(kind, dx, dy, flux, size, shape, q, pa, c0=None, derivs=False):

@@ -474,7 +474,7 @@ class ModelRenderer:
             for field, m, row in cols:
                 flat_stack[row, flat[m][inside[m]]] += dcorr[field][m][inside[m]]
         if self._psf_hat is None:
-            conv = stack
+            conv = stack[(slice(None),) + self._crop]
         else:
             spec = scipy.fft.rfft2(stack, workers=1)
             if core_vals:
@@ -489,8 +489,9 @@ class ModelRenderer:
             for j, term in psf_cols.items():
                 spec[pos[j]] += term
             spec *= self._psf_hat
-            conv = scipy.fft.irfft2(spec, s=(gy, gx), workers=1)
-        conv = conv[(slice(None),) + self._crop]
+            # Inverse transform along y, then along x for the region's rows only.
+            rows = scipy.fft.ifft(spec, axis=1, workers=1, overwrite_x=True)[:, self._crop[0]]
+            conv = scipy.fft.irfft(rows, n=gx, axis=2, workers=1)[:, :, self._crop[1]]
         model = conv[0].astype(np.float64) + self._sky(theta, active)
         if not derivs:
             return model, None
