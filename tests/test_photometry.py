@@ -151,3 +151,22 @@ def test_parameters_rows_free_only_and_circular_pa():
     assert pa["n_used"] == 3 and pa["median"] == pytest.approx(91.0) and pa["bias"] == pytest.approx(1.0)
     mag = next(r for r in rows if r["component"] == 2 and r["parameter"] == "MAG")
     assert mag["type"] == "sersic" and mag["value_original"] == 21.0 and mag["median"] == pytest.approx(21.0)
+
+
+def test_parameters_rows_positions_back_in_the_original_frame():
+    # The original fit covered [201:250,301:350]; its re-fits run on 50x50 cutouts, where
+    # frame x = 225 is cutout x = 25.
+    h = fits.Header()
+    h["FITSECT"] = "[201:250,301:350]"
+    h["MAGZPT"] = 25.0
+    h["COMP_1"] = "sersic"
+    for key, value in [("XC", "225.0 +/- 0.1"), ("YC", "330.0 +/- 0.1"), ("MAG", "20.0 +/- 0.1")]:
+        h[f"1_{key}"] = value
+    original = gf.parse_fit_header(h)
+    refits = [
+        {"region": r, "status": "ok", "header": _header((1, "sersic", [("XC", f"{x} +/- 0.1"), ("YC", "30.0 +/- 0.1"), ("MAG", "20.0 +/- 0.1")]))}
+        for r, x in (("a", 25.5), ("b", 24.5))
+    ]
+    rows = {r["parameter"]: r for r in ph.parameters_rows(original, refits, use_flagged=True)}
+    assert rows["XC"]["median"] == pytest.approx(225.0) and rows["XC"]["bias"] == pytest.approx(0.0)
+    assert rows["YC"]["median"] == pytest.approx(330.0)

@@ -237,13 +237,24 @@ def parameters_rows(original_header: gf.FitHeader, records: list[dict], use_flag
     repeats within a component is matched by its position among the component's cards.
     """
     headers = [r["header"] for r in records if r.get("header") is not None and _used(r["status"], use_flagged)]
+    # Re-fits run on cutouts: their positions are shifted back into the original fit's frame.
+    shifts = [
+        {"XC": original_header.fitsect[0] - h.fitsect[0], "YC": original_header.fitsect[2] - h.fitsect[2]} for h in headers
+    ]
     out = []
     for comp in original_header.components:
-        refits = [h.component(comp.number) if comp.number in {c.number for c in h.components} else None for h in headers]
+        refits = [
+            (h.component(comp.number), shift) if comp.number in {c.number for c in h.components} else (None, shift)
+            for h, shift in zip(headers, shifts)
+        ]
         for pos, (key, original) in enumerate(comp.params):
             if original.kind == "fixed":
                 continue
-            values = [c.params[pos][1].value for c in refits if c is not None and len(c.params) > pos and c.params[pos][0] == key]
+            values = [
+                c.params[pos][1].value + shift.get(key, 0)
+                for c, shift in refits
+                if c is not None and len(c.params) > pos and c.params[pos][0] == key
+            ]
             stats = circular_statistics(values, original.value) if key == "PA" else summary_statistics(values, original.value)
             out.append({"component": comp.number, "type": comp.type, "parameter": key, "value_original": original.value, **stats})
     return out
