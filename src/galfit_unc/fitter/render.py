@@ -2,19 +2,26 @@
 
 The model is computed on a grid that extends the fitting region H) by the PSF's half-size
 on every side (rounded up to a fast FFT length), so light from just outside the region is
-convolved into it.  Profiles are sampled at pixel centres and, in nested boxes around each
-component's centre, at finer and finer sub-pixel grids (the cores of steep, high-n
-profiles need it).  The convolution is a real FFT of the whole stack (model plus every
-Jacobian column) at once; ``psf`` components are the PSF itself shifted in Fourier space
-and are not convolved again; the sky is added after the convolution.
+convolved into it.  Pixel values are pixel means of the profile: pixel-centre samples
+corrected by a 24th of their Laplacian, and, in nested boxes around each centre,
+Gauss-Legendre quadrature of increasing order (thin components get more nodes).
 
-A convolution box I) smaller than the region is not emulated: the whole region is always
-convolved (GALFIT's box only limits its own cost).
+Cores of steep Sersic profiles (n >= CORE_MIN_N, not too thin) are convolved at the
+sub-pixel positions of their light: a fine grid of cells around the centre enters the
+convolution as point sources (a separable DFT), not as whole pixels.  GALFIT's model images
+of such cores are reproduced this way; for shallower profiles pixel-level convolution is
+what matches them.  The measurements behind these choices are in the tests.
+
+The convolution is a real FFT of the whole stack (model plus every Jacobian column) at
+once; ``psf`` components are the PSF itself shifted in Fourier space and not convolved
+again; the sky is added after the convolution.  A convolution box I) smaller than the
+region is not emulated: the whole region is always convolved.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
+import functools
 import re
 
 import numpy as np
@@ -22,31 +29,28 @@ import scipy.fft
 
 from .. import galfit_files as gf
 from . import profiles
-from .lm import single_threaded_blas
 from .psf import psf_centre
 
 __all__ = ["ModelRenderer", "components_from_header", "SUBSAMPLING"]
 
-#: Nested sub-sampling boxes around every profile centre: (half-width in pixels, sub-pixels
-#: per pixel side).  Coarse to fine; each finer box overwrites the pixels it covers.
+#: Nested boxes around every profile centre: (half-width in pixels, Gauss-Legendre nodes
+#: per pixel side).  Coarse to fine; each finer box replaces the pixels it covers.
 SUBSAMPLING = ((4, 3), (1, 8), (0, 64))
-#: Steep cores (Sersic n >= CORE_MIN_N) convolved at the sub-pixel positions of a fine grid:
-#: (half-width in pixels, sub-pixels per pixel side).
+#: Steep cores convolved at sub-pixel positions: (half-width in pixels, cells per pixel side).
 CORE_BOX = (1, 4)
 #: Nested re-integration of the core cells nearest the centre: (reach in cells, sub-cells).
 CORE_REFINE = ((2, 8), (0, 64))
+#: Sersic components with n >= CORE_MIN_N and q >= CORE_MIN_Q have a steep core.
 CORE_MIN_N = 3.0
 CORE_MIN_Q = 0.3
 
-# Thin components (axis ratio below the key) get sub-pixel grids finer by the value.
+# Thin components (axis ratio below the key) get this many times more nodes, up to 64.
 _THIN_REFINE = {0.15: 3}
-
-
 _MAX_NODES = 64
 
 
 def _refinement(q):
-    """Sub-sampling refinement factor for a component of axis ratio ``q``."""
+    """Node multiplier for a component of axis ratio ``q``."""
     return max([1] + [m for limit, m in _THIN_REFINE.items() if q < limit])
 
 
@@ -55,7 +59,7 @@ _SIZE_KEY = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM"
 _SHAPE_KEY = {"sersic": "N", "moffat": "POW"}
 _DEVAUC_N = 4.0
 _ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0)$")
-_ZERO_FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "AR", "PA", "C0")
+_FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "AR", "PA", "C0")
 
 
 def _refuse(number, comp, why):
@@ -78,6 +82,21 @@ def _check_supported(components, psf):
                 raise _refuse(i, comp, "C0) boxiness on this type")
         if base == "psf" and psf is None:
             raise gf.GalfitFormatError(f"component {i} (psf): needs a PSF image; give one in D)")
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's controller, built once (its library scan is slow); None without it."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def _single_threaded_blas():
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
 def _add_curvature(stack):
@@ -189,7 +208,6 @@ class ModelRenderer:
             ix = (np.arange(psf.shape[1]) - cx) % self.grid_shape[1]
             kernel[np.ix_(iy, ix)] = psf
             self._psf_hat = scipy.fft.rfft2(kernel.astype(np.float32), workers=1)
-        self._pad = (pady, padx)
         # Full-image 1-based coordinates of grid pixel (0, 0).
         self._origin = (float(y1 - pady), float(x1 - padx))
         gy, gx = self.grid_shape
@@ -203,7 +221,7 @@ class ModelRenderer:
         self._sky_dy = (ry + y1 - 0.5 * (self.region[2] + self.region[3])).astype(np.float64)
         # Sub-sample layouts per refinement factor (thin components need finer sampling).
         self._levels = {}
-        for mult in {_refinement(q) for q in (0.0, 1.0)} | set(_THIN_REFINE.values()):
+        for mult in {1} | set(_THIN_REFINE.values()):
             layout = []
             for half, sub in SUBSAMPLING:
                 oy, ox = (a.ravel() for a in np.mgrid[-half : half + 1, -half : half + 1])
@@ -218,8 +236,7 @@ class ModelRenderer:
             self._fx = np.fft.rfftfreq(gx)[None, :]
             half, sub = CORE_BOX
             s = (np.arange(sub) + 0.5) / sub - 0.5
-            self._core_pixels = np.arange(-half, half + 1)
-            self._core_offsets = (self._core_pixels[:, None] + s[None, :]).ravel()
+            self._core_offsets = (np.arange(-half, half + 1)[:, None] + s[None, :]).ravel()
             two_pi_i = -2j * np.pi
             self._core_ex = np.exp(two_pi_i * self._core_offsets[:, None] * self._fx).astype(np.complex64)
             self._core_ey = np.exp(two_pi_i * self._fy * self._core_offsets[None, :]).astype(np.complex64)
@@ -238,7 +255,7 @@ class ModelRenderer:
             if not members:
                 continue
             index = {"_n_theta": n_theta}
-            for field in _ZERO_FIELDS:
+            for field in _FIELDS:
                 idx = []
                 for i in members:
                     base = self.components[i].base_type
@@ -260,8 +277,8 @@ class ModelRenderer:
         centre pixels (or None without a PSF).
         """
         sel = active[group.members]
-        idx = {f: group.index[f][sel] for f in _ZERO_FIELDS}
-        par = {f: theta_ext[idx[f]] for f in _ZERO_FIELDS}
+        idx = {f: group.index[f][sel] for f in _FIELDS}
+        par = {f: theta_ext[idx[f]] for f in _FIELDS}
         flux = profiles.flux_from_mag(par["MAG"], self.zeropoint, self.exptime)
         c0 = par["C0"] if group.has_c0 else None
         oy0, ox0 = self._origin
@@ -436,7 +453,7 @@ class ModelRenderer:
     def _render(self, theta, active, free):
         """Model (ny, nx) and, when ``free`` is given, J (nfree, ny, nx)."""
         # Threaded BLAS is far slower than one thread for these small products.
-        with single_threaded_blas():
+        with _single_threaded_blas():
             return self._render_core(theta, active, free)
 
     def _render_core(self, theta, active, free):
