@@ -119,11 +119,16 @@ def _theta(comps):
 
 def test_light_from_outside_the_region_is_convolved_in():
     psf = _gaussian_psf(21, sigma=3.0)
-    comps = _components(" 0) gaussian\n 1) 8 30 1 1\n 3) 15 1\n 4) 2 1\n 9) 1 1\n10) 0 1\n")
+    comps = _components(
+        " 0) gaussian\n 1) 8 30 1 1\n 3) 15 1\n 4) 2 1\n 9) 1 1\n10) 0 1\n"  # 3 pixels outside
+        " 0) sersic\n 1) 30.2 53.6 1 1\n 3) 15 1\n 4) 2 1\n 5) 4 1\n 9) 0.8 1\n10) 0 1\n"  # steep core
+        " 0) sersic\n 1) 30.2 95.6 1 1\n 3) 12 1\n 4) 3 1\n 5) 4 1\n 9) 0.8 1\n10) 0 1\n"  # far off
+        " 0) psf\n 1) 30 -40 1 1\n 3) 10 1\n"  # far off: must not wrap in
+    )
     small = ModelRenderer(comps, (11, 50, 11, 50), psf, None, 25.0)
-    big = ModelRenderer(comps, (1, 60, 1, 60), psf, None, 25.0)
-    inside = big.model(big.theta0)[10:50, 10:50]
-    assert inside.max() > 1.0  # the source sits 3 pixels outside the region
+    big = ModelRenderer(comps, (1, 60, -60, 110), psf, None, 25.0)
+    inside = big.model(big.theta0)[71:111, 10:50]
+    assert inside.max() > 1.0
     assert np.abs(small.model(small.theta0) - inside).max() < 1e-4 * inside.max()
 
 

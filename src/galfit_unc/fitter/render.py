@@ -304,7 +304,10 @@ class ModelRenderer:
         jc = np.rint(par["YC"] - oy0).astype(np.int64)
         steep = np.zeros(len(xc), dtype=bool)
         if self._psf_hat is not None and group.kind == "sersic":
-            steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q)
+            # The Fourier transform of the core is periodic: the core must lie on the grid.
+            margin = CORE_BOX[0] + 1
+            on_grid = (ic >= margin) & (ic < gx - margin) & (jc >= margin) & (jc < gy - margin)
+            steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q) & on_grid
         refine = np.array([_refinement(q) for q in par["AR"]])
         # Pixel values inside the outermost box, per component: finer levels overwrite
         # their central part, steep cores are emptied (they go to Fourier space).
@@ -426,10 +429,13 @@ class ModelRenderer:
         total = 0.0
         cols = {}
         oy0, ox0 = self._origin
+        gy, gx = self.grid_shape
         for i in self._psf_members:
-            if not active[i]:
-                continue
             jx, jy, jm = (self._where[(i, k)] for k in ("XC", "YC", "MAG"))
+            # A PSF centred off the grid cannot reach the region (the grid extends the
+            # region by the PSF's half-size); its periodic transform would wrap it in.
+            if not (active[i] and 0 <= theta[jx] - ox0 < gx and 0 <= theta[jy] - oy0 < gy):
+                continue
             flux = float(profiles.flux_from_mag(theta[jm], self.zeropoint, self.exptime))
             phase = np.exp(-2j * np.pi * (self._fx * (theta[jx] - ox0) + self._fy * (theta[jy] - oy0)))
             term = (flux * phase).astype(np.complex64)
