@@ -58,7 +58,8 @@ TRUTH_COLUMNS = ["component", "object", "type", "x", "y", "mag", "re", "n", "q",
 #: Columns of demo_truth.tsv.
 COMPARISON_COLUMNS = ["object", "mag_true", "mag_original", "sigma", "error", "error_over_sigma"]
 
-#: The user's constraint file: Sersic indices within 0.5-6, sizes within 0.5-30 px.
+#: The user's constraint file: Sersic indices within 0.5-6, sizes within 0.5-30 px, axis
+#: ratios above 0.2.
 CONSTRAINTS = """\
 # Sersic index and size ranges of the demo's user fit
 1 n 0.5 to 6
@@ -69,12 +70,16 @@ CONSTRAINTS = """\
 2 re 0.5 to 30
 3 re 0.5 to 30
 5 re 0.5 to 30
+1 q 0.2 to 1
+2 q 0.2 to 1
+3 q 0.2 to 1
+5 q 0.2 to 1
 """
 
 # Target group, relative to the frame centre: (object, type, dx, dy, mag, Re, n, q, PA).
 _TARGET = (
-    ("A", "sersic", -6.7, 6.6, 17.2, 3.0, 3.0, 0.80, 30.0),  # bulge
-    ("A", "sersic", -6.7, 6.6, 16.6, 8.5, 1.0, 0.55, 35.0),  # disc
+    ("A", "sersic", -6.7, 6.6, 16.9, 4.5, 3.5, 0.85, 10.0),  # bulge
+    ("A", "sersic", -6.7, 6.6, 16.9, 11.0, 1.0, 0.45, 35.0),  # disc
     ("B", "sersic", 16.7, -11.8, 17.4, 5.5, 1.2, 0.70, -50.0),  # disc
     ("B", "psf", 16.7, -11.8, 19.0, None, None, None, None),  # nucleus
     ("C", "sersic", -17.9, -17.2, 17.6, 3.0, 2.5, 0.85, 80.0),  # spheroid
