@@ -35,11 +35,14 @@ __all__ = ["ModelRenderer", "components_from_header", "SUBSAMPLING"]
 
 #: Nested boxes around every profile centre: (half-width in pixels, Gauss-Legendre nodes
 #: per pixel side).  Coarse to fine; each finer box replaces the pixels it covers.
-SUBSAMPLING = ((4, 3), (1, 8), (0, 64))
+SUBSAMPLING = ((4, 3), (1, 8))
+#: The centre pixel (a cusp for n > 1) is cut into CENTRE_CELLS cells per side, ...
+CENTRE_CELLS = 8
+#: ... and the cells nearest the centre are re-integrated on nested finer grids:
+#: (reach in cells, sub-cells per cell side).
+CELL_REFINE = ((2, 8), (0, 32))
 #: Steep cores convolved at sub-pixel positions: (half-width in pixels, cells per pixel side).
 CORE_BOX = (1, 4)
-#: Nested re-integration of the core cells nearest the centre: (reach in cells, sub-cells).
-CORE_REFINE = ((2, 8), (0, 64))
 #: Sersic components with n >= CORE_MIN_N and q >= CORE_MIN_Q have a steep core.
 CORE_MIN_N = 3.0
 CORE_MIN_Q = 0.3
@@ -329,6 +332,13 @@ class ModelRenderer:
                 box[(k,) + part] = (fine_img.reshape(-1, npix, nsub) @ w).reshape(len(k), 2 * half + 1, -1)
                 for key, arr in fine_der.items():
                     dbox[key][(k,) + part] = (arr.reshape(-1, npix, nsub) @ w).reshape(len(k), 2 * half + 1, -1)
+        # The centre pixel holds the cusp: cells refined around the centre.
+        k = np.flatnonzero(~steep)
+        if len(k):
+            cimg, cder = self._cell_means(ev, k, xc[k] - ic[k], yc[k] - jc[k], 0, CENTRE_CELLS)
+            box[k, outer, outer] = cimg.mean(axis=(1, 2))
+            for key, arr in cder.items():
+                dbox[key][k, outer, outer] = arr.mean(axis=(1, 2))
         core_part = (slice(outer - CORE_BOX[0], outer + CORE_BOX[0] + 1),) * 2
         for arr in [box] + list(dbox.values()):
             arr[(np.flatnonzero(steep),) + core_part] = 0.0
@@ -338,14 +348,7 @@ class ModelRenderer:
         # Steep cores leave the pixel grid: their fine cells are convolved as point sources
         # at their own positions, in Fourier space (see _core_spectra).
         k = np.flatnonzero(steep)
-        off = self._core_offsets
-        nb = len(off)
-        dx = np.broadcast_to(((ic[k] - xc[k])[:, None] + off[None, :]).astype(np.float32)[:, None, :], (len(k), nb, nb))
-        dy = np.broadcast_to(((jc[k] - yc[k])[:, None] + off[None, :]).astype(np.float32)[:, :, None], (len(k), nb, nb))
-        cimg, cder = ev(dx.reshape(len(k), -1), dy.reshape(len(k), -1), k)
-        cimg = cimg.reshape(len(k), nb, nb)
-        cder = {key: v.reshape(len(k), nb, nb) for key, v in cder.items()}
-        self._refine_core(ev, k, xc[k] - ic[k], yc[k] - jc[k], cimg, cder)
+        cimg, cder = self._cell_means(ev, k, xc[k] - ic[k], yc[k] - jc[k], *CORE_BOX)
         cimg = cimg.reshape(len(k), -1)
         cder = {key: v.reshape(len(k), -1) for key, v in cder.items()}
         area = np.float32(1.0 / CORE_BOX[1] ** 2)
@@ -377,34 +380,44 @@ class ModelRenderer:
 
         return flat, inside, correction(img, box), {key: correction(der[key], dbox[key]) for key in der}
 
-    def _refine_core(self, ev, k, ux, uy, cimg, cder):
-        """Re-integrate the core cells nearest each centre on nested finer grids (in place).
+    @staticmethod
+    def _cell_means(ev, k, ux, uy, half, sub):
+        """Means of the profile over square cells around the centre pixels, (m, Nb, Nb).
 
-        ``ux, uy``: centre offsets from the centre pixel; ``cimg`` (m, Nb, Na) cell values.
+        The (2 half + 1) pixels around each centre pixel are cut into ``sub`` cells per side
+        and sampled at the cells' centres; the cells nearest the centre (a cusp) are
+        re-integrated on the nested finer grids of CELL_REFINE.  ``ux, uy``: the centres'
+        offsets from their centre pixels.  Returns the cell means and their derivatives.
         """
-        half, sub = CORE_BOX
-        nb = cimg.shape[1]
-        rows = np.arange(len(k))[:, None, None]
+        nb = (2 * half + 1) * sub
+        m = len(k)
+        centres = (np.arange(nb) + 0.5) / sub - half - 0.5  # cell centres from the pixel centre
+        dx = np.broadcast_to((centres[None, :] - ux[:, None]).astype(np.float32)[:, None, :], (m, nb, nb))
+        dy = np.broadcast_to((centres[None, :] - uy[:, None]).astype(np.float32)[:, :, None], (m, nb, nb))
+        cimg, cder = ev(dx.reshape(m, -1), dy.reshape(m, -1), k)
+        cimg = cimg.reshape(m, nb, nb)
+        cder = {key: v.reshape(m, nb, nb) for key, v in cder.items()}
+        rows = np.arange(m)[:, None, None]
         ca = np.clip(np.floor((ux + half + 0.5) * sub).astype(np.int64), 0, nb - 1)
         cb = np.clip(np.floor((uy + half + 0.5) * sub).astype(np.int64), 0, nb - 1)
-        for reach, nsub in CORE_REFINE:
+        for reach, nsub in CELL_REFINE:
             cells = np.arange(-reach, reach + 1)
             ia = ca[:, None] + cells[None, :]
             ib = cb[:, None] + cells[None, :]
             ok = ((ib >= 0) & (ib < nb))[:, :, None] & ((ia >= 0) & (ia < nb))[:, None, :]
             t = ((np.arange(nsub) + 0.5) / nsub - 0.5) / sub
-            # Cell centres relative to the profile centre, then sub-cell offsets.
             xa = (ia + 0.5) / sub - half - 0.5 - ux[:, None]
             yb = (ib + 0.5) / sub - half - 0.5 - uy[:, None]
             n = len(cells)
-            dx = np.broadcast_to(xa[:, None, :, None, None] + t[None, None, None, None, :], (len(k), n, n, nsub, nsub))
-            dy = np.broadcast_to(yb[:, :, None, None, None] + t[None, None, None, :, None], (len(k), n, n, nsub, nsub))
-            img, der = ev(dx.reshape(len(k), -1).astype(np.float32), dy.reshape(len(k), -1).astype(np.float32), k)
+            dx = np.broadcast_to(xa[:, None, :, None, None] + t[None, None, None, None, :], (m, n, n, nsub, nsub))
+            dy = np.broadcast_to(yb[:, :, None, None, None] + t[None, None, None, :, None], (m, n, n, nsub, nsub))
+            img, der = ev(dx.reshape(m, -1).astype(np.float32), dy.reshape(m, -1).astype(np.float32), k)
             sel = (np.broadcast_to(rows, ok.shape)[ok], np.broadcast_to(ib[:, :, None], ok.shape)[ok],
                    np.broadcast_to(ia[:, None, :], ok.shape)[ok])
-            cimg[sel] = img.reshape(len(k), n, n, -1).mean(axis=3)[ok]
+            cimg[sel] = img.reshape(m, n, n, -1).mean(axis=3)[ok]
             for key, arr in der.items():
-                cder[key][sel] = arr.reshape(len(k), n, n, -1).mean(axis=3)[ok]
+                cder[key][sel] = arr.reshape(m, n, n, -1).mean(axis=3)[ok]
+        return cimg, cder
 
     def _core_spectra(self, values, ic, jc):
         """2-D DFT on the grid's rfft frequencies of fine-cell fluxes at their positions.
