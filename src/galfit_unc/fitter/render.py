@@ -48,7 +48,7 @@ CORE_MIN_N = 3.0
 CORE_MIN_Q = 0.3
 
 # Thin components (axis ratio below the key) get this many times more nodes, up to 64.
-_THIN_REFINE = {0.15: 3}
+_THIN_REFINE = {0.15: 2}
 _MAX_NODES = 64
 
 
