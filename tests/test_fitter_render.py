@@ -287,7 +287,7 @@ BLOCKS = {
     "decals4": (RERUNS + ("new_skycut_4_output.fits",), ("decals-coolj0112", "psf_example.fits"),
                 RERUNS + ("new_skycut_4.gal",), RERUNS + ("new_skycut_4_sigma.fits",), 1.0),
     # Regions 5-7 carry extremely thin (q < 0.06), steep components whose cores GALFIT
-    # renders in its own way; measured maxima there are 1.1-1.7 sky sigma.
+    # renders in its own way; measured maxima there are 1.2-1.8 sky sigma.
     "decals5": (RERUNS + ("new_skycut_5_output.fits",), ("decals-coolj0112", "psf_example.fits"),
                 RERUNS + ("new_skycut_5.gal",), None, 2.0),
     "decals6": (RERUNS + ("new_skycut_6_output.fits",), ("decals-coolj0112", "psf_example.fits"),

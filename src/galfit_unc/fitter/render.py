@@ -269,15 +269,15 @@ class ModelRenderer:
         self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
         self._sky_members = [i for i, c in enumerate(self.components) if c.base_type == "sky"]
         self._where = where
-        self._column_cache = {}
 
     # ------------------------------------------------------------------ rendering
     def _group_images(self, group, theta_ext, active, derivs):
-        """Sub-sampled images of one group on the grid and its core samples.
+        """Images of the active components of one group on the grid.
 
-        Returns the images (m, P), their derivatives (field -> (m, P)), the theta index of
-        every field, and the core: fine-cell fluxes (m, Nb, Na) with derivatives and the
-        centre pixels (or None without a PSF).
+        Returns the pixel-centre images (m, P) and their derivatives (field -> (m, P)), the
+        theta index of every field, the corrections of each component's box (see
+        :meth:`_box_corrections`), and the steep cores: component rows, fine-cell fluxes
+        (k, Nb*Nb) with derivatives and centre pixels (None when there are none).
         """
         sel = active[group.members]
         idx = {f: group.index[f][sel] for f in _FIELDS}
