@@ -77,6 +77,8 @@ class ParameterSpace:
     ----------
     u0 : ndarray
         Initial reduced vector.
+    roots : list of int
+        The theta entry each entry of ``u`` stands for.
     flags : list of str
         GALFIT flags raised while reading constraints (``C-2``: constraint on a fixed
         parameter, which is then ignored).
@@ -144,6 +146,7 @@ class ParameterSpace:
         # Roots of free groups become the entries of u.
         roots = sorted({int(self._root[k]) for k in range(n) if free[k]})
         self._uindex = {r: i for i, r in enumerate(roots)}
+        self.roots = roots
         self.nu = len(roots)
         self.varying = np.array([free[k] and int(self._root[k]) in self._uindex for k in range(n)])
         self.T = np.zeros((n, self.nu))

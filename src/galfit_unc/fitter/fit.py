@@ -23,6 +23,10 @@ from .lm import DEFAULT_IMAX, covariance, levenberg_marquardt
 
 __all__ = ["FitError", "FitOutcome", "run_galfit"]
 
+#: Parameters fitted alone first (brightness of every component, sky level).
+_FLUX_KEYS = ("MAG", "MU", "SKY")
+_WARMUP_IMAX = 10
+
 
 class FitError(RuntimeError):
     """The fit cannot run; the message is one line (file, field, what to do)."""
@@ -250,27 +254,53 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     data = inputs.data.astype(np.float64)
     weight = np.where(good, 1.0 / np.where(good, inputs.sigma, 1.0), 0.0)[good]
     target = data[good]
-    identity = not space.tied.any() and np.all(space.T[space.varying] == np.eye(space.nu))
-    t_sub = space.T[space.varying]
+    col_of = np.full(len(space.names), -1)
+    col_of[space.varying] = np.argmax(space.T[space.varying] != 0, axis=1)  # u entry of each theta
 
-    def evaluate(u, jacobian):
+    def evaluate(u, jacobian, rows=None):
+        """Weighted residuals and, when asked, Jacobian over the u entries ``rows`` (all)."""
         theta = space.theta(u)
         if not jacobian:
             return (target - renderer.model(theta)[good]) * weight
-        model, jac = renderer.model_and_jacobian(theta, space.varying)
+        varying = space.varying if rows is None else space.varying & np.isin(col_of, rows)
+        model, jac = renderer.model_and_jacobian(theta, varying)
         # Derivatives overflow in extreme profile corners (tiny n, far pixels) where the
         # profile itself is 0: those pixels carry no information about the parameter.
         jac = np.nan_to_num(jac[:, good], nan=0.0, posinf=0.0, neginf=0.0)
-        if not identity:
+        t_sub = space.T[varying] if rows is None else space.T[varying][:, rows]
+        if t_sub.shape[0] != t_sub.shape[1] or np.any(t_sub != np.eye(t_sub.shape[0])):
             jac = t_sub.T.astype(jac.dtype) @ jac
         return (target - model[good]) * weight, jac * weight.astype(jac.dtype)
+
+    def fit_fluxes(u0):
+        """Warm-up: magnitudes and sky alone, so that structural parameters start from a
+        model of the right brightness (a uniformly too faint start otherwise drives sizes
+        and the sky into a remote basin)."""
+        rows = np.flatnonzero([space.names[r][1] in _FLUX_KEYS for r in space.roots])
+        if rows.size == 0:
+            return u0
+
+        def ev(v, jacobian):
+            u = u0.copy()
+            u[rows] = v
+            return evaluate(u, jacobian, rows)
+
+        def project(v):
+            u = u0.copy()
+            u[rows] = v
+            return space.project(u)[rows]
+
+        res = levenberg_marquardt(ev, u0[rows], project, lambda v: space.max_step(u0)[rows], imax=_WARMUP_IMAX)
+        u = u0.copy()
+        u[rows] = res.u
+        return u
 
     if mode == 1:
         model = renderer.model(renderer.theta0, include_skipped=False)
         output.write_model_image(out_path, model)
     fitted = mode == 0
     if fitted:
-        res = levenberg_marquardt(evaluate, space.u0, space.project, space.max_step, imax=DEFAULT_IMAX if imax is None else int(imax))
+        res = levenberg_marquardt(evaluate, fit_fluxes(space.u0), space.project, space.max_step, imax=DEFAULT_IMAX if imax is None else int(imax))
         theta = space.theta(res.u)
         cov_u, singular_u = covariance(res.hessian)
         errors = np.sqrt(np.maximum(np.einsum("ki,ij,kj->k", space.T, cov_u, space.T), 0.0))
