@@ -43,6 +43,7 @@ FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 PROFILE_KINDS = ("sersic", "expdisk", "gaussian", "moffat")
 
 _LN_2PI = math.log(2.0 * math.pi)
+_LN_B_MAX = 60.0
 _DERIV_KEYS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "AR", "PA", "C0")
 
 
@@ -113,7 +114,9 @@ def _radial(kind, rho, n, want_dn):
     if kind == "sersic":
         n, kappa, dkappa, ln_norm, dln_norm = n
         ln_rho = np.log(rho)
-        b = np.exp(ln_rho / n)
+        # Far out in low-n profiles (rho/Re)^(1/n) overflows single precision; the profile
+        # is zero long before the cap (exp(-kappa e^60)), and its derivatives stay finite.
+        b = np.exp(np.minimum(ln_rho / n, _LN_B_MAX))
         lnh = -kappa * (b - 1.0) - ln_norm
         big_l = -kappa / n * b
         dn = -dkappa * (b - 1.0) + kappa * b * ln_rho / n**2 - dln_norm if want_dn else None
