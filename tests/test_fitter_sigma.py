@@ -24,6 +24,8 @@ def test_reproduces_galfit_305_sigma_images(shared, name):
     galfit = fits.getdata(shared(*sigma_path)).astype(np.float64)
     ours = internal_sigma(data, header.get("GAIN", 7.0), header.get("NCOMBINE", 1))
     rel = np.abs(ours / galfit - 1.0)
+    # The sky floor sets the chi^2 scale of every fit: it is matched much better than 2 %.
+    assert ours.min() == pytest.approx(galfit.min(), rel=0.003)
     assert np.median(rel) <= 0.02
     assert np.percentile(rel, 95) <= 0.05
     # Most pixels sit at the sky floor: check the object pixels on their own too.

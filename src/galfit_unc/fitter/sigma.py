@@ -9,9 +9,9 @@ is
 
 where S is a Gaussian smoothing with a 2-pixel standard deviation (the Poisson term is
 computed from a smoothed image, so noise in the data does not leak into the weights) and
-SKY and RMS come from iterative clipping of the image's pixels.  The clipping rejects
-pixels 2.5 RMS below and 2.75 RMS above the mean: objects only add positive outliers,
-and these thresholds reproduce GALFIT's RMS on both reference images to 2 %.
+SKY and RMS are the mean and standard deviation of the pixels left after four rounds of
+clipping at 2.5 RMS about the mean (starting from all pixels).  This reproduces GALFIT's
+RMS on both reference images to 0.1 % and its sigma images to 0.2 % (95th percentile).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ __all__ = ["internal_sigma", "sky_statistics", "read_sigma", "read_mask"]
 
 #: Standard deviation (pixels) of the Gaussian smoothing of the Poisson term.
 SMOOTHING = 2.0
-#: Clipping thresholds (in RMS) below and above the mean for the sky estimate.
-CLIP_LOW, CLIP_HIGH = 2.5, 2.75
+#: Sky estimate: rounds of clipping at CLIP RMS about the mean.
+CLIP, CLIP_ROUNDS = 2.5, 4
 
 
-def sky_statistics(data, mask=None, max_iter: int = 100) -> tuple[float, float]:
-    """Sky mean and RMS by iterative asymmetric clipping.
+def sky_statistics(data, mask=None) -> tuple[float, float]:
+    """Sky mean and RMS as GALFIT estimates them: clipping at 2.5 RMS about the mean, 4 rounds.
 
     Parameters
     ----------
@@ -40,8 +40,6 @@ def sky_statistics(data, mask=None, max_iter: int = 100) -> tuple[float, float]:
         Image (non-finite pixels are ignored).
     mask : ndarray of bool, optional
         True for bad pixels, which are ignored.
-    max_iter : int
-        Iteration limit (the clipping normally converges in under 20).
 
     Returns
     -------
@@ -53,15 +51,13 @@ def sky_statistics(data, mask=None, max_iter: int = 100) -> tuple[float, float]:
     values = np.asarray(data, dtype=np.float64)[good]
     if values.size < 2:
         raise ValueError("sky_statistics: fewer than 2 usable pixels")
-    keep = np.ones(values.size, dtype=bool)
-    for _ in range(max_iter):
-        sel = values[keep]
+    sel = values
+    for _ in range(CLIP_ROUNDS):
         mean, rms = sel.mean(), sel.std()
-        new = (values > mean - CLIP_LOW * rms) & (values < mean + CLIP_HIGH * rms)
-        if np.array_equal(new, keep) or new.sum() < 2:
+        kept = values[np.abs(values - mean) < CLIP * rms]
+        if kept.size < 2:
             break
-        keep = new
-    sel = values[keep]
+        sel = kept
     return float(sel.mean()), float(sel.std())
 
 
