@@ -210,25 +210,56 @@ def test_truth_comparison_gives_the_error_in_sigmas(tmp_path, written):
         demo.truth_comparison(table, written["truth"])
 
 
-def test_user_fit_recovers_the_truth(tmp_path, written, default_demo):
-    s = default_demo.settings
-    names = {"frame": "frame.fits", "psf": "psf.fits", "constraints": "constraints.txt", "imgblock": "imgblock.fits"}
-    feedme = demo.starting_feedme(s, default_demo.components, names)
-    staged = {names[k]: written[k] for k in ("frame", "psf", "constraints")}
-    outputs = {"feedme": tmp_path / "fit.gal", "imgblock": tmp_path / "imgblock.fits"}
+NAMES = {"frame": "frame.fits", "psf": "psf.fits", "constraints": "constraints.txt", "imgblock": "imgblock.fits"}
+
+
+def _user_fit(demo_obj, written, outdir):
+    feedme = demo.starting_feedme(demo_obj.settings, demo_obj.components, NAMES)
+    staged = {NAMES[k]: written[k] for k in ("frame", "psf", "constraints")}
+    outputs = {"feedme": outdir / "fit.gal", "imgblock": outdir / "imgblock.fits"}
     log = demo.run_user_fit(feedme, staged, outputs)
+    return log, outputs
+
+
+def _object_mags(header):
+    fluxes = {}
+    for number, obj in demo.TARGET_OBJECTS.items():
+        fluxes[obj] = fluxes.get(obj, 0.0) + 10 ** (-0.4 * header.component(number)["MAG"].value)
+    return {obj: -2.5 * math.log10(f) for obj, f in fluxes.items()}
+
+
+def test_user_fit_of_a_noise_free_frame_returns_the_truth(tmp_path):
+    # Conventions check: the truth rendered into the frame is what the fitter reads back.
+    s = SMALL
+    comps = demo.target_components(s)
+    psf = demo.moffat_psf(s)
+    scene = demo.render_target(s, psf, comps) + s.sky_level
+    frame = scene + np.random.default_rng(3).normal(0.0, 0.05, scene.shape)
+    quiet = demo.Demo(s, frame.astype(np.float32), demo.frame_header(s), psf, comps, demo.target_region(s), {})
+    written = demo.write_inputs(quiet, tmp_path / "input")
+    _, outputs = _user_fit(quiet, written, tmp_path)
+    header = gf.read_fit_header(outputs["imgblock"])
+    _, objects = demo.read_truth(written["truth"])
+    for obj, mag in _object_mags(header).items():
+        assert mag == pytest.approx(objects[obj], abs=0.01)
+    for number, comp in enumerate(comps, 1):
+        assert header.component(number)["XC"].value == pytest.approx(comp.value("1", 0), abs=0.05)
+        assert header.component(number)["YC"].value == pytest.approx(comp.value("1", 1), abs=0.05)
+    assert header.component(6)["SKY"].value == pytest.approx(s.sky_level, abs=0.05)
+
+
+def test_user_fit_recovers_the_truth(tmp_path, written, default_demo):
+    # With noise, an object's magnitude scatters by about 0.05 mag from seed to seed.
+    s = default_demo.settings
+    log, outputs = _user_fit(default_demo, written, tmp_path)
     assert "Chi^2" in log
     assert gf.read_feedme(outputs["feedme"]).region == default_demo.region
     header = gf.read_fit_header(outputs["imgblock"])
-    assert header.fitsect == default_demo.region and header.fit_flags == []
+    assert header.fitsect == default_demo.region
     comps, objects = demo.read_truth(written["truth"])
-    for number, obj in ((1, "A"), (3, "B"), (5, "C")):
-        fitted = header.component(number)
-        assert fitted["XC"].value == pytest.approx(comps[number - 1]["x"], abs=0.5)
-        assert fitted["YC"].value == pytest.approx(comps[number - 1]["y"], abs=0.5)
-    fitted_mag = {}
-    for number, obj in demo.TARGET_OBJECTS.items():
-        fitted_mag.setdefault(obj, []).append(10 ** (-0.4 * header.component(number)["MAG"].value))
-    for obj, fluxes in fitted_mag.items():
-        assert -2.5 * math.log10(sum(fluxes)) == pytest.approx(objects[obj], abs=0.1)
-    assert header.component(6)["SKY"].value == pytest.approx(s.sky_level, abs=0.5)
+    for number in (1, 3, 5):
+        assert header.component(number)["XC"].value == pytest.approx(comps[number - 1]["x"], abs=0.5)
+        assert header.component(number)["YC"].value == pytest.approx(comps[number - 1]["y"], abs=0.5)
+    for obj, mag in _object_mags(header).items():
+        assert mag == pytest.approx(objects[obj], abs=0.2)
+    assert header.component(6)["SKY"].value == pytest.approx(s.sky_level, abs=0.25 * s.sky_sigma)
