@@ -170,7 +170,7 @@ def _load(fm: gf.Feedme, workdir: Path) -> _Inputs:
     return _Inputs(data, header, region, exptime, psf, sigma, good, constraints, flags)
 
 
-def _values_report(fm, renderer, space, theta, errors, kinds, region):
+def _values_report(fm, renderer, theta, errors, kinds, region):
     """Per component: (type, [(header key, HeaderValue)]) with the sky's fixed centre."""
     x1, x2, y1, y2 = region
     comps = [(c.type, []) for c in fm.components]
@@ -254,6 +254,7 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     data = inputs.data.astype(np.float64)
     weight = np.where(good, 1.0 / np.where(good, inputs.sigma, 1.0), 0.0)[good]
     target = data[good]
+    all_good = bool(good.all())
     col_of = np.full(len(space.names), -1)
     col_of[space.varying] = np.argmax(space.T[space.varying] != 0, axis=1)  # u entry of each theta
 
@@ -264,9 +265,11 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
             return (target - renderer.model(theta)[good]) * weight
         varying = space.varying if rows is None else space.varying & np.isin(col_of, rows)
         model, jac = renderer.model_and_jacobian(theta, varying)
-        # Derivatives overflow in extreme profile corners (tiny n, far pixels) where the
-        # profile itself is 0: those pixels carry no information about the parameter.
-        jac = np.nan_to_num(jac[:, good], nan=0.0, posinf=0.0, neginf=0.0)
+        jac = jac.reshape(len(jac), -1) if all_good else jac[:, good]
+        if not np.isfinite(jac).all():
+            # Derivatives overflow in extreme profile corners (tiny n, far pixels) where
+            # the profile itself is 0: those pixels carry no information.
+            jac = np.nan_to_num(jac, nan=0.0, posinf=0.0, neginf=0.0)
         t_sub = space.T[varying] if rows is None else space.T[varying][:, rows]
         if t_sub.shape[0] != t_sub.shape[1] or np.any(t_sub != np.eye(t_sub.shape[0])):
             jac = t_sub.T.astype(jac.dtype) @ jac
@@ -325,7 +328,7 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         region=inputs.region,
         convbox=fm.convbox,
         magzpt=fm.zeropoint,
-        components=_values_report(fm, renderer, space, theta, errors, kinds, inputs.region),
+        components=_values_report(fm, renderer, theta, errors, kinds, inputs.region),
         chisq=chi2,
         ndof=int(good.sum()) - nfree,
         nfree=nfree,
