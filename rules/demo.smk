@@ -6,22 +6,18 @@
 # DEMO_OUTPUTS lists the files the default target `all` builds in addition to every
 # target's outputs: demo_truth.tsv when the targets table has the demo's row, else nothing.
 
-DEMO = "results/demo/z"
-DEMO_INPUT = DEMO + "/input"
-DEMO_LOGS = "logs/demo/z"
-
 # ROWS: the targets table, read by common.smk (included first).
 _demo_row = ROWS.get(("demo", "z"), {})
-DEMO_OUTPUTS = [DEMO + "/demo_truth.tsv"] if _demo_row.get("image") == DEMO_INPUT + "/frame.fits" else []
+DEMO_OUTPUTS = ["results/demo/z/demo_truth.tsv"] if _demo_row.get("image") == "results/demo/z/input/frame.fits" else []
 
 
 rule demo_frame:
     output:
-        frame=DEMO_INPUT + "/frame.fits",
-        psf=DEMO_INPUT + "/psf.fits",
-        truth=DEMO_INPUT + "/truth.tsv",
-        comp_ident=DEMO_INPUT + "/comp_ident.txt",
-        constraints=DEMO_INPUT + "/constraints.txt",
+        frame="results/demo/z/input/frame.fits",
+        psf="results/demo/z/input/psf.fits",
+        truth="results/demo/z/input/truth.tsv",
+        comp_ident="results/demo/z/input/comp_ident.txt",
+        constraints="results/demo/z/input/constraints.txt",
     params:
         settings=config.get("demo", {}),
     threads: 1
@@ -29,7 +25,7 @@ rule demo_frame:
         mem_mb=2000,
         runtime=5,
     log:
-        DEMO_LOGS + "/demo_frame.log",
+        "logs/demo/z/demo_frame.log",
     conda:
         ENV
     script:
@@ -38,12 +34,12 @@ rule demo_frame:
 
 rule demo_userfit:
     input:
-        frame=DEMO_INPUT + "/frame.fits",
-        psf=DEMO_INPUT + "/psf.fits",
-        constraints=DEMO_INPUT + "/constraints.txt",
+        frame="results/demo/z/input/frame.fits",
+        psf="results/demo/z/input/psf.fits",
+        constraints="results/demo/z/input/constraints.txt",
     output:
-        feedme=DEMO_INPUT + "/fit.gal",
-        imgblock=DEMO_INPUT + "/imgblock.fits",
+        feedme="results/demo/z/input/fit.gal",
+        imgblock="results/demo/z/input/imgblock.fits",
     params:
         settings=config.get("demo", {}),
     threads: 1
@@ -51,7 +47,7 @@ rule demo_userfit:
         mem_mb=2000,
         runtime=10,
     log:
-        DEMO_LOGS + "/demo_userfit.log",
+        "logs/demo/z/demo_userfit.log",
     conda:
         ENV
     script:
@@ -60,17 +56,17 @@ rule demo_userfit:
 
 rule demo_truth:
     input:
-        uncertainties=DEMO + "/uncertainties.tsv",
-        truth=DEMO_INPUT + "/truth.tsv",
+        uncertainties="results/demo/z/uncertainties.tsv",
+        truth="results/demo/z/input/truth.tsv",
     output:
-        DEMO + "/demo_truth.tsv",
+        "results/demo/z/demo_truth.tsv",
     localrule: True
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     log:
-        DEMO_LOGS + "/demo_truth.log",
+        "logs/demo/z/demo_truth.log",
     conda:
         ENV
     script:
