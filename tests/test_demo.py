@@ -263,3 +263,13 @@ def test_user_fit_recovers_the_truth(tmp_path, written, default_demo):
     for obj, mag in _object_mags(header).items():
         assert mag == pytest.approx(objects[obj], abs=0.2)
     assert header.component(6)["SKY"].value == pytest.approx(s.sky_level, abs=0.25 * s.sky_sigma)
+
+
+def test_shipped_config_demo_block_is_valid():
+    import yaml
+
+    from conftest import ROOT
+
+    block = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["demo"]
+    settings = demo.DemoSettings.from_config(block)
+    assert (settings.size, settings.pixel_scale, settings.zeropoint) == (1024, 0.262, 22.5)
