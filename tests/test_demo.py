@@ -1,6 +1,7 @@
 """The built-in demo: synthetic frame, PSF, truth, the user's fit and the truth comparison."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -268,8 +269,7 @@ def test_user_fit_recovers_the_truth(tmp_path, written, default_demo):
 def test_shipped_config_demo_block_is_valid():
     import yaml
 
-    from conftest import ROOT
-
-    block = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["demo"]
+    root = Path(__file__).resolve().parents[1]
+    block = yaml.safe_load((root / "config" / "config.yaml").read_text())["demo"]
     settings = demo.DemoSettings.from_config(block)
     assert (settings.size, settings.pixel_scale, settings.zeropoint) == (1024, 0.262, 22.5)
