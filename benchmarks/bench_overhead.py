@@ -36,13 +36,14 @@ CASE = {
 }
 
 
-def prepare(workdir: Path, data: Path, regions: int, engine: str) -> None:
+def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str) -> None:
     """Targets table of the DECaLS case and a config keeping ``regions`` windows."""
     row = {"target": "cool", "band": "z", **{k: str(data / v) for k, v in CASE.items()}}
     (workdir / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["targets"] = "targets.tsv"
     config["fitter"]["engine"] = engine
+    config["fitter"]["galfit"] = galfit
     config["regions"]["max_regions"] = regions
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
@@ -70,7 +71,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", type=int, default=20, help="windows to re-fit (default 20)")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--engine", default="embedded")
+    parser.add_argument("--engine", default="embedded", help="embedded (default) or galfit")
+    parser.add_argument("--galfit", default="galfit", help="GALFIT-like executable of engine galfit")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared data folder")
     args = parser.parse_args(argv)
     data = args.shared / "data" / "decals-coolj0112"
@@ -78,7 +80,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"{data}: folder: not found; pass --shared with the folder holding data/decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        prepare(workdir, data, args.regions, args.engine)
+        prepare(workdir, data, args.regions, args.engine, args.galfit)
         upstream = [f"results/cool/z/{name}" for name in ("regions.tsv", "galaxy.fits")]
         snakemake(workdir, args.cores, *upstream)
         wall, cpu = snakemake(workdir, args.cores, "results/cool/z/magnitudes.tsv")
