@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 from conftest import shared_path
 from faults.common import TABLES, reference_run, small_config, tables, text

@@ -64,7 +64,7 @@ def main():
     parser.add_argument("feedme")
     args = parser.parse_args()
     poisoned_at_start = bool(args.poison) and os.path.exists(args.poison)
-    plan = [p for p in args.plan.split(",")]
+    plan = args.plan.split(",")
     index = window_index()
     behaviour = (plan[index] if index < len(plan) else "") or "like"
     time.sleep(args.delay)
