@@ -64,6 +64,7 @@ def levenberg_marquardt(
     nconverge: int = 5,
     lam0: float = 1.0,
     lam_min: float = 1.0,
+    min_gain: float = 1.0,
     max_tries: int = 12,
 ) -> LMResult:
     """Minimise χ² = Σ r² by Levenberg–Marquardt.
@@ -91,6 +92,10 @@ def levenberg_marquardt(
         starting values near the answer (re-fits of injected models) the result then
         stays where GALFIT's stays instead of sliding along valleys where χ² changes
         by a unit or two (measured on the DECaLS re-runs; see the tests).
+    min_gain : float
+        Directions (eigenvectors of the scaled JᵀWJ) along which a full Gauss–Newton
+        step would lower χ² by less than this are left out of the step; when none is
+        left the fit has converged.  Statistically such moves are noise (Δχ² < 1).
     max_tries : int
         Damping increases tried within one iteration before giving up on it.
 
@@ -98,6 +103,8 @@ def levenberg_marquardt(
     -----
     Marquardt's scaling (damping proportional to the diagonal of JᵀWJ) with Nielsen's
     damping update from the gain ratio, which wastes fewer rejected steps than ×10/÷10.
+    The damped system is solved through one eigen-decomposition per iteration, reused
+    for every damping tried.
 
     Returns
     -------
@@ -117,13 +124,20 @@ def levenberg_marquardt(
         a, g = _normal_equations(r, jac)
         while it < imax:
             it += 1
-            diag = np.maximum(np.diag(a), 1e-12 * max(np.max(np.diag(a)), 1e-300))
+            # Marquardt's scaling: solve in units where JᵀWJ has a unit diagonal.
+            d = np.sqrt(np.maximum(np.diag(a), 1e-12 * max(np.max(np.diag(a)), 1e-300)))
+            w, v = np.linalg.eigh(a / np.outer(d, d))
+            proj = v.T @ (g / d)
+            # Move only along directions whose full Gauss–Newton step would lower χ² by
+            # more than ``min_gain``: flat valleys stay where the start put them.
+            keep = (w > 1e-12 * w.max()) & (proj**2 > min_gain * np.maximum(w, 1e-300))
+            if not keep.any():
+                quiet = nconverge
+                break
+            proj = proj[keep]
             improved = False
             for _ in range(max_tries):
-                try:
-                    step = np.linalg.solve(a + lam * np.diag(diag), g)
-                except np.linalg.LinAlgError:
-                    step = np.full_like(u, np.nan)
+                step = (v[:, keep] @ (proj / (w[keep] + lam))) / d
                 if np.all(np.isfinite(step)):
                     if max_step is not None:
                         limit = max_step(u)
