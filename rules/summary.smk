@@ -5,21 +5,6 @@ SUMMARY = "results/summary.tsv"
 SUMMARY_INPUTS = {(r["target"], r["band"]): f"results/{r['target']}/{r['band']}/uncertainties.tsv" for r in TARGETS}
 
 
-def summary_lines(tables):
-    """Lines of the summary of ``tables``, {(target, band): path of its uncertainties.tsv}."""
-    header, lines = None, []
-    for (target, band), path in tables.items():
-        body = [ln for ln in Path(path).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-        if not body:
-            raise ValueError(f"{path}: header: the table is empty; delete it and re-run the workflow")
-        if header is None:
-            header = body[0]
-        elif body[0] != header:
-            raise ValueError(f"{path}: header: columns differ from the other targets' tables; delete it and re-run the workflow")
-        lines += [f"{target}\t{band}\t{line}" for line in body[1:]]
-    return [f"target\tband\t{header}", *lines]
-
-
 rule summary:
     input:
         list(SUMMARY_INPUTS.values()),
@@ -30,8 +15,12 @@ rule summary:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        # (target, band) of each input, in order.
+        table_keys=list(SUMMARY_INPUTS),
     log:
         "logs/summary.log",
-    run:
-        Path(output[0]).write_text("\n".join(summary_lines(SUMMARY_INPUTS)) + "\n")
-        Path(log[0]).write_text(f"{len(SUMMARY_INPUTS)} tables gathered\n")
+    conda:
+        "../envs/galfit-unc.yaml"
+    script:
+        "../workflow_scripts/summary.py"

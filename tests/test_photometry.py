@@ -170,3 +170,14 @@ def test_parameters_rows_positions_back_in_the_original_frame():
     rows = {r["parameter"]: r for r in ph.parameters_rows(original, refits, use_flagged=True)}
     assert rows["XC"]["median"] == pytest.approx(225.0) and rows["XC"]["bias"] == pytest.approx(0.0)
     assert rows["YC"]["median"] == pytest.approx(330.0)
+
+
+def test_summary_lines_gathers_tables_and_refuses_mismatched_columns(tmp_path):
+    a, b, c = tmp_path / "a.tsv", tmp_path / "b.tsv", tmp_path / "c.tsv"
+    a.write_text("# seed: 1\nobject\tmedian\n1\t20.1000\n2\t21.0000\n")
+    b.write_text("object\tmedian\n1\t19.5000\n")
+    c.write_text("object\tstd\n1\t0.1\n")
+    lines = ph.summary_lines({("g1", "z"): a, ("g2", "r"): b})
+    assert lines == ["target\tband\tobject\tmedian", "g1\tz\t1\t20.1000", "g1\tz\t2\t21.0000", "g2\tr\t1\t19.5000"]
+    with pytest.raises(ValueError, match="c.tsv: header: columns differ"):
+        ph.summary_lines({("g1", "z"): a, ("g3", "z"): c})

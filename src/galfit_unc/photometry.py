@@ -258,3 +258,30 @@ def parameters_rows(original_header: gf.FitHeader, records: list[dict], use_flag
             stats = circular_statistics(values, original.value) if key == "PA" else summary_statistics(values, original.value)
             out.append({"component": comp.number, "type": comp.type, "parameter": key, "value_original": original.value, **stats})
     return out
+
+
+def summary_lines(tables: dict) -> list[str]:
+    """Gather every target's ``uncertainties.tsv`` into one table.
+
+    Parameters
+    ----------
+    tables : dict
+        ``{(target, band): path}`` of ``uncertainties.tsv`` files, in output order.
+
+    Returns
+    -------
+    list of str
+        TSV lines: header ``target band <columns…>``, then every row of every table with
+        its target and band first; cells are copied as the tables wrote them.
+    """
+    header, lines = None, []
+    for (target, band), path in tables.items():
+        body = [ln for ln in Path(path).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        if not body:
+            raise ValueError(f"{path}: header: the table is empty; delete it and re-run the workflow")
+        if header is None:
+            header = body[0]
+        elif body[0] != header:
+            raise ValueError(f"{path}: header: columns differ from the other targets' tables; delete it and re-run the workflow")
+        lines += [f"{target}\t{band}\t{line}" for line in body[1:]]
+    return [f"target\tband\t{header}", *lines]
