@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,8 +187,13 @@ def image_block(data, data_header, model, report: FitReport):
 
 def write_image_block(path, data, data_header, model, report: FitReport) -> None:
     """Write :func:`image_block` to ``path`` atomically."""
-    hdul = image_block(data, data_header, model, report)
-    atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="ignore"))
+    from astropy.io.fits.verify import VerifyWarning
+
+    # Long values shorten their card's comment, as in GALFIT's files: nothing to report.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        hdul = image_block(data, data_header, model, report)
+        atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="ignore"))
 
 
 def write_subcomponents(path, data, data_header, images, report: FitReport) -> None:
