@@ -45,15 +45,19 @@ def rerun(base, tmp_path, changes):
 
 
 def names(paths):
-    """Paths without the results/cool/z/ prefix; per-region files as regions/*/<name>."""
+    """Paths without the results/cool/z/ prefix; per-region files as regions/*/<name>;
+    files outside results/cool/z/ (the all-targets summary) keep their full path."""
     out_ = set()
     for p in paths:
+        if not p.startswith("results/cool/z/"):
+            out_.add(p)
+            continue
         parts = p.split("/")[3:]
         out_.add("/".join(["regions", "*", *parts[2:]]) if parts[0] == "regions" else "/".join(parts))
     return out_
 
 
-TABLES = {"magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "check.txt", "magnitudes.png"}
+TABLES = {"magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "check.txt", "magnitudes.png", "results/summary.tsv"}
 
 
 def test_kernel_sigmas_reruns_cutout_onward(base_run, tmp_path):
