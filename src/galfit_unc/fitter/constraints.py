@@ -17,7 +17,7 @@ import numpy as np
 
 from ..galfit_files import Component, Constraint, parameter_table
 
-__all__ = ["ParameterSpace", "SANITY_LIMITS", "SUSPECT_AXIS_RATIO"]
+__all__ = ["ConstraintError", "ParameterSpace", "SANITY_LIMITS", "SUSPECT_AXIS_RATIO"]
 
 #: Built-in limits by header key: values outside are meaningless for the profiles.
 SANITY_LIMITS = {
