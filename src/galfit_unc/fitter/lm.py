@@ -63,8 +63,8 @@ def levenberg_marquardt(
     rtol: float = 1e-4,
     nconverge: int = 5,
     lam0: float = 1.0,
-    lam_min: float = 1.0,
-    min_gain: float = 1.0,
+    lam_min: float = 1e-3,
+    min_gain: float = 0.0,
     max_tries: int = 12,
 ) -> LMResult:
     """Minimise χ² = Σ r² by Levenberg–Marquardt.
@@ -87,15 +87,15 @@ def levenberg_marquardt(
         GALFIT's rule: stop once χ² has changed by less than ``rtol`` (relative) in
         ``nconverge`` iterations in a row.
     lam0, lam_min : float
-        Initial and smallest damping (relative to the diagonal of JᵀWJ).  A floor of 1
-        keeps steps along nearly degenerate directions short, as GALFIT's do: from
-        starting values near the answer (re-fits of injected models) the result then
-        stays where GALFIT's stays instead of sliding along valleys where χ² changes
-        by a unit or two (measured on the DECaLS re-runs; see the tests).
+        Initial and smallest damping (relative to the diagonal of JᵀWJ).  The small
+        floor lets the fit converge along nearly degenerate valleys (Sérsic index, size
+        and magnitude; sky and wings).  A fit that stalls in such a valley, as GALFIT
+        often does, stays near its start, and re-fits of injected models then
+        under-report the spread the uncertainty workflow is there to measure.
     min_gain : float
         Directions (eigenvectors of the scaled JᵀWJ) along which a full Gauss–Newton
         step would lower χ² by less than this are left out of the step; when none is
-        left the fit has converged.  Statistically such moves are noise (Δχ² < 1).
+        left the fit has converged.  0 keeps every direction.
     max_tries : int
         Damping increases tried within one iteration before giving up on it.
 
