@@ -24,13 +24,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-CASE = {
-    "image": "org_data_example.fits",
-    "imgblock": "galfit_output_example.fits",
-    "psf": "psf_example.fits",
-    "constraints": "cons_rel.txt",
-    "comp_ident": "comp_ident_example.txt",
-}
+# The shared DECaLS case's file names, as the workflow tests lay them out.
+sys.path.insert(0, str(REPO / "tests"))
+from standins.harness import DECALS as CASE  # noqa: E402
 #: Window size of the fake regions (any size works: only the ids and bounds are read).
 WINDOW = 64
 

@@ -27,13 +27,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-CASE = {
-    "image": "org_data_example.fits",
-    "imgblock": "galfit_output_example.fits",
-    "psf": "psf_example.fits",
-    "constraints": "cons_rel.txt",
-    "comp_ident": "comp_ident_example.txt",
-}
+# The shared DECaLS case's file names, as the workflow tests lay them out.
+sys.path.insert(0, str(REPO / "tests"))
+from standins.harness import DECALS as CASE  # noqa: E402
 
 
 def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str) -> None:
