@@ -79,7 +79,7 @@ def test_decals_chi2_no_worse_than_galfit(decals_fit):
 @pytest.mark.xfail(
     strict=True,
     reason="known gap (README, 'Agreement with GALFIT'): GALFIT's answers on these degenerate fits "
-    "are not chi2 minima; the embedded fitter converges to lower chi2 and differs by up to ~0.13 mag "
+    "are not chi2 minima; the embedded fitter converges to lower chi2 and differs by up to ~0.16 mag "
     "on objects 2, 5 and 10",
 )
 def test_decals_well_measured_magnitudes_agree_with_galfit(decals_fit, shared):

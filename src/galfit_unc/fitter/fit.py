@@ -293,7 +293,7 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
             u[rows] = v
             return space.project(u)[rows]
 
-        res = levenberg_marquardt(ev, u0[rows], project, lambda v: space.max_step(u0)[rows], imax=_WARMUP_IMAX)
+        res = levenberg_marquardt(ev, u0[rows], project, lambda v: space.max_step(u0)[rows], imax=_WARMUP_IMAX, nconverge=2)
         u = u0.copy()
         u[rows] = res.u
         return u
