@@ -10,7 +10,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from standins.harness import make_workdir, out, snakemake
 
@@ -18,11 +17,6 @@ CLUSTER = Path(__file__).resolve().parent / "cluster"
 TABLES = ("magnitudes.tsv", "uncertainties.tsv", "parameters.tsv")
 TARGET = "results/cool/z/uncertainties.tsv"
 SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}}
-
-
-@pytest.fixture(autouse=True)
-def _executor_plugin():
-    pytest.importorskip("snakemake_executor_plugin_cluster_generic", reason="snakemake-executor-plugin-cluster-generic is not installed")
 
 
 def workdir(path, shared):

@@ -146,7 +146,6 @@ def test_lint_clean(shared, tmp_path):
 
 
 def test_embedded_engine_end_to_end(shared, tmp_path):
-    pytest.importorskip("galfit_unc.fitter.fit", reason="the embedded fitter is not installed")
     work = make_workdir(tmp_path / "w", shared, {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}, "fitter": {"engine": "embedded", "timeout": 300}})
     run = snakemake(work)
     assert run.returncode == 0, run.stderr[-3000:]

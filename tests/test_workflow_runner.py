@@ -162,7 +162,6 @@ def region4(shared, tmp_path):
 
 
 def test_embedded_engine(region4, tmp_path):
-    pytest.importorskip("galfit_unc.fitter.fit", reason="the embedded fitter is not installed")
     feedme, inputs = region4
     rec = runner.run_fit(feedme, tmp_path / "r4" / "fit", engine="embedded", timeout=120, inputs=inputs)
     header = read_fit_header(tmp_path / "r4" / "fit" / "output.fits")
@@ -172,7 +171,6 @@ def test_embedded_engine(region4, tmp_path):
 
 
 def test_embedded_engine_timeout_and_error(region4, tmp_path, monkeypatch):
-    pytest.importorskip("galfit_unc.fitter.fit", reason="the embedded fitter is not installed")
     feedme, inputs = region4
     t0 = time.monotonic()
     rec = runner.run_fit(feedme, tmp_path / "slow" / "fit", engine="embedded", timeout=0.3, inputs=inputs)

@@ -11,12 +11,10 @@ file, the field and what to do.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 __all__ = [
     "GalfitFormatError",
