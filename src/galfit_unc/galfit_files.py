@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 __all__ = [
     "GalfitFormatError",
     "Row",
