@@ -290,3 +290,19 @@ def test_real_frame_window_counts(shared):
     for wins in found.values():
         assert all(w.masked_frac < 0.005 for w in wins)
         assert all(w.x2 < 220 - 48 or w.x1 > 315 + 48 or w.y2 < 213 - 39 or w.y1 > 290 + 39 for w in wins)
+
+
+def test_read_frame_header_reads_no_pixels_and_skips_tables(tmp_path):
+    from galfit_unc.skysearch import read_frame_header
+
+    table = fits.BinTableHDU.from_columns([fits.Column("a", "E", array=[1.0])])
+    image = fits.ImageHDU(np.arange(12.0).reshape(3, 4))
+    image.header["EXPTIME"] = 90.0
+    path = tmp_path / "frame.fits"
+    fits.HDUList([fits.PrimaryHDU(), table, image]).writeto(path)
+    header = read_frame_header(path)
+    assert (header["NAXIS2"], header["NAXIS1"], header["EXPTIME"]) == (3, 4, 90.0)
+    cube = tmp_path / "cube.fits"
+    fits.PrimaryHDU(np.ones((2, 3, 4))).writeto(cube)
+    with pytest.raises(GalfitFormatError, match=r"cube.fits: NAXIS: only non-2-D data"):
+        read_frame_header(cube)

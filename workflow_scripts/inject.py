@@ -9,11 +9,11 @@ def main(snakemake):
     from galfit_unc.galfit_files import read_feedme, read_fit_header, write_feedme
     from galfit_unc.injection import inject, pixel_scale, refit_feedme, write_injected
     from galfit_unc.runner import STAGE_NAMES
-    from galfit_unc.skysearch import load_frame
+    from galfit_unc.skysearch import read_frame_header
 
     sky, cut_header = fits.getdata(snakemake.input.sky, header=True)
     galaxy = fits.getdata(snakemake.input.galaxy)
-    _, frame_header = load_frame(snakemake.input.image)
+    frame_header = read_frame_header(snakemake.input.image)
     write_injected(snakemake.output.image, inject(sky, galaxy), cut_header, frame_header)
     feedme = getattr(snakemake.input, "feedme", None)
     p = snakemake.params

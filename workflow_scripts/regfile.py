@@ -7,11 +7,11 @@ def main(snakemake):
     from galfit_unc.cleaning import celestial_wcs
     from galfit_unc.galfit_files import read_comp_ident, read_fit_header
     from galfit_unc.regionfile import write_region_files
-    from galfit_unc.skysearch import load_frame
+    from galfit_unc.skysearch import read_frame_header
 
     header = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in header.components])
-    _, frame_header = load_frame(snakemake.input.image)
+    frame_header = read_frame_header(snakemake.input.image)
     write_region_files(
         header,
         comp_ident,

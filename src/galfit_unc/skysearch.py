@@ -24,6 +24,7 @@ from .galfit_files import GalfitFormatError
 __all__ = [
     "Window",
     "load_frame",
+    "read_frame_header",
     "clipped_stats",
     "source_mask",
     "window_counts",
@@ -67,6 +68,38 @@ class Window:
         return self.x1, self.x2, self.y1, self.y2
 
 
+def _open_fits(path):
+    try:
+        return fits.open(path, memmap=False)
+    except FileNotFoundError:
+        raise GalfitFormatError(f"{path}: file: not found; check the frame path") from None
+    except Exception as exc:  # astropy raises many types for damaged files
+        raise GalfitFormatError(f"{path}: FITS: unreadable ({type(exc).__name__}: {exc}); give a FITS image") from None
+
+
+def _first_2d_hdu(hdul, path) -> int:
+    """Index of the first image HDU with 2-D data, from the headers alone (no pixels read)."""
+    shapes = [(i, hdu.shape) for i, hdu in enumerate(hdul) if hdu.is_image and hdu.header.get("NAXIS", 0) > 0]
+    first_2d = next((i for i, shape in shapes if len(shape) == 2), None)
+    if first_2d is None:
+        cubes = [f"HDU{i} {shape}" for i, shape in shapes]
+        what = f"only non-2-D data ({', '.join(cubes)})" if cubes else "no image data"
+        raise GalfitFormatError(f"{path}: NAXIS: {what}; give a 2-D image (extract one plane of a cube)")
+    return first_2d
+
+
+def read_frame_header(path) -> fits.Header:
+    """Header of the frame's first HDU with 2-D data, without reading its pixels.
+
+    Raises
+    ------
+    GalfitFormatError
+        Missing or unreadable file, or no 2-D HDU (e.g. a 3-D cube).
+    """
+    with _open_fits(path) as hdul:
+        return hdul[_first_2d_hdu(hdul, path)].header.copy()
+
+
 def load_frame(path) -> tuple[np.ndarray, fits.Header]:
     """Read the image frame: the first HDU holding 2-D data.
 
@@ -87,19 +120,8 @@ def load_frame(path) -> tuple[np.ndarray, fits.Header]:
         Missing or unreadable file, no 2-D HDU (e.g. a 3-D cube), all pixels non-finite,
         or a constant frame.
     """
-    try:
-        hdul = fits.open(path, memmap=False)
-    except FileNotFoundError:
-        raise GalfitFormatError(f"{path}: file: not found; check the frame path") from None
-    except OSError as exc:
-        raise GalfitFormatError(f"{path}: FITS: unreadable ({exc}); give a FITS image") from None
-    with hdul:
-        shapes = [hdu.data.shape if hdu.data is not None else None for hdu in hdul]
-        first_2d = next((i for i, s in enumerate(shapes) if s is not None and len(s) == 2), None)
-        if first_2d is None:
-            cubes = [f"HDU{i} {s}" for i, s in enumerate(shapes) if s is not None]
-            what = f"only non-2-D data ({', '.join(cubes)})" if cubes else "no image data"
-            raise GalfitFormatError(f"{path}: NAXIS: {what}; give a 2-D image (extract one plane of a cube)")
+    with _open_fits(path) as hdul:
+        first_2d = _first_2d_hdu(hdul, path)
         data = np.asarray(hdul[first_2d].data, dtype=np.float64)
         header = hdul[first_2d].header.copy()
     finite = data[np.isfinite(data)]

@@ -147,20 +147,10 @@ def check_files(rows, source, producible=lambda p: False) -> None:
 
 def _image_shape(path) -> tuple[int, int]:
     """(rows, columns) of the first 2-D HDU of ``path``, from the headers alone."""
-    from astropy.io import fits
+    from galfit_unc.skysearch import read_frame_header
 
-    from galfit_unc.galfit_files import GalfitFormatError
-
-    try:
-        with fits.open(path) as hdul:
-            shapes = [tuple(hdu.shape) for hdu in hdul if hdu.header.get("NAXIS", 0) > 0]
-    except Exception as exc:  # astropy raises many types for damaged files
-        raise GalfitFormatError(f"{path}: FITS: unreadable ({type(exc).__name__}); give a FITS image") from None
-    shape = next((s for s in shapes if len(s) == 2), None)
-    if shape is None:
-        what = f"only {', '.join(f'{len(s)}-D' for s in shapes)} data" if shapes else "no image data"
-        raise GalfitFormatError(f"{path}: NAXIS: {what}; give a 2-D image (extract one plane of a cube)")
-    return shape
+    header = read_frame_header(path)
+    return header["NAXIS2"], header["NAXIS1"]
 
 
 def _check_row(files: dict) -> None:
