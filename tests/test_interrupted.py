@@ -37,8 +37,9 @@ def test_killed_run_recovers_to_identical_tables(tmp_path):
     make_workdir(work, shared_path, small_config(work, install(work, delay=3, poison=poison)))
     proc = start(work)
     regions = work / "results" / "cool" / "z" / "regions"
-    # Partway: one fit done, another one's engine started (its attempt has an engine.log).
-    wait_for(lambda: any(regions.glob("*/status.json")) and any(regions.glob("*/fit.attempt-*/engine.log")), proc)
+    # Partway: one fit done, another one's engine started (it has looked at the poison file;
+    # waiting only for its attempt directory raced with the engine's interpreter start-up).
+    wait_for(lambda: any(regions.glob("*/status.json")) and any(regions.glob("*/fit.attempt-*/started")), proc)
     os.killpg(proc.pid, signal.SIGKILL)
     poison.touch()
     assert proc.wait(30) == -signal.SIGKILL

@@ -64,6 +64,9 @@ def main():
     parser.add_argument("feedme")
     args = parser.parse_args()
     poisoned_at_start = bool(args.poison) and os.path.exists(args.poison)
+    if args.poison:
+        # Tells the test this engine has looked at the poison file: it may kill the workflow now.
+        Path("started").write_text("")
     plan = args.plan.split(",")
     index = window_index()
     behaviour = (plan[index] if index < len(plan) else "") or "like"
