@@ -1,6 +1,6 @@
 # galfit-unc: systematic uncertainties of a GALFIT model by injection into blank sky windows
-# of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> cutout ->
-# inject -> fit -> tables (+ check), regfile and plots.  See the README for inputs, config
+# of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> galaxy ->
+# batch (per window: cutout -> inject -> fit) -> tables (+ check), regfile and plots.  See the README for inputs, config
 # keys and outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph.
 
 from snakemake.utils import min_version, validate
@@ -22,9 +22,8 @@ include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/mask.smk"
 include: "rules/regions.smk"
-include: "rules/cutout.smk"
-include: "rules/inject.smk"
-include: "rules/fit.smk"
+include: "rules/galaxy.smk"
+include: "rules/batch.smk"
 include: "rules/tables.smk"
 include: "rules/regfile.smk"
 include: "rules/plots.smk"

@@ -46,7 +46,7 @@ def regions_table(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fake_workdir(workdir, case, targets, bands, regions) -> Path:
+def fake_workdir(workdir, case, targets, bands, regions, batch=None) -> Path:
     """Targets table, config and finished checkpoint outputs for ``targets`` x ``bands``.
 
     Parameters
@@ -61,6 +61,8 @@ def fake_workdir(workdir, case, targets, bands, regions) -> Path:
         Band names; every target gets every band.
     regions : int
         Windows in each regions table.
+    batch : int, optional
+        Windows per batch job (``batch.regions``); default: the repository config's.
 
     Returns
     -------
@@ -81,6 +83,8 @@ def fake_workdir(workdir, case, targets, bands, regions) -> Path:
     (workdir / "targets.tsv").write_text("\n".join("\t".join(r[c] for c in header) for r in [dict(zip(header, header)), *rows]) + "\n")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["targets"] = "targets.tsv"
+    if batch is not None:
+        config["batch"]["regions"] = batch
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -112,18 +116,20 @@ def main(argv=None) -> None:
     parser.add_argument("--targets", type=int, default=10)
     parser.add_argument("--bands", nargs="+", default=["g", "r", "z"])
     parser.add_argument("--regions", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's; 1 = a job per window)")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared data folder")
     args = parser.parse_args(argv)
     case = args.shared / "data" / "decals-coolj0112"
     if not case.is_dir():
         raise SystemExit(f"{case}: folder: not found; pass --shared with the folder holding data/decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
-        fake_workdir(tmp, case, [f"t{i:02d}" for i in range(args.targets)], args.bands, args.regions)
+        config = fake_workdir(tmp, case, [f"t{i:02d}" for i in range(args.targets)], args.bands, args.regions, args.batch)
+        batch = yaml.safe_load(config.read_text())["batch"]["regions"]
         seconds, proc = dry_run(tmp)
     if proc.returncode:
         raise SystemExit(f"dry run failed:\n{proc.stderr[-3000:]}")
     counts = job_counts(proc.stdout + proc.stderr)
-    print(f"{args.targets} targets x {len(args.bands)} bands x {args.regions} regions: {sum(counts.values())} jobs planned in {seconds:.1f} s (CPU {proc.cpu:.1f} s)")
+    print(f"{args.targets} targets x {len(args.bands)} bands x {args.regions} regions, {batch} per batch: {sum(counts.values())} jobs planned in {seconds:.1f} s (CPU {proc.cpu:.1f} s)")
     print("  " + ", ".join(f"{rule} {n}" for rule, n in counts.items()))
 
 

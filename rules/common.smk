@@ -30,7 +30,7 @@ FINAL = (
 wildcard_constraints:
     target=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
     band=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
-    region=r"x\d\d\d\d+_y\d\d\d\d+",
+    batch=r"b\d\d\d+",
 
 
 def all_outputs():
@@ -79,42 +79,14 @@ def _windows(path, mtime_ns):
 
 
 def windows(wildcards):
-    """Region id -> [x1, x2, y1, y2] of the target's windows (after the regions checkpoint)."""
+    """Region id -> [x1, x2, y1, y2] of the target's windows, in the regions table's order
+    (after the regions checkpoint)."""
     path = checkpoints.regions.get(target=wildcards.target, band=wildcards.band).output.tsv
     return _windows(path, os.stat(path).st_mtime_ns)
 
 
-@functools.cache
-def _fitted_size(imgblock, mtime_ns):
-    from galfit_unc.galfit_files import read_fit_header
+def per_batch(wildcards):
+    """Input function: the record list of every batch of the target's windows."""
+    from galfit_unc.batch import batches
 
-    x1, x2, y1, y2 = read_fit_header(imgblock).fitsect
-    return x2 - x1, y2 - y1
-
-
-def region_window(wildcards):
-    """Params function: the window of ``wildcards.region``, [x1, x2, y1, y2].  Its id gives the
-    corner and the fitted region the size, so regions.tsv is not read: a job on a cluster
-    node plans only itself, and there a parameter may not depend on a checkpoint."""
-    x1, y1 = (int(part[1:]) for part in wildcards.region.split("_"))
-    path = row(wildcards)["imgblock"]
-    dx, dy = _fitted_size(path, os.stat(path).st_mtime_ns)
-    return [x1, x1 + dx, y1, y1 + dy]
-
-
-def per_region(name):
-    """Input function: file ``name`` of every selected region, in regions.tsv order."""
-    return lambda wildcards: [f"results/{wildcards.target}/{wildcards.band}/regions/{region}/{name}" for region in windows(wildcards)]
-
-
-def fit_inputs(wildcards):
-    """Inputs of one re-fit: its input file and every file that input file names."""
-    r = row(wildcards)
-    region = f"results/{wildcards.target}/{wildcards.band}/regions/{wildcards.region}"
-    files = {"feedme": f"{region}/fit.gal", "image": f"{region}/injected.fits", "psf": r["psf"]}
-    if r["constraints"]:
-        files["constraints"] = r["constraints"]
-    for kind in ("mask", "sigma"):
-        if r.get(kind):
-            files[kind] = f"{region}/{kind}_cut.fits"
-    return files
+    return [f"results/{wildcards.target}/{wildcards.band}/batches/{batch}.json" for batch in batches(windows(wildcards), config["batch"]["regions"])]

@@ -6,7 +6,7 @@
 rule tables:
     input:
         regions="results/{target}/{band}/regions.tsv",
-        status=per_region("status.json"),
+        batches=per_batch,
         imgblock=column("imgblock"),
         comp_ident=column("comp_ident"),
     output:

@@ -16,7 +16,8 @@ from standins.harness import make_workdir, out, snakemake
 CLUSTER = Path(__file__).resolve().parent / "cluster"
 TABLES = ("magnitudes.tsv", "uncertainties.tsv", "parameters.tsv")
 TARGET = "results/cool/z/uncertainties.tsv"
-SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}}
+# Both windows in one batch job.
+SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}, "batch": {"regions": 2}}
 
 
 def workdir(path, shared):
@@ -53,9 +54,8 @@ def check_run(work, reference):
         assert out(work, name).read_bytes() == reference[name], name
     jobs = submitted(work)
     assert max(jobs.values()) == 1, jobs
-    # Every remote job went through the queue: the upstream stages and three per window.
-    assert {spec.split(":")[0] for spec in jobs} == {"mask", "regions", "galaxy", "cutout", "inject", "fit"}
-    assert sum(spec.startswith(("cutout:", "inject:", "fit:")) for spec in jobs) == 3 * len(windows)
+    # Every remote job went through the queue: the upstream stages and one batch of both windows.
+    assert set(jobs) == {f"{rule}:target=cool,band=z" for rule in ("mask", "regions", "galaxy")} | {"batch:target=cool,band=z,batch=b000"}
     assert fits_run(work) == Counter({w: 1 for w in windows})
     return windows
 
@@ -77,16 +77,18 @@ def test_cluster_runs_match_local_run(shared, tmp_path):
     run(work, TARGET)
     windows = check_run(work, reference)
 
-    # A run whose fits half failed (one window's result lost, no tables yet): the rerun
-    # redoes that window's fit alone.
+    # A batch job that died half-way (its record and one window's results missing, no tables
+    # yet): the rerun redoes that window alone.
+    out(work, "batches", "b000.json").unlink()
     lost = out(work, "regions", windows[0])
-    (lost / "status.json").unlink()
+    for name in ("status.json", "done.json"):
+        (lost / name).unlink()
     shutil.rmtree(lost / "fit")
     for name in TABLES:
         out(work, name).unlink()
     before = submitted(work)
     run(work, TARGET)
-    assert submitted(work) - before == Counter({f"fit:target=cool,band=z,region={windows[0]}": 1})
+    assert submitted(work) - before == Counter({"batch:target=cool,band=z,batch=b000": 1})
     assert fits_run(work) == Counter({windows[0]: 2, windows[1]: 1})
     for name in TABLES:
         assert out(work, name).read_bytes() == reference[name], name

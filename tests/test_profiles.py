@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_dag import dry_run, fake_workdir, job_counts  # noqa: E402
 
-PER_REGION = ("cutout", "inject", "fit")
+PER_REGION = ("batch",)
 
 
 def rule_blocks():
@@ -27,9 +27,9 @@ def rule_blocks():
 
 @pytest.fixture
 def fake(shared, tmp_path):
-    """Two targets x one band x three windows, the regions checkpoint done."""
+    """Two targets x one band x three windows in batches of two, the regions checkpoint done."""
     case = Path(shared("decals-coolj0112", "org_data_example.fits")).parent
-    fake_workdir(tmp_path, case, ["a", "b"], ["z"], 3)
+    fake_workdir(tmp_path, case, ["a", "b"], ["z"], 3, batch=2)
     return tmp_path
 
 
@@ -40,7 +40,7 @@ def job_resources(output):
 
 def test_every_rule_declares_threads_and_resources():
     blocks = rule_blocks()
-    assert {"mask", "regions", "cutout", "inject", "fit", "tables", "summary"} <= set(blocks)
+    assert {"mask", "regions", "galaxy", "batch", "tables", "summary"} <= set(blocks)
     for name, text in blocks.items():
         assert re.search(r"^    threads: \d+$", text, re.M), f"rule {name}: no threads"
         resources = text.split("    resources:\n", 1)[-1] if "    resources:\n" in text else ""
@@ -68,7 +68,7 @@ def test_local_profile_dry_run(fake):
     seconds, run = dry_run(fake, "--profile", str(REPO / "profiles" / "local"))
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout + run.stderr)
-    assert all(counts[rule] == 6 for rule in PER_REGION), counts
+    assert counts["batch"] == 4, counts
 
 
 @pytest.mark.skipif(importlib.util.find_spec("snakemake_executor_plugin_slurm") is None, reason="snakemake-executor-plugin-slurm is not installed")
@@ -79,8 +79,9 @@ def test_slurm_profile_dry_run(fake):
     assert {rule for rule, _ in jobs} >= set(PER_REGION) | {"tables", "summary"}
     for rule, resources in jobs:
         assert re.search(r"\bmem_mb=\d+", resources) and re.search(r"\bruntime=\d+", resources), (rule, resources)
-    # set-resources of the profile at attempt 1, and the fit's runtime from the rule.
-    fit = next(res for rule, res in jobs if rule == "fit")
-    assert "mem_mb=2000" in fit and "runtime=15" in fit
-    cutout = next(res for rule, res in jobs if rule == "cutout")
-    assert "mem_mb=1000" in cutout and "runtime=5" in cutout
+    # set-resources of the profile at attempt 1, and the batch's runtime from the rule:
+    # two fits of up to fitter.timeout (10 min) each, a minute each to spare, and 5 minutes.
+    batch = next(res for rule, res in jobs if rule == "batch")
+    assert "mem_mb=2000" in batch and "runtime=27" in batch
+    galaxy = next(res for rule, res in jobs if rule == "galaxy")
+    assert "mem_mb=2000" in galaxy and "runtime=10" in galaxy

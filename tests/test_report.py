@@ -11,7 +11,7 @@ from standins.harness import snakemake as run_snakemake
 
 ROWS = [("cool", "z"), ("twin", "z")]
 SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}}
-RULES = ("mask", "regions", "cutout", "inject", "fit", "tables", "plot_sky_regions", "plot_magnitudes", "summary")
+RULES = ("mask", "regions", "galaxy", "batch", "tables", "plot_sky_regions", "plot_magnitudes", "summary")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Shared by the workflow's scripts: the rule's log, one-line failures, plain 2-D images."""
+"""Shared by the workflow's scripts: the rule's log and one-line failures."""
 
 import sys
 import traceback
@@ -30,13 +30,3 @@ def run(snakemake, main):
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, terminal
 
-
-def image_2d(path):
-    """Data and header of the first HDU of ``path`` with 2-D data (a mask or sigma image)."""
-    from astropy.io import fits
-
-    with fits.open(path) as hdul:
-        for hdu in hdul:
-            if hdu.data is not None and hdu.data.ndim == 2:
-                return hdu.data.copy(), hdu.header.copy()
-    raise ValueError(f"{path}: HDUs: no 2-D image; give a FITS file with a 2-D image")

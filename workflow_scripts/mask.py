@@ -1,6 +1,6 @@
 """Rule mask: source mask of the frame (the user's bad pixels included), with its WCS."""
 
-from _common import image_2d, run
+from _common import run
 
 
 def main(snakemake):
@@ -8,12 +8,12 @@ def main(snakemake):
     from astropy.io import fits
 
     from galfit_unc.cleaning import celestial_wcs
-    from galfit_unc.skysearch import load_frame, source_mask
+    from galfit_unc.skysearch import load_frame, read_image_2d, source_mask
 
     image, header = load_frame(snakemake.input.image)
     bad = None
     if getattr(snakemake.input, "mask", None):
-        data, _ = image_2d(snakemake.input.mask)
+        data, _ = read_image_2d(snakemake.input.mask)
         if data.shape != image.shape:
             raise ValueError(f"{snakemake.input.mask}: shape: {data.shape} differs from the frame's {image.shape}; give the bad-pixel mask of this frame")
         bad = data > 0

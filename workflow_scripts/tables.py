@@ -15,12 +15,12 @@ def main(snakemake):
     original = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in original.components])
     records = []
-    for path in snakemake.input.status:
+    for path in snakemake.input.batches:
         with open(path) as fh:
-            record = json.load(fh)
-        # Only a fit whose block parsed is ok or flagged (the runner judged it so).
-        record["header"] = None if record["status"] == "failed" else read_fit_header(record["output"])
-        records.append(record)
+            for record in json.load(fh):
+                # Only a fit whose block parsed is ok or flagged (the runner judged it so).
+                record["header"] = None if record["status"] == "failed" else read_fit_header(record["output"])
+                records.append(record)
     use_flagged = snakemake.params.use_flagged
     mag_rows = magnitudes_rows(original, records, comp_ident)
     counts = Counter(r["status"] for r in records)

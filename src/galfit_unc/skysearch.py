@@ -24,6 +24,7 @@ from .galfit_files import GalfitFormatError
 __all__ = [
     "Window",
     "load_frame",
+    "read_image_2d",
     "read_frame_header",
     "clipped_stats",
     "source_mask",
@@ -98,6 +99,20 @@ def read_frame_header(path) -> fits.Header:
     """
     with _open_fits(path) as hdul:
         return hdul[_first_2d_hdu(hdul, path)].header.copy()
+
+
+def read_image_2d(path) -> tuple[np.ndarray, fits.Header]:
+    """Data and header of the first HDU of ``path`` with 2-D data, as stored (a bad-pixel mask
+    or sigma image: unlike :func:`load_frame`, a constant image is fine).
+
+    Raises
+    ------
+    GalfitFormatError
+        Missing or unreadable file, or no 2-D HDU.
+    """
+    with _open_fits(path) as hdul:
+        hdu = hdul[_first_2d_hdu(hdul, path)]
+        return hdu.data.copy(), hdu.header.copy()
 
 
 def load_frame(path) -> tuple[np.ndarray, fits.Header]:

@@ -1,0 +1,292 @@
+"""Batches of sky windows: each window is cut and cleaned, injected with the galaxy light and
+re-fitted in turn, in one process, with one output set and one log per window.
+
+A re-fit takes seconds, and starting an interpreter with numpy and astropy costs about half a
+second of CPU: one job per stage and window would spend more time starting than fitting, and
+a cluster job should take minutes, not seconds.  So one job runs a batch of windows.
+
+Files of window ``R`` under ``regions_dir/R/``:
+
+``sky.fits``
+    The cleaned cutout (:mod:`galfit_unc.cleaning`).
+``mask_cut.fits``, ``sigma_cut.fits``
+    The user's bad-pixel mask and sigma image at the window, when the target has them.
+``injected.fits``, ``fit.gal``
+    The cutout with the galaxy light, and the re-fit's GALFIT input file
+    (:mod:`galfit_unc.injection`).
+``fit/``, ``status.json``
+    The engine's directory and the fit's record (:mod:`galfit_unc.runner`).
+``done.json``
+    Written last: the key of everything the window's files depend on (the window, the
+    settings, the contents of the input files and this package's version).
+
+A window whose ``done.json`` holds the current key is not redone: a batch whose job was
+killed half-way, or whose windows changed with the selection, redoes only the windows that
+are missing or stale.  Its log is ``logs_dir/R.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from galfit_unc import __version__
+
+__all__ = ["BATCH_FORMAT", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
+
+#: Batch ids: ``b000``, ``b001``, ... in the order of the regions table.
+BATCH_FORMAT = "b{:03d}"
+_DONE = "done.json"
+_STATUS = "status.json"
+
+
+def batches(regions, size: int) -> dict[str, list]:
+    """Consecutive groups of ``size`` regions, keyed by batch id.
+
+    Parameters
+    ----------
+    regions : sequence
+        Regions in the order of the regions table.
+    size : int
+        Regions per batch (the last batch may hold fewer).
+
+    Returns
+    -------
+    dict
+        ``{"b000": regions[:size], "b001": regions[size:2 * size], ...}``.
+    """
+    if size < 1:
+        raise ValueError(f"batch.regions: {size} is below 1; give the number of windows per job (1 or more)")
+    regions = list(regions)
+    return {BATCH_FORMAT.format(k): regions[start : start + size] for k, start in enumerate(range(0, len(regions), size))}
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a file's contents (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def window_key(window, settings: dict, digests: dict) -> str:
+    """Key of one window's results: equal keys mean equal results.
+
+    Parameters
+    ----------
+    window : sequence of int
+        ``[x1, x2, y1, y2]``, 1-based inclusive.
+    settings : dict
+        Every setting the window's stages read (JSON-serialisable).
+    digests : dict
+        Input name -> :func:`file_digest` of the file.
+    """
+    payload = {"version": __version__, "window": [int(v) for v in window], "settings": settings, "inputs": digests}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _write_json(path: Path, value) -> None:
+    # Written aside and renamed: a reader never sees half a record.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _finished(region_dir: Path, key: str):
+    """The window's fit record if its files are complete for ``key``, else None."""
+    try:
+        done = json.loads((region_dir / _DONE).read_text())
+        record = json.loads((region_dir / _STATUS).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return record if done.get("key") == key else None
+
+
+def cut_aux(data, window, path, kind: str) -> np.ndarray:
+    """The user's bad-pixel mask or sigma image ``data`` (read from ``path``) at ``window``.
+
+    Raises
+    ------
+    ValueError
+        The image does not contain the window (it is not of this frame).
+    """
+    from galfit_unc.galfit_files import region_slices
+
+    x1, x2, y1, y2 = window
+    cut = data[region_slices((x1, x2, y1, y2))]
+    if cut.shape != (y2 - y1 + 1, x2 - x1 + 1):
+        raise ValueError(f"{path}: shape: {data.shape} does not contain window [{x1}:{x2},{y1}:{y2}]; give the {kind} image of this frame")
+    return cut
+
+
+def process_window(region: str, window, shared: dict, settings: dict, region_dir: Path, threads: int = 1) -> dict:
+    """Cut, clean, inject and re-fit one window; return the fit's record.
+
+    Parameters
+    ----------
+    region : str
+        Window id (``x0012_y0300``): it seeds the window's cleaning noise.
+    window : sequence of int
+        ``[x1, x2, y1, y2]``.
+    shared : dict
+        What every window of a batch uses, loaded once: ``frame``, ``frame_header``
+        (:func:`galfit_unc.skysearch.load_frame`), ``galaxy`` (galaxy light), ``refit``
+        (function of the window shape giving the re-fit's Feedme), ``aux`` (kind -> (data,
+        path) of the user's mask / sigma image), ``staged`` (stage name -> path of the files
+        every fit shares: PSF, constraints), ``label`` (text for the input file's header).
+    settings : dict
+        ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
+    region_dir : Path
+        The window's folder (created).
+    threads : int
+        BLAS/OpenMP threads of the engine.
+    """
+    from astropy.io import fits
+
+    from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
+    from galfit_unc.galfit_files import write_feedme
+    from galfit_unc.injection import inject, write_injected
+    from galfit_unc.runner import STAGE_NAMES, run_fit
+    from galfit_unc.skysearch import Window
+
+    region_dir.mkdir(parents=True, exist_ok=True)
+    mask, cleaning, fitter = settings["mask"], settings["cleaning"], settings["fitter"]
+
+    data, cut_header = cut_window(shared["frame"], shared["frame_header"], Window(*window, masked_frac=float("nan")))
+    cleaned, filled = clean_cutout(
+        data,
+        nsigma=mask["nsigma"],
+        clip_sigma=mask["clip_sigma"],
+        clip_iters=mask["clip_iters"],
+        kernel_sigmas=tuple(cleaning["kernel_sigmas"]),
+        fill_noise=cleaning["fill_noise"],
+        rng=np.random.default_rng(region_seed(cleaning["seed"], region)),
+    )
+    write_cleaned(region_dir / "sky.fits", cleaned, cut_header, float(filled.mean()))
+    print(f"cutout {window}: {filled.mean():.4f} of the pixels filled")
+
+    staged = dict(shared["staged"])
+    for kind, (aux, path) in shared["aux"].items():
+        cut_path = region_dir / f"{kind}_cut.fits"
+        fits.PrimaryHDU(cut_aux(aux, window, path, kind)).writeto(cut_path, overwrite=True)
+        staged[STAGE_NAMES[kind]] = cut_path
+
+    # The injection starts from the cutout as written (float32), as a re-run from files would.
+    sky = fits.getdata(region_dir / "sky.fits")
+    staged[STAGE_NAMES["image"]] = region_dir / "injected.fits"
+    write_injected(staged[STAGE_NAMES["image"]], inject(sky, shared["galaxy"]), cut_header, shared["frame_header"])
+    write_feedme(shared["refit"](sky.shape), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+
+    record = run_fit(
+        region_dir / "fit.gal",
+        region_dir / "fit",
+        engine=fitter["engine"],
+        galfit_exe=fitter["galfit"],
+        timeout=fitter["timeout"],
+        threads=threads,
+        inputs=staged,
+    )
+    record = {"region": region, **record}
+    print(json.dumps(record, indent=1))
+    _write_json(region_dir / _STATUS, record)
+    return record
+
+
+def _load_shared(inputs: dict, label: str) -> dict:
+    """What every window of a batch uses, read once (see :func:`process_window`)."""
+    from astropy.io import fits
+
+    from galfit_unc.galfit_files import read_feedme, read_fit_header
+    from galfit_unc.injection import pixel_scale, refit_feedme
+    from galfit_unc.runner import STAGE_NAMES
+    from galfit_unc.skysearch import load_frame, read_image_2d
+
+    frame, frame_header = load_frame(inputs["image"])
+    fit_header = read_fit_header(inputs["imgblock"])
+    original = read_feedme(inputs["feedme"]) if inputs.get("feedme") else None
+    platescale = pixel_scale(frame_header)
+    given = {kind: bool(inputs.get(kind)) for kind in ("constraints", "mask", "sigma")}
+
+    def refit(shape):
+        return refit_feedme(
+            fit_header,
+            window_shape=shape,
+            original_feedme=original,
+            image=STAGE_NAMES["image"],
+            output=STAGE_NAMES["output"],
+            psf=STAGE_NAMES["psf"],
+            constraints=STAGE_NAMES["constraints"] if given["constraints"] else None,
+            mask=STAGE_NAMES["mask"] if given["mask"] else None,
+            sigma=STAGE_NAMES["sigma"] if given["sigma"] else None,
+            platescale=platescale,
+        )
+
+    staged = {STAGE_NAMES[k]: inputs[k] for k in ("psf", "constraints") if inputs.get(k)}
+    aux = {kind: (read_image_2d(inputs[kind])[0], inputs[kind]) for kind in ("mask", "sigma") if inputs.get(kind)}
+    return {"frame": frame, "frame_header": frame_header, "galaxy": fits.getdata(inputs["galaxy"]), "refit": refit, "aux": aux, "staged": staged, "label": label}
+
+
+def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1) -> list[dict]:
+    """Process a batch of windows in turn, skipping those already done with the same key.
+
+    Parameters
+    ----------
+    members : list of (str, sequence of int)
+        Region id and window ``[x1, x2, y1, y2]`` of each window, in order.
+    inputs : dict
+        Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, and
+        optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
+    settings : dict
+        ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
+    regions_dir, logs_dir : path-like
+        Parents of the windows' folders and of their logs.
+    label : str
+        Names the target in each input file's header line.
+    threads : int
+        BLAS/OpenMP threads of each fit.
+
+    Returns
+    -------
+    list of dict
+        The fit record of every window, in order.
+
+    Raises
+    ------
+    RuntimeError
+        A window's cutout or injection failed (bad input); its message names the window.
+        Windows before it are done and kept.  A failed *fit* is a record, not an error.
+    """
+    regions_dir, logs_dir = Path(regions_dir), Path(logs_dir)
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    digests = {name: file_digest(path) for name, path in sorted(inputs.items()) if path}
+    shared = None
+    records = []
+    for region, window in members:
+        key = window_key(window, settings, digests)
+        record = _finished(regions_dir / region, key)
+        if record is not None:
+            print(f"{region}: done before with the same inputs and settings; kept")
+            records.append(record)
+            continue
+        if shared is None:
+            shared = _load_shared(inputs, label)
+            if settings["fitter"]["engine"] == "embedded":
+                # Imported once here, the fitter is inherited by every forked fit.
+                import galfit_unc.fitter.fit  # noqa: F401
+        with open(logs_dir / f"{region}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            try:
+                record = process_window(region, window, shared, settings, regions_dir / region, threads)
+            except Exception as exc:
+                traceback.print_exc()
+                raise RuntimeError(f"window {region}: {exc}") from exc
+        _write_json(regions_dir / region / _DONE, {"key": key})
+        print(f"{region}: {record['status']} {record['reason']}".rstrip())
+        records.append(record)
+    return records

@@ -1,0 +1,32 @@
+"""Rule batch: cut, clean, inject and re-fit the windows of one batch; list their fit records."""
+
+from _common import run
+
+
+def main(snakemake):
+    import json
+    from pathlib import Path
+
+    from galfit_unc.batch import batches, run_batch
+    from galfit_unc.skysearch import read_regions_tsv
+
+    w = snakemake.wildcards
+    windows = {win.region: list(win.bounds) for win in read_regions_tsv(snakemake.input.regions)}
+    members = batches(windows, snakemake.params.size).get(w.batch)
+    if members is None:
+        raise ValueError(f"{snakemake.input.regions}: regions: no batch {w.batch} of {snakemake.params.size} windows; rerun the workflow to plan the batches anew")
+    inputs = {k: v for k, v in snakemake.input.items() if k != "regions"}
+    output = Path(snakemake.output[0])
+    records = run_batch(
+        [(region, windows[region]) for region in members],
+        inputs,
+        snakemake.params.settings,
+        output.parents[1] / "regions",
+        Path(snakemake.log[0]).parents[1] / "regions",
+        label=f"re-fit of {w.target} {w.band}",
+        threads=snakemake.threads,
+    )
+    output.write_text(json.dumps(records, indent=1) + "\n")
+
+
+run(snakemake, main)  # noqa: F821
