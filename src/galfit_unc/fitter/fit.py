@@ -23,8 +23,6 @@ from .lm import DEFAULT_IMAX, covariance, levenberg_marquardt
 
 __all__ = ["FitError", "FitOutcome", "run_galfit"]
 
-#: Parameters fitted alone first (brightness of every component, sky level).
-_FLUX_KEYS = ("MAG", "MU", "SKY")
 _WARMUP_IMAX = 10
 
 
@@ -83,7 +81,7 @@ def _read_image(path: Path, source: str):
         with fits.open(path) as hdul:
             for hdu in hdul:
                 if hdu.data is not None and hdu.data.ndim == 2:
-                    return np.array(hdu.data), hdu.header.copy()
+                    return np.array(hdu.data), hdu.header
     except Exception as exc:  # astropy raises many types for damaged files
         raise FitError(f"{path}: A) input image: unreadable FITS ({type(exc).__name__}); give a FITS image") from None
     raise FitError(f"{path}: A) input image: no 2-D image in the file; give a FITS image")
@@ -229,7 +227,7 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     FitError
         Unreadable or invalid input (one line naming the file, the field and what to do).
     """
-    from .render import ModelRenderer
+    from .render import FLUX_KEYS, FluxModel, ModelRenderer
 
     workdir = Path(workdir) if workdir is not None else Path(os.getcwd())
     init_name = str(feedme_path)
@@ -258,13 +256,14 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     col_of = np.full(len(space.names), -1)
     col_of[space.varying] = np.argmax(space.T[space.varying] != 0, axis=1)  # u entry of each theta
 
-    def evaluate(u, jacobian, rows=None):
-        """Weighted residuals and, when asked, Jacobian over the u entries ``rows`` (all)."""
+    def evaluate(u, jacobian, rows=None, source=renderer):
+        """Weighted residuals and, when asked, Jacobian over the u entries ``rows`` (all),
+        of the model ``source`` (the renderer, or a :class:`FluxModel` of it)."""
         theta = space.theta(u)
         if not jacobian:
-            return (target - renderer.model(theta)[good]) * weight
+            return (target - source.model(theta)[good]) * weight
         varying = space.varying if rows is None else space.varying & np.isin(col_of, rows)
-        model, jac = renderer.model_and_jacobian(theta, varying)
+        model, jac = source.model_and_jacobian(theta, varying)
         jac = jac.reshape(len(jac), -1) if all_good else jac[:, good]
         if not np.isfinite(jac).all():
             # Derivatives overflow in extreme profile corners (tiny n, far pixels) where
@@ -279,14 +278,15 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         """Warm-up: magnitudes and sky alone, so that structural parameters start from a
         model of the right brightness (a uniformly too faint start otherwise drives sizes
         and the sky into a remote basin)."""
-        rows = np.flatnonzero([space.names[r][1] in _FLUX_KEYS for r in space.roots])
+        rows = np.flatnonzero([space.names[r][1] in FLUX_KEYS for r in space.roots])
         if rows.size == 0:
             return u0
+        linear = FluxModel(renderer, space.theta(u0))
 
         def ev(v, jacobian):
             u = u0.copy()
             u[rows] = v
-            return evaluate(u, jacobian, rows)
+            return evaluate(u, jacobian, rows, linear)
 
         def project(v):
             u = u0.copy()

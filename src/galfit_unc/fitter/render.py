@@ -31,7 +31,7 @@ from .. import galfit_files as gf
 from . import profiles
 from .psf import psf_centre
 
-__all__ = ["ModelRenderer", "components_from_header", "SUBSAMPLING"]
+__all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "components_from_header", "SUBSAMPLING"]
 
 #: Nested boxes around every profile centre: (half-width in pixels, Gauss-Legendre nodes
 #: per pixel side).  Coarse to fine; each finer box replaces the pixels it covers.
@@ -58,6 +58,8 @@ def _refinement(q):
 
 
 _PROFILE_TYPES = {"sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat"}
+#: Parameters the model is linear in (through the flux 10^(-0.4 mag)): see :class:`FluxModel`.
+FLUX_KEYS = ("MAG", "SKY")
 _SIZE_KEY = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM"}
 _SHAPE_KEY = {"sersic": "N", "moffat": "POW"}
 _DEVAUC_N = 4.0
@@ -563,6 +565,59 @@ class ModelRenderer:
         """Each component's image over the region (convolved where GALFIT convolves)."""
         n = len(self.components)
         return [self._render(theta, np.arange(n) == i, None)[0] for i in range(n)]
+
+
+class FluxModel:
+    """The model as a function of the magnitudes and sky levels alone (:data:`FLUX_KEYS`).
+
+    With every other parameter held at ``theta_ref``, each component's image only scales
+    with its flux and the sky only shifts: one render of the Jacobian at ``theta_ref``
+    holds every component's image (d model / d mag = -0.4 ln 10 x image), and any model
+    or Jacobian over these parameters is a linear combination of those images.  A fit of
+    the fluxes alone then costs one render instead of one per step.
+
+    Parameters
+    ----------
+    renderer : ModelRenderer
+    theta_ref : ndarray
+        The parameter vector whose non-flux entries are held.
+    """
+
+    def __init__(self, renderer, theta_ref):
+        self.theta_ref = np.array(theta_ref, dtype=np.float64)
+        self.shape = renderer.shape
+        keys = [key for _, key in renderer.names]
+        self._cols = np.flatnonzero([key in FLUX_KEYS for key in keys])
+        self._is_mag = np.array([keys[j] == "MAG" for j in self._cols], dtype=bool)
+        self._held = np.ones(len(keys), dtype=bool)
+        self._held[self._cols] = False
+        self._row = np.full(len(keys), -1)
+        self._row[self._cols] = np.arange(len(self._cols))
+        self._model0, self._jac0 = renderer.model_and_jacobian(self.theta_ref, ~self._held)
+
+    def _scale(self, theta):
+        """Flux ratios F / F_ref of the magnitude entries (1 for sky levels)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        if np.any(theta[self._held] != self.theta_ref[self._held]):
+            raise ValueError("FluxModel: only magnitudes and sky levels may differ from theta_ref")
+        delta = theta[self._cols] - self.theta_ref[self._cols]
+        return delta, np.where(self._is_mag, 10.0 ** (-0.4 * delta), 1.0)
+
+    def model(self, theta) -> np.ndarray:
+        """Model image (ny, nx), as :meth:`ModelRenderer.model`."""
+        delta, scale = self._scale(theta)
+        # Image_i = J_i / (-0.4 ln 10); a sky level adds its (unit) column.
+        coef = np.where(self._is_mag, (scale - 1.0) / -profiles.LN10_04, delta)
+        return self._model0 + np.tensordot(coef, self._jac0, axes=1)
+
+    def model_and_jacobian(self, theta, free) -> tuple[np.ndarray, np.ndarray]:
+        """Model and J over ``free`` (magnitudes and sky levels only), as the renderer's."""
+        free = np.flatnonzero(free)
+        rows = self._row[free]
+        if np.any(rows < 0):
+            raise ValueError("FluxModel: Jacobian asked for a parameter other than a magnitude or sky level")
+        scale = self._scale(theta)[1]
+        return self.model(theta), self._jac0[rows] * scale[rows][:, None, None]
 
 
 def components_from_header(fit_header) -> list[gf.Component]:
