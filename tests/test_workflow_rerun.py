@@ -106,3 +106,13 @@ def test_regfile_frame_reruns_only_region_files(base_run, tmp_path):
     # The fitted region [220:315,213:290] is the whole cutout: centred at (48.5, 39.5).
     x, y, w, h = (float(v) for v in box[4:].split(")")[0].split(",")[:4])
     assert (x, y, w, h) == (48.5, 39.5, 96.0, 78.0)
+
+
+def test_batch_regions_regroups_without_refitting(base_run, tmp_path):
+    work, rewritten, new = rerun(base_run, tmp_path, {"batch": {"regions": 1}})
+    regions = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
+    kept = {f"results/cool/z/regions/{r}/{name}" for r in regions for name in ("sky.fits", "injected.fits", "status.json", "done.json")}
+    assert not kept & (rewritten | new)
+    assert {f"results/cool/z/batches/b{k:03d}.json" for k in range(len(regions))} <= rewritten | new
+    for name in ("magnitudes.tsv", "uncertainties.tsv", "parameters.tsv"):
+        assert out(work, name).read_bytes() == out(base_run, name).read_bytes(), name

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import os
 import traceback
@@ -279,7 +280,7 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
             shared = _load_shared(inputs, label)
             if settings["fitter"]["engine"] == "embedded":
                 # Imported once here, the fitter is inherited by every forked fit.
-                import galfit_unc.fitter.fit  # noqa: F401
+                importlib.import_module("galfit_unc.fitter.fit")
         with open(logs_dir / f"{region}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
                 record = process_window(region, window, shared, settings, regions_dir / region, threads)

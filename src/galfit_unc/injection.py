@@ -12,7 +12,6 @@ import copy
 import numpy as np
 from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
-from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
 from galfit_unc import galfit_files as gf
@@ -152,9 +151,11 @@ def inject(cleaned_sky, galaxy) -> np.ndarray:
 
 def pixel_scale(header) -> tuple[float, float]:
     """Pixel scale ``(dx, dy)`` in arcsec/pixel from the header's celestial WCS."""
-    wcs = WCS(header).celestial
+    from galfit_unc.cleaning import celestial_wcs
+
+    wcs = celestial_wcs(header)
     if wcs.naxis != 2:
-        raise ValueError("pixel scale: the header has no celestial WCS; give the plate scale in the config")
+        raise ValueError("pixel scale: the frame header has no celestial WCS (CTYPE1/2, CRPIX, CD or CDELT); give the frame with its WCS")
     dx, dy = proj_plane_pixel_scales(wcs) * 3600.0
     return float(dx), float(dy)
 
