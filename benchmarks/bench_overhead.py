@@ -8,9 +8,12 @@ one job that gathers them.  Overhead per region is
 
 where a fit's own time is the ``seconds`` of its status record (the engine's wall time).
 It is the core time spent on anything but fitting: interpreter start-ups, imports,
-Snakemake's bookkeeping, cutting and injecting.
+Snakemake's bookkeeping, cutting and injecting.  On a machine that runs other work too,
+wall x cores counts that work and the fits' wall times stretch; the CPU time of the run's
+own processes minus the fits' CPU time (``cpu_seconds`` of the records) does not, so it is
+printed as well.
 
-Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded]``
+Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded] [--batch N]``
 (needs ``../shared`` beside the repository).
 """
 
@@ -32,7 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from standins.harness import DECALS as CASE  # noqa: E402
 
 
-def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str) -> None:
+def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str, batch=None) -> None:
     """Targets table of the DECaLS case and a config keeping ``regions`` windows."""
     row = {"target": "cool", "band": "z", **{k: str(data / v) for k, v in CASE.items()}}
     (workdir / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
@@ -41,6 +44,8 @@ def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str) -
     config["fitter"]["engine"] = engine
     config["fitter"]["galfit"] = galfit
     config["regions"]["max_regions"] = regions
+    if batch is not None:
+        config["batch"]["regions"] = batch
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
 
@@ -68,6 +73,7 @@ def main(argv=None) -> None:
     parser.add_argument("--regions", type=int, default=20, help="windows to re-fit (default 20)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--engine", default="embedded", help="embedded (default) or galfit")
+    parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's)")
     parser.add_argument("--galfit", default="galfit", help="GALFIT-like executable of engine galfit")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared data folder")
     args = parser.parse_args(argv)
@@ -76,21 +82,21 @@ def main(argv=None) -> None:
         raise SystemExit(f"{data}: folder: not found; pass --shared with the folder holding data/decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        prepare(workdir, data, args.regions, args.engine, args.galfit)
+        prepare(workdir, data, args.regions, args.engine, args.galfit, args.batch)
+        batch = yaml.safe_load((workdir / "config.yaml").read_text())["batch"]["regions"]
         upstream = [f"results/cool/z/{name}" for name in ("regions.tsv", "galaxy.fits")]
         snakemake(workdir, args.cores, *upstream)
         wall, cpu = snakemake(workdir, args.cores, "results/cool/z/magnitudes.tsv")
         records = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/cool/z/regions/*/status.json"))]
     fits = [r["seconds"] for r in records]
+    fit_cpu = sum(r["cpu_seconds"] for r in records)
     if len(fits) < args.regions:
         print(f"note: only {len(fits)} windows were selected (asked for {args.regions})")
     per_region = overhead(wall, args.cores, fits)
-    print(f"regions {len(fits)}  cores {args.cores}  engine {args.engine}")
+    print(f"regions {len(fits)}  cores {args.cores}  engine {args.engine}  windows per batch {batch}")
     print(f"wall {wall:.1f} s  sum of fit times {sum(fits):.1f} s  mean fit {sum(fits) / len(fits):.2f} s")
     print(f"overhead {per_region:.2f} core-s per region (wall x cores)")
-    # On a machine shared with other work, wall x cores counts their time too; the CPU time
-    # of the run's own processes does not.
-    print(f"CPU time of the run {cpu:.1f} s: {(cpu - sum(fits)) / len(fits):.2f} core-s per region besides the fits")
+    print(f"CPU time of the run {cpu:.1f} s, of the fits {fit_cpu:.1f} s: {(cpu - fit_cpu) / len(fits):.2f} core-s per region besides the fits")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def test_galfit_like_engine(fit_files, tmp_path):
     assert rec["status"] == ("flagged" if header.flags else "ok")
     assert rec["chi2nu"] == header.chi2nu == 1.0
     assert rec["exit_code"] == 0 and rec["engine"] == "galfit" and rec["installed"]
-    assert rec["output"] == str(final / "output.fits") and rec["seconds"] > 0
+    assert rec["output"] == str(final / "output.fits") and rec["seconds"] > 0 and rec["cpu_seconds"] > 0
     # Everything of the run sits in the final directory; no attempt directory is left.
     assert {"fit.gal", "injected.fits", "psf.fits", "output.fits", "fit.log", "galfit.01", "status.json", "attempt.json"} <= {p.name for p in final.iterdir()}
     assert attempts(final) == []

@@ -30,6 +30,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -158,6 +159,12 @@ def _run_embedded(workdir: Path, timeout, threads):
     return child.exitcode, message
 
 
+def _children_cpu() -> float:
+    # The engine is this process's only child while it runs, and it has been waited for.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def judge_output(output, exit_code, failure: str = "") -> dict:
     """Status of a finished run from its output block.
 
@@ -247,7 +254,8 @@ def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0
     Returns
     -------
     dict
-        ``status``, ``reason``, ``chi2nu``, ``seconds`` (wall time), ``engine``,
+        ``status``, ``reason``, ``chi2nu``, ``seconds`` (wall time), ``cpu_seconds`` (CPU
+        time of the engine's processes, user + system), ``engine``,
         ``exit_code``, ``output`` (path of the output block in the final directory) and
         ``installed``; when an attempt that started later was installed first, its record
         is returned with ``installed`` False.
@@ -264,14 +272,14 @@ def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0
     (attempt / _STAMP).write_text(json.dumps({"started_ns": started, "engine": engine}) + "\n")
     _stage(inputs or {}, feedme, attempt)
     output_name = read_feedme(attempt / STAGE_NAMES["feedme"]).output_block or STAGE_NAMES["output"]
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), _children_cpu()
     if engine == "galfit":
         code, failure = _run_galfit(galfit_exe, attempt, timeout, threads)
     else:
         code, failure = _run_embedded(attempt, timeout, threads)
-    seconds = time.monotonic() - t0
+    seconds, cpu = time.monotonic() - t0, _children_cpu() - cpu0
     record = judge_output(attempt / output_name, code, failure)
-    record.update(seconds=round(seconds, 3), engine=engine, exit_code=code, output=str(final / output_name))
+    record.update(seconds=round(seconds, 3), cpu_seconds=round(cpu, 3), engine=engine, exit_code=code, output=str(final / output_name))
     (attempt / "status.json").write_text(json.dumps(record, indent=1) + "\n")
     if _install(attempt, final, started):
         return {**record, "installed": True}
