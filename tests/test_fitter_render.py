@@ -7,7 +7,7 @@ from astropy.io import fits
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter import profiles
 from galfit_unc.fitter.psf import load_psf, psf_centre
-from galfit_unc.fitter.render import ModelRenderer, components_from_header
+from galfit_unc.fitter.render import FluxModel, ModelRenderer, components_from_header
 from galfit_unc.fitter.sigma import internal_sigma, sky_statistics
 
 CONTROL = """
@@ -252,6 +252,26 @@ def test_sersic_dkappa_dn_matches_finite_difference():
     h = 1e-5
     fd = (profiles.sersic_kappa(n + h) - profiles.sersic_kappa(n - h)) / (2 * h)
     assert np.allclose(profiles.sersic_dkappa_dn(n), fd, rtol=1e-7)
+
+
+def test_flux_model_is_the_renderer_at_other_magnitudes_and_sky():
+    # Cached component images scaled by flux: the full renderer must agree.
+    comps = _components(JACOBIAN_FEEDME)
+    r = ModelRenderer(comps, (3, 57, 4, 48), _gaussian_psf(15), None, 25.0, exptime=100.0)
+    linear = FluxModel(r, r.theta0)
+    theta = r.theta0.copy()
+    flux_cols = [j for j, (_, key) in enumerate(r.names) if key in ("MAG", "SKY")]
+    assert len(flux_cols) == 8
+    theta[flux_cols] += np.linspace(-0.7, 0.9, len(flux_cols))
+    free = np.zeros(len(theta), dtype=bool)
+    free[flux_cols[1:]] = True
+    model, jac = linear.model_and_jacobian(theta, free)
+    ref_model, ref_jac = r.model_and_jacobian(theta, free)
+    assert np.abs(model - ref_model).max() < 1e-5 * np.abs(ref_model).max()
+    assert np.abs(jac - ref_jac).max() < 1e-5 * np.abs(ref_jac).max()
+    theta[0] += 0.1  # a position: not a flux parameter
+    with pytest.raises(ValueError, match="only magnitudes and sky levels"):
+        linear.model(theta)
 
 
 # ---------------------------------------------------------------------------------------

@@ -23,8 +23,6 @@ from .lm import DEFAULT_IMAX, covariance, levenberg_marquardt
 
 __all__ = ["FitError", "FitOutcome", "run_galfit"]
 
-_WARMUP_IMAX = 10
-
 
 class FitError(RuntimeError):
     """The fit cannot run; the message is one line (file, field, what to do)."""
@@ -277,7 +275,8 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     def fit_fluxes(u0):
         """Warm-up: magnitudes and sky alone, so that structural parameters start from a
         model of the right brightness (a uniformly too faint start otherwise drives sizes
-        and the sky into a remote basin)."""
+        and the sky into a remote basin).  On the cached images of :class:`FluxModel` its
+        steps cost next to nothing, so it runs to GALFIT's own stopping rule."""
         rows = np.flatnonzero([space.names[r][1] in FLUX_KEYS for r in space.roots])
         if rows.size == 0:
             return u0
@@ -293,7 +292,7 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
             u[rows] = v
             return space.project(u)[rows]
 
-        res = levenberg_marquardt(ev, u0[rows], project, lambda v: space.max_step(u0)[rows], imax=_WARMUP_IMAX, nconverge=2)
+        res = levenberg_marquardt(ev, u0[rows], project, lambda v: space.max_step(u0)[rows])
         u = u0.copy()
         u[rows] = res.u
         return u
