@@ -18,9 +18,9 @@ Each case runs in its own child process (so peak RSS is the case's own): one war
 median wall time, median iterations (and all of them when they differ), the last χ²ν,
 and the child's peak RSS.
 
-Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...]`` (the
-default runs the first three cases; ``region4-starts`` wants ``--repeat 7``)
-(needs ``../shared`` beside the repository for the first two cases).
+Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...]``; the
+default runs the first three cases, ``region4-starts`` wants ``--repeat 7``.  All cases but
+``synthetic400`` need ``../shared`` beside the repository.
 """
 
 import argparse
