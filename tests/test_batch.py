@@ -116,3 +116,24 @@ def test_bad_window_fails_naming_it_and_keeps_the_windows_before(case, monkeypat
     assert (tmp / "regions" / WINDOWS[0][0] / "done.json").exists()
     assert not (tmp / "regions" / outside[0] / "done.json").exists()
     assert "Traceback" in (tmp / "logs" / f"{outside[0]}.log").read_text()
+
+
+def test_window_broken_off_in_a_redo_is_not_done_under_its_old_key(case, monkeypatch):
+    inputs, settings, tmp = case
+    monkeypatch.chdir(tmp)
+    regions, logs = tmp / "regions", tmp / "logs"
+    run_batch(WINDOWS[:1], inputs, settings, regions, logs)
+    status = regions / WINDOWS[0][0] / "status.json"
+    first = status.stat().st_mtime_ns
+
+    def broken_off(*args, **kwargs):
+        raise KeyboardInterrupt  # the job killed while this window's files are half rewritten
+
+    changed = {**settings, "cleaning": {**settings["cleaning"], "seed": 3}}
+    with monkeypatch.context() as m:
+        m.setattr("galfit_unc.batch.process_window", broken_off)
+        with pytest.raises(KeyboardInterrupt):
+            run_batch(WINDOWS[:1], inputs, changed, regions, logs)
+    # Back to the first settings: the window's files may be of neither run, so it is redone.
+    run_batch(WINDOWS[:1], inputs, settings, regions, logs)
+    assert status.stat().st_mtime_ns > first

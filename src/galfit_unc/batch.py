@@ -281,6 +281,8 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
             if settings["fitter"]["engine"] == "embedded":
                 # Imported once here, the fitter is inherited by every forked fit.
                 importlib.import_module("galfit_unc.fitter.fit")
+        # A window being redone is not done under any key until it is finished again.
+        (regions_dir / region / _DONE).unlink(missing_ok=True)
         with open(logs_dir / f"{region}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
                 record = process_window(region, window, shared, settings, regions_dir / region, threads)
