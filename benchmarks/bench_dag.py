@@ -3,7 +3,7 @@
 The fixture writes a targets table whose rows all name the shared DECaLS case's input
 files, and for every target and band a mask and a regions table with ``regions`` windows,
 newer than those inputs, so Snakemake takes the checkpoint as done and plans every
-per-region job.  The workflow reads the inputs' headers once per row (its up-front check);
+batch job.  The workflow reads the inputs' headers once per row (its up-front check);
 a dry run reads no pixels.
 
 Usage: ``python benchmarks/bench_dag.py [--targets 10] [--bands g r z] [--regions 50]``
