@@ -29,8 +29,8 @@ rule batch:
     threads: 1
     resources:
         mem_mb=2000,
-        # Every fit may run to its timeout.
-        runtime=config["batch"]["regions"] * (int(config["fitter"]["timeout"] / 60) + 1) + 5,
+        # Every fit may run to its timeout; a retry (a job killed for time) gets more.
+        runtime=lambda wildcards, attempt: attempt * (config["batch"]["regions"] * (int(config["fitter"]["timeout"] / 60) + 1) + 5),
     log:
         "logs/{target}/{band}/batches/{batch}.log",
     conda:

@@ -85,3 +85,12 @@ def test_slurm_profile_dry_run(fake):
     assert "mem_mb=2000" in batch and "runtime=27" in batch
     galaxy = next(res for rule, res in jobs if rule == "galaxy")
     assert "mem_mb=2000" in galaxy and "runtime=10" in galaxy
+
+
+@pytest.mark.skipif(importlib.util.find_spec("snakemake_executor_plugin_slurm") is None, reason="snakemake-executor-plugin-slurm is not installed")
+def test_slurm_profile_retry_gets_more_memory_and_time(fake):
+    seconds, run = dry_run(fake, "--profile", str(REPO / "profiles" / "slurm"), "--attempt", "2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = dict(job_resources(run.stdout + run.stderr))
+    assert "mem_mb=4000" in jobs["batch"] and "runtime=54" in jobs["batch"]
+    assert "mem_mb=4000" in jobs["galaxy"] and "runtime=20" in jobs["galaxy"]
