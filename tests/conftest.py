@@ -1,27 +1,24 @@
 """Shared fixtures.
 
-Tests that read the real GALFIT files in ``../shared`` (beside the repository) use the
-``shared`` fixture: it skips with a reason when the folder is absent, but fails when the
-environment variable ``CI`` is set, because CI always has it.
+Tests that read real GALFIT files use the ``shared`` fixture: ``shared('decals-coolj0112',
+'psf_example.fits')`` is the path of that file under ``tests/data``, which ships with the project
+(each folder's ``PROVENANCE.md`` says where its files come from).  A missing file is an error,
+never a skip.
 """
 
-import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
+DATA = ROOT / "tests" / "data"
 
 
 def shared_path(*parts) -> Path:
-    """Path under ``../shared/data``; skip (or fail on CI) when it is missing."""
-    path = SHARED.joinpath("data", *parts)
+    """Path under ``tests/data``; fail when it is missing (the data ship with the project)."""
+    path = DATA.joinpath(*parts)
     if not path.exists():
-        msg = f"shared data not found: {path} (clone the repository beside shared/)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        pytest.fail(f"test data not found: {path}; restore tests/data from the repository")
     return path
 
 
