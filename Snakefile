@@ -1,7 +1,8 @@
 # galfit-unc: systematic uncertainties of a GALFIT model by injection into blank sky windows
 # of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> galaxy ->
 # batch (per window: cutout -> inject -> fit) -> tables (+ check), regfile and plots.  See the README for inputs, config
-# keys and outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph.
+# keys and outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph (`dot` is Graphviz's:
+# `apt install graphviz` or `conda install -c conda-forge graphviz`).
 
 from snakemake.utils import min_version, validate
 
@@ -11,11 +12,18 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-# One line naming the file and key first; Snakemake's validate then fills the defaults.
-from galfit_unc.targets import check_config
+# Values from `--config` typed by the schema, then one line naming the file and key of the
+# first problem; Snakemake's validate then fills the defaults of every key not set.
+from galfit_unc.preflight import check_engine
+from galfit_unc.targets import check_config, coerce_config
 
-check_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml", ", ".join(map(str, workflow.configfiles)) or "config")
+coerce_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml")
+CONFIG_SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
+check_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml", CONFIG_SOURCE)
 validate(config, "config/schemas/config.schema.yaml")
+
+# The engine can be started (fitter.galfit) before any job needs it.
+check_engine(config["fitter"], CONFIG_SOURCE)
 
 
 include: "rules/common.smk"

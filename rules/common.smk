@@ -4,6 +4,7 @@ import functools
 import os
 from pathlib import Path
 
+from galfit_unc.preflight import check_inputs
 from galfit_unc.targets import check_files, read_targets
 
 TARGETS_TABLE = config["targets"]
@@ -40,8 +41,11 @@ def all_outputs():
 
 
 def check_target_files():
-    """Fail with one line when a file of the targets table neither exists nor is made by a rule."""
+    """Fail with one line when a file of the targets table neither exists nor is made by a rule,
+    or an existing one cannot serve (see galfit_unc.preflight)."""
     check_files(TARGETS, TARGETS_TABLE, producible=lambda p: any(r.is_producer(p) for r in workflow.rules))
+    # Then the PSF, the fitted region against the frame and comp_ident's coverage of the fit.
+    check_inputs(TARGETS, TARGETS_TABLE)
 
 
 def row(wildcards):

@@ -46,6 +46,7 @@ __all__ = [
     "parse_fit_log",
     "read_fit_log",
     "read_comp_ident",
+    "IGNORE",
     "next_restart_name",
 ]
 
@@ -871,7 +872,11 @@ def read_fit_log(path) -> list[LogRun]:
 # ======================================================================================
 # Component -> object tables, restart names
 # ======================================================================================
-def read_comp_ident(path, components: int | list[int] | None = None) -> dict[int, str]:
+#: Object name of a component that belongs to no object (fitted, but in no object's magnitude).
+IGNORE = "-"
+
+
+def read_comp_ident(path, components: int | list[int] | None = None, keep_ignored: bool = False) -> dict[int, str]:
     """Read a ``component object`` table (``#`` comments).
 
     Parameters
@@ -880,6 +885,9 @@ def read_comp_ident(path, components: int | list[int] | None = None) -> dict[int
     components : int or list of int, optional
         Component numbers present in the fit (or their count); a line naming another
         component is an error.
+    keep_ignored : bool
+        Keep the components marked :data:`IGNORE` (object ``-``); by default they are left
+        out, as they belong to no object.
 
     Returns
     -------
@@ -912,7 +920,7 @@ def read_comp_ident(path, components: int | list[int] | None = None) -> dict[int
         out[comp] = toks[1]
     if not out:
         raise _err(path, "table", "no component lines", "write one 'component object' pair per line")
-    return out
+    return out if keep_ignored else {c: obj for c, obj in out.items() if obj != IGNORE}
 
 
 def next_restart_name(directory) -> str:
