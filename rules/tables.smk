@@ -37,11 +37,13 @@ rule tables:
 
 rule check:
     input:
-        "results/{target}/{band}/uncertainties.tsv",
+        uncertainties="results/{target}/{band}/uncertainties.tsv",
+        magnitudes="results/{target}/{band}/magnitudes.tsv",
     output:
         "results/{target}/{band}/check.txt",
     params:
         min_ok_regions=config["stats"]["min_ok_regions"],
+        use_flagged=config["stats"]["use_flagged"],
     localrule: True
     threads: 1
     resources:

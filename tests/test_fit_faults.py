@@ -17,7 +17,7 @@ from standins.harness import make_workdir, out, snakemake, write_config
 #: One behaviour per window, in regions.tsv order, and what magnitudes.tsv must say of it.
 PLAN = {
     "ok": ("ok", ""),
-    "crash0": ("failed", "no output block output.fits (engine exit status 0)"),
+    "crash0": ("failed", "no output block output.fits (engine exit status 0): Doh! GALFIT crashed because"),
     "exit3": ("failed", "exit status 3: stand-in engine: failing on purpose"),
     "hang": ("failed", "timeout after 15 s (process group killed)"),
     "garbage": ("failed", "unreadable output block"),
@@ -108,6 +108,8 @@ def test_min_ok_regions_is_enforced(faulty):
     assert run.returncode != 0
     line = error_line(run, "uncertainties.tsv", "min_ok_regions")
     assert f"only {USABLE} usable re-fits" in line and f"min_ok_regions is {USABLE + 1}" in line, line
+    # Four windows failed, each for its own reason: the three first named, one each.
+    assert "most common reasons in results/cool/z/magnitudes.tsv: 1 x no output block output.fits" in line and line.count("1 x ") == 3, line
     assert not out(work, "check.txt").exists()
     # The evidence stays: the tables say why the other fits failed.
     assert out(work, "magnitudes.tsv").exists() and out(work, "uncertainties.tsv").exists()

@@ -80,6 +80,8 @@ def test_failures_are_data(shared, tmp_path):
     run = snakemake(work)
     assert run.returncode != 0
     assert "n_used: only 0 usable re-fits, stats.min_ok_regions is 2" in run.stderr
+    # The end of the run names the reason, with its count and GALFIT's own words.
+    assert "most common reasons in results/cool/z/magnitudes.tsv: 3 x no output block output.fits (engine exit status 0): Doh! GALFIT crashed because at least one of the model parameters is bad." in run.stderr
     assert "Error in rule check" in run.stderr and "Error in rule fit" not in run.stderr
     rows, comments = read_table(out(work, "magnitudes.tsv"))
     assert comments["failed"] == "3" and comments["ok"] == "0"

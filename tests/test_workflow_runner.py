@@ -75,7 +75,8 @@ def test_crash_with_exit_zero_is_failure(fit_files, tmp_path):
     work, inputs = fit_files
     rec = runner.run_fit(work / "fit.gal", work / "fit", engine="galfit", galfit_exe=engine(tmp_path, "crash_exit0"), inputs=inputs)
     assert rec["status"] == "failed" and rec["exit_code"] == 0
-    assert rec["reason"] == "no output block output.fits (engine exit status 0)"
+    # GALFIT's own words, from the engine's log (tests/standins/crash_exit0.py prints them).
+    assert rec["reason"] == "no output block output.fits (engine exit status 0): Doh! GALFIT crashed because at least one of the model parameters is bad."
     assert "Doh!" in (work / "fit" / "engine.log").read_text()
 
 

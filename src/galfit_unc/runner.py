@@ -27,6 +27,7 @@ timeout, engine error) with the reason; failure is data, never an exception.
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import json
 import os
@@ -38,7 +39,7 @@ import time
 import uuid
 from pathlib import Path
 
-__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "run_fit", "judge_output", "thread_env"]
+__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "run_fit", "judge_output", "failure_reasons", "thread_env"]
 
 #: Plain names of the files a re-fit's input file refers to, inside its fit directory.
 STAGE_NAMES = {
@@ -66,6 +67,16 @@ def thread_env(threads: int, base=None) -> dict:
 def _one_line(text: str) -> str:
     lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
     return lines[-1] if lines else ""
+
+
+def _engine_message(log) -> str:
+    """GALFIT's crash line ("Doh! GALFIT crashed because ...") from ``log``, else its last line."""
+    try:
+        text = Path(log).read_text(errors="replace")
+    except OSError:
+        return ""
+    crashes = [ln.strip() for ln in text.splitlines() if "crashed" in ln or ln.strip().startswith("Doh!")]
+    return " ".join(crashes[-1].split()) if crashes else " ".join(_one_line(text).split())
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -188,7 +199,9 @@ def judge_output(output, exit_code, failure: str = "") -> dict:
         return {"status": "failed", "reason": failure, "chi2nu": None}
     output = Path(output)
     if not output.exists():
-        return {"status": "failed", "reason": f"no output block {output.name} (engine exit status {exit_code})", "chi2nu": None}
+        # GALFIT exits 0 after a crash; its own last words are in the engine's log.
+        said = _engine_message(output.parent / "engine.log")
+        return {"status": "failed", "reason": f"no output block {output.name} (engine exit status {exit_code})" + (f": {said}" if said else ""), "chi2nu": None}
     try:
         header = read_fit_header(output)
     except GalfitFormatError as exc:
@@ -199,6 +212,28 @@ def judge_output(output, exit_code, failure: str = "") -> dict:
     if header.suspect:
         problems.append("suspect " + " ".join(header.suspect))
     return {"status": "flagged" if problems else "ok", "reason": "; ".join(problems), "chi2nu": header.chi2nu}
+
+
+def failure_reasons(rows, use_flagged: bool, top: int = 3) -> list[tuple[str, int]]:
+    """The most common reasons why re-fits were not usable, with their counts.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of ``magnitudes.tsv`` (``status``, ``reason``); the original fit's row is skipped.
+    use_flagged : bool
+        Whether flagged fits count as usable (``stats.use_flagged``).
+    top : int
+        How many reasons to return.
+
+    Returns
+    -------
+    list of (reason, count)
+        Most common first; ties in the order the reasons first appear.
+    """
+    unusable = [r for r in rows if r["status"] == "failed" or (r["status"] == "flagged" and not use_flagged)]
+    counts = collections.Counter((r.get("reason") or r["status"]) for r in unusable)
+    return counts.most_common(top)
 
 
 def _stage(inputs: dict, feedme, workdir: Path) -> None:
