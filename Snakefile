@@ -4,12 +4,18 @@
 # keys and outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph (`dot` is Graphviz's:
 # `apt install graphviz` or `conda install -c conda-forge graphviz`).
 
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# Every key has a default in the schema: without config/config.yaml in the working directory
+# (or a --configfile), the defaults run the targets table config/targets.tsv.
+if os.path.exists("config/config.yaml"):
+
+    configfile: "config/config.yaml"
 
 
 # Values from `--config` typed by the schema, then one line naming the file and key of the
