@@ -148,7 +148,8 @@ def _model_header(report: FitReport):
         ("NDOF", int(report.ndof), "Degrees of freedom"),
         ("NFREE", int(report.nfree), "Number of free parameters"),
         ("NFIX", int(report.nfix), "Number of fixed parameters"),
-        ("CHI2NU", float(f"{report.chi2nu:.7g}"), "Reduced Chi^2"),
+        # Without degrees of freedom (a model-only run) GALFIT writes 0.
+        ("CHI2NU", float(f"{report.chi2nu:.7g}") if report.ndof > 0 else 0.0, "Reduced Chi^2"),
         ("LOGFILE", report.logfile or "none", "Output logfile"),
     ):
         h.append((key, value, comment), end=True)
@@ -209,12 +210,12 @@ def write_subcomponents(path, data, data_header, images, report: FitReport) -> N
     atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="ignore"))
 
 
-def write_model_image(path, model) -> None:
-    """``-o1``: the model image alone (float32, one HDU)."""
+def write_model_image(path, model, report: FitReport) -> None:
+    """``-o1``: the model image alone (float32, one HDU) with GALFIT's model header."""
     from astropy.io import fits
 
-    hdu = fits.PrimaryHDU(np.asarray(model, dtype=np.float32))
-    atomic_write(path, lambda tmp: hdu.writeto(tmp))
+    hdu = fits.PrimaryHDU(np.asarray(model, dtype=np.float32), header=_model_header(report))
+    atomic_write(path, lambda tmp: hdu.writeto(tmp, output_verify="ignore"))
 
 
 # ======================================================================================
