@@ -1,0 +1,203 @@
+"""The embedded fitter's model images against GALFIT 3.0.5's own, case by case.
+
+Every ``renders/`` case of the galfit305-renders reference set is a model-only input file
+(``A) none``, ``P) 1``) and the ``model.fits`` real GALFIT wrote from it.  ``galfit-embedded``
+runs the same file and must give GALFIT's image: rms of the difference at most 0.1 % of the
+case's peak, largest difference at most 1 % of the peak, total within 0.5 %.  Cases not met
+yet are strict xfails whose reason gives the measured figures.
+
+``python tests/test_fitter_renders.py`` prints the figures of every case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import SHARED  # noqa: E402
+
+from galfit_unc.fitter import cli  # noqa: E402
+
+SET = "galfit305-renders"
+RMS_MAX, DIFF_MAX, FLUX_MAX = 1e-3, 1e-2, 5e-3
+
+
+def _set_root() -> Path | None:
+    """The reference set, in the repository's test data or beside the repository."""
+    for root in (Path(__file__).resolve().parent / "data" / SET, SHARED / "data" / SET):
+        if (root / "renders").is_dir():
+            return root
+    return None
+
+
+def _cases() -> list[str]:
+    root = _set_root()
+    if root is None:
+        return []
+    return sorted(p.name for p in (root / "renders").iterdir() if (p / "galfit.feedme").exists())
+
+
+# Cases whose model differs from GALFIT's today: the measured figures and why.
+KNOWN = {
+    "core-n6-dx0-dy0": "rms 0.023 %, max 2.34 % of peak, flux +0.76 %: GALFIT's sampling of steep cores not reproduced",
+    "core-n6-dx0.25-dy0": "rms 0.024 %, max 2.47 % of peak, flux +0.76 %: GALFIT's sampling of steep cores not reproduced",
+    "core-n6-dx0.3-dy0.7": "rms 0.033 %, max 3.31 % of peak, flux +0.91 %: GALFIT's sampling of steep cores not reproduced",
+    "core-n6-dx0.5-dy0.5": "rms 0.035 %, max 1.87 % of peak, flux +0.88 %: GALFIT's sampling of steep cores not reproduced",
+    "mod-bending-1": "refused: component 1 (sersic): hidden row B1)",
+    "mod-bending-2": "refused: component 1 (sersic): hidden row B2)",
+    "mod-bending-3": "refused: component 1 (sersic): hidden row B3)",
+    "mod-fourier-1": "refused: component 1 (sersic): hidden row F1)",
+    "mod-fourier-34": "refused: component 1 (sersic): hidden row F3)",
+    "mod-fourier-bending-c0": "refused: component 1 (sersic): hidden row B2)",
+    "mod-fourier-many": "refused: component 1 (sersic): hidden row F1)",
+    "mod-rotation-log": "refused: component 1 (sersic): hidden row R0)",
+    "mod-rotation-powerlaw": "refused: component 1 (sersic): hidden row R0)",
+    "mod-trunc-inner-radial": "refused: component 1 (sersic): hidden row Ti)",
+    "mod-trunc-outer-radial": "refused: component 1 (sersic): hidden row To)",
+    "mod-trunc-outer-radial-b": "refused: component 1 (sersic): hidden row To)",
+    "mod-trunc-outer-radial2": "refused: component 1 (sersic): hidden row To)",
+    "mod-trunc-outer-radial2-b": "refused: component 1 (sersic): hidden row To)",
+    "psf-edgedisk": "refused: component 1 (edgedisk): component type",
+    "psf-example-sersic": "rms 0.053 %, max 1.64 % of peak, flux +0.57 %: GALFIT's sampling of steep cores not reproduced",
+    "psf-finesampling-2": "refused: E) PSF fine sampling 2",
+    "psf-point-half": "rms 0.062 %, max 2.79 % of peak, flux +2.68 %: GALFIT's placement of a psf component at a half-pixel position not reproduced",
+    "thin-n0.5-q0.02-pa0": "rms 2.340 %, max 78.45 % of peak, flux +41.28 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.02-pa23": "rms 1.411 %, max 63.34 % of peak, flux +34.39 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.02-pa45": "rms 1.137 %, max 49.37 % of peak, flux +25.79 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.02-pa53": "rms 1.043 %, max 39.21 % of peak, flux +22.71 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.02-pa67": "rms 1.411 %, max 63.34 % of peak, flux +34.39 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.02-pa90": "rms 2.340 %, max 78.45 % of peak, flux +41.28 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.05-pa0": "rms 0.385 %, max 11.36 % of peak, flux +5.63 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.05-pa23": "rms 0.355 %, max 10.25 % of peak, flux +7.15 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.05-pa45": "rms 0.411 %, max 9.11 % of peak, flux +9.16 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.05-pa53": "rms 0.366 %, max 9.62 % of peak, flux +6.81 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.05-pa67": "rms 0.355 %, max 10.25 % of peak, flux +7.15 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.05-pa90": "rms 0.385 %, max 11.36 % of peak, flux +5.63 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.1-pa0": "rms 0.145 %, max 2.53 % of peak, flux +1.82 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.1-pa23": "rms 0.136 %, max 2.59 % of peak, flux +1.83 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.1-pa45": "rms 0.143 %, max 2.49 % of peak, flux +1.73 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.1-pa53": "rms 0.138 %, max 2.53 % of peak, flux +1.80 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.1-pa67": "rms 0.136 %, max 2.59 % of peak, flux +1.83 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n0.5-q0.1-pa90": "rms 0.145 %, max 2.53 % of peak, flux +1.82 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.02-pa0": "rms 4.214 %, max 171.32 % of peak, flux +51.31 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.02-pa23": "rms 1.132 %, max 53.21 % of peak, flux +33.46 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.02-pa45": "rms 0.833 %, max 41.42 % of peak, flux +22.91 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.02-pa53": "rms 0.938 %, max 36.97 % of peak, flux +25.92 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.02-pa67": "rms 1.132 %, max 53.21 % of peak, flux +33.46 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.02-pa90": "rms 4.214 %, max 171.32 % of peak, flux +51.31 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.05-pa0": "rms 0.356 %, max 11.30 % of peak, flux +3.19 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.05-pa23": "rms 0.361 %, max 17.39 % of peak, flux +7.53 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.05-pa45": "rms 0.370 %, max 10.27 % of peak, flux +10.34 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.05-pa53": "rms 0.311 %, max 14.73 % of peak, flux +6.82 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.05-pa67": "rms 0.361 %, max 17.39 % of peak, flux +7.53 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.05-pa90": "rms 0.356 %, max 11.30 % of peak, flux +3.19 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.1-pa0": "rms 0.095 %, max 2.26 % of peak, flux +1.58 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.1-pa23": "rms 0.093 %, max 2.98 % of peak, flux +1.91 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.1-pa45": "rms 0.077 %, max 1.66 % of peak, flux +1.66 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.1-pa53": "rms 0.092 %, max 2.62 % of peak, flux +1.89 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.1-pa67": "rms 0.093 %, max 2.98 % of peak, flux +1.91 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n1-q0.1-pa90": "rms 0.095 %, max 2.26 % of peak, flux +1.58 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.02-pa0": "rms 15.501 %, max 1014.77 % of peak, flux +90.05 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.02-pa23": "rms 0.682 %, max 35.30 % of peak, flux +30.03 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.02-pa45": "rms 0.328 %, max 16.19 % of peak, flux +18.61 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.02-pa53": "rms 0.638 %, max 28.74 % of peak, flux +33.51 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.02-pa67": "rms 0.682 %, max 35.29 % of peak, flux +30.03 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.02-pa90": "rms 15.501 %, max 1014.77 % of peak, flux +90.05 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.05-pa0": "rms 0.389 %, max 24.49 % of peak, flux -7.72 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.05-pa23": "rms 0.290 %, max 25.03 % of peak, flux +7.99 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.05-pa45": "rms 0.151 %, max 5.70 % of peak, flux +8.82 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.05-pa53": "rms 0.199 %, max 14.72 % of peak, flux +6.89 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.05-pa67": "rms 0.290 %, max 25.03 % of peak, flux +7.99 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.05-pa90": "rms 0.389 %, max 24.50 % of peak, flux -7.72 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.1-pa0": "rms 0.068 %, max 5.79 % of peak, flux +1.79 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.1-pa23": "rms 0.037 %, max 2.04 % of peak, flux +1.84 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.1-pa45": "rms 0.053 %, max 3.31 % of peak, flux +1.59 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.1-pa53": "rms 0.052 %, max 4.21 % of peak, flux +1.90 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.1-pa67": "rms 0.037 %, max 2.04 % of peak, flux +1.84 %: GALFIT's sampling of thin components not reproduced",
+    "thin-n4-q0.1-pa90": "rms 0.068 %, max 5.79 % of peak, flux +1.79 %: GALFIT's sampling of thin components not reproduced",
+    "type-edgedisk": "refused: component 1 (edgedisk): component type",
+    "type-ferrer": "refused: component 1 (ferrer): component type",
+    "type-ferrer-b05": "refused: component 1 (ferrer): component type",
+    "type-king": "refused: component 1 (king): component type",
+    "type-king-alpha3": "refused: component 1 (king): component type",
+    "type-nuker": "refused: component 1 (nuker): component type",
+    "type-sersic-n8": "rms 0.025 %, max 2.49 % of peak, flux +0.37 %: GALFIT's sampling of steep cores not reproduced",
+}
+
+
+def render_case(set_root: Path, case: str, workdir: Path):
+    """Run ``galfit-embedded`` on one case in ``workdir``; (status, stderr text, figures or None).
+
+    Figures: rms and largest |difference| as fractions of GALFIT's peak, and the ratio of
+    the totals minus 1.
+    """
+    # The feedme files name the PSFs two folders up: keep that layout.
+    for psf in set_root.glob("psf_*.fits"):
+        shutil.copy(psf, workdir / psf.name)
+    folder = workdir / "renders" / case
+    folder.mkdir(parents=True)
+    shutil.copy(set_root / "renders" / case / "galfit.feedme", folder / "galfit.feedme")
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            status = cli.main(["galfit.feedme"])
+    finally:
+        os.chdir(here)
+    if status != 0:
+        return status, err.getvalue().strip(), None
+    ours = fits.getdata(folder / "model.fits").astype(np.float64)
+    ref = fits.getdata(set_root / "renders" / case / "model.fits").astype(np.float64)
+    if ours.shape != ref.shape:
+        return status, f"shape {ours.shape} != GALFIT's {ref.shape}", None
+    peak = np.abs(ref).max()
+    diff = ours - ref
+    return status, "", (float(np.sqrt(np.mean(diff**2)) / peak), float(np.abs(diff).max() / peak), float(ours.sum() / ref.sum() - 1))
+
+
+def _figures_text(fig) -> str:
+    rms, dmax, dflux = fig
+    return f"rms {100 * rms:.3f} %, max {100 * dmax:.2f} % of peak, flux {100 * dflux:+.2f} %"
+
+
+def _param(case):
+    reason = KNOWN.get(case)
+    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)] if reason else []
+    return pytest.param(case, marks=marks, id=case)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in _cases()])
+def test_render_matches_galfit(shared, tmp_path, case):
+    status, err, fig = render_case(shared(SET), case, tmp_path)
+    assert status == 0, err
+    assert fig is not None, err
+    rms, dmax, dflux = fig
+    assert rms <= RMS_MAX and dmax <= DIFF_MAX and abs(dflux) <= FLUX_MAX, _figures_text(fig)
+
+
+def test_every_case_is_listed(shared):
+    """The parametrisation found the whole set (106 cases) and every xfail names a case."""
+    cases = _cases()
+    assert len(cases) == 106
+    assert set(KNOWN) <= set(cases)
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    root = _set_root()
+    for name in _cases():
+        with tempfile.TemporaryDirectory() as tmp:
+            status, err, fig = render_case(root, name, Path(tmp))
+        ok = fig is not None and fig[0] <= RMS_MAX and fig[1] <= DIFF_MAX and abs(fig[2]) <= FLUX_MAX
+        print(f"{name}\t{'met' if ok else 'not met'}\t{_figures_text(fig) if fig else err}", flush=True)
