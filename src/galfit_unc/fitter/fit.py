@@ -260,13 +260,14 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     FitError
         Unreadable or invalid input (one line naming the file, the field and what to do).
     """
-    from .render import FLUX_KEYS, FluxModel, ModelRenderer
+    from .render import FLUX_KEYS, FluxModel, ModelRenderer, check_supported
 
     workdir = Path(workdir) if workdir is not None else Path(os.getcwd())
     init_name = str(feedme_path)
     try:
         fm = gf.read_feedme(_path(workdir, init_name))
         mode = fm.mode if mode is None else int(mode)
+        check_supported(fm.components, fm.psf is not None, fm.finesample, fm.source)
         inputs = _load(fm, workdir, mode)
         renderer = ModelRenderer(
             fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample

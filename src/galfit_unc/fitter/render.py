@@ -31,7 +31,7 @@ from .. import galfit_files as gf
 from . import profiles
 from .psf import psf_centre
 
-__all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "components_from_header", "SUBSAMPLING"]
+__all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "check_supported", "components_from_header", "SUBSAMPLING"]
 
 #: Nested boxes around every profile centre: (half-width in pixels, Gauss-Legendre nodes
 #: per pixel side).  Coarse to fine; each finer box replaces the pixels it covers.
@@ -67,26 +67,50 @@ _ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0)$")
 _FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "AR", "PA", "C0")
 
 
-def _refuse(number, comp, why):
+def _refuse(source, number, comp, why):
     return gf.GalfitFormatError(
-        f"component {number} ({comp.type}): {why}: not supported by the embedded fitter; use engine galfit"
+        f"{source}component {number} ({comp.type}): {why}: not supported by the embedded fitter; use engine galfit"
     )
 
 
-def _check_supported(components, psf):
+def check_supported(components, has_psf, finesample=1, source=None):
+    """Refuse, in one line naming the component and the row, what the renderer cannot do.
+
+    Called on the parsed input file before any image is read, and again by
+    :class:`ModelRenderer`: nothing the file asks for is ever silently dropped.
+
+    Parameters
+    ----------
+    components : list of galfit_files.Component
+    has_psf : bool
+        Whether D) gives a PSF image.
+    finesample : int
+        E) of the input file.
+    source : str, optional
+        The input file's name, put first in the message.
+
+    Raises
+    ------
+    GalfitFormatError
+    """
+    where = f"{source}: " if source else ""
+    if int(finesample) != 1:
+        raise gf.GalfitFormatError(
+            f"{where}E) PSF fine sampling {finesample}: not supported by the embedded fitter; use engine galfit or E) 1"
+        )
     for i, comp in enumerate(components, 1):
         base = comp.base_type
         if base not in _PROFILE_TYPES and base not in ("psf", "sky"):
-            raise _refuse(i, comp, "component type")
+            raise _refuse(where, i, comp, "component type")
         if comp.type != base:
-            raise _refuse(i, comp, "surface-brightness variant of the type")
+            raise _refuse(where, i, comp, "surface-brightness variant of the type")
         for key in comp.rows:
             if not _ALLOWED_ROW.match(key):
-                raise _refuse(i, comp, f"hidden row {key})")
+                raise _refuse(where, i, comp, f"hidden row {key})")
             if key == "C0" and base not in _PROFILE_TYPES:
-                raise _refuse(i, comp, "C0) boxiness on this type")
-        if base == "psf" and psf is None:
-            raise gf.GalfitFormatError(f"component {i} (psf): needs a PSF image; give one in D)")
+                raise _refuse(where, i, comp, "C0) boxiness on this type")
+        if base == "psf" and not has_psf:
+            raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -168,11 +192,7 @@ class ModelRenderer:
     """
 
     def __init__(self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1):
-        if int(finesample) != 1:
-            raise gf.GalfitFormatError(
-                f"E) PSF fine sampling {finesample}: not supported by the embedded fitter; use engine galfit or E) 1"
-            )
-        _check_supported(components, psf)
+        check_supported(components, psf is not None, finesample)
         self.components = list(components)
         self.region = tuple(int(v) for v in region)
         self.convbox = convbox
