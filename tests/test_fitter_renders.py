@@ -66,7 +66,6 @@ KNOWN = {
     "mod-trunc-outer-radial-b": "refused: component 1 (sersic): hidden row To)",
     "mod-trunc-outer-radial2": "refused: component 1 (sersic): hidden row To)",
     "mod-trunc-outer-radial2-b": "refused: component 1 (sersic): hidden row To)",
-    "psf-edgedisk": "refused: component 1 (edgedisk): component type",
     "psf-example-sersic": "rms 0.053 %, max 1.64 % of peak, flux +0.57 %: GALFIT's sampling of steep cores not reproduced",
     "psf-finesampling-2": "refused: E) PSF fine sampling 2",
     "psf-point-half": "rms 0.062 %, max 2.79 % of peak, flux +2.68 %: GALFIT's placement of a psf component at a half-pixel position not reproduced",
@@ -124,12 +123,6 @@ KNOWN = {
     "thin-n4-q0.1-pa53": "rms 0.052 %, max 4.21 % of peak, flux +1.90 %: GALFIT's sampling of thin components not reproduced",
     "thin-n4-q0.1-pa67": "rms 0.037 %, max 2.04 % of peak, flux +1.84 %: GALFIT's sampling of thin components not reproduced",
     "thin-n4-q0.1-pa90": "rms 0.068 %, max 5.79 % of peak, flux +1.79 %: GALFIT's sampling of thin components not reproduced",
-    "type-edgedisk": "refused: component 1 (edgedisk): component type",
-    "type-ferrer": "refused: component 1 (ferrer): component type",
-    "type-ferrer-b05": "refused: component 1 (ferrer): component type",
-    "type-king": "refused: component 1 (king): component type",
-    "type-king-alpha3": "refused: component 1 (king): component type",
-    "type-nuker": "refused: component 1 (nuker): component type",
     "type-sersic-n8": "rms 0.025 %, max 2.49 % of peak, flux +0.37 %: GALFIT's sampling of steep cores not reproduced",
 }
 

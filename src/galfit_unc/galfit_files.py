@@ -70,11 +70,13 @@ PARAMETERS: dict[str, tuple[tuple[str, str, int], ...]] = {
     "moffat": _POS + (("MAG", "3", 0), ("FWHM", "4", 0), ("POW", "5", 0), ("AR", "9", 0), ("PA", "10", 0)),
     "psf": _POS + (("MAG", "3", 0),),
     "sky": (("SKY", "1", 0), ("DSDX", "2", 0), ("DSDY", "3", 0)),
-    "edgedisk": _POS + (("MU", "3", 0), ("HS", "4", 0), ("RS", "5", 0), ("PA", "10", 0)),
+    # GALFIT 3.0.5 names the central surface brightness MU_0 and nuker's mu(Rb) MU; it
+    # leaves king's out of the header, where it is written as MU_0 here.
+    "edgedisk": _POS + (("MU_0", "3", 0), ("HS", "4", 0), ("RS", "5", 0), ("PA", "10", 0)),
     "nuker": _POS
     + (("MU", "3", 0), ("RB", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("GAMMA", "7", 0), ("AR", "9", 0), ("PA", "10", 0)),
-    "king": _POS + (("MU", "3", 0), ("RC", "4", 0), ("RT", "5", 0), ("ALPHA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
-    "ferrer": _POS + (("MU", "3", 0), ("ROUT", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "king": _POS + (("MU_0", "3", 0), ("RC", "4", 0), ("RT", "5", 0), ("ALPHA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "ferrer": _POS + (("MU_0", "3", 0), ("ROUT", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
 }
 COMPONENT_TYPES = tuple(PARAMETERS)
 
@@ -630,7 +632,7 @@ def parse_fit_header(header, source: str = "<imgblock>") -> FitHeader:
             n = int(m.group(1))
             comps[n] = HeaderComponent(n, str(card.value).strip().lower())
             continue
-        m = re.fullmatch(r"(\d+)_([A-Z0-9]+)", key)
+        m = re.fullmatch(r"(\d+)_([A-Z0-9_]+)", key)
         if m and int(m.group(1)) in comps:
             n = int(m.group(1))
             comps[n].params.append((m.group(2), parse_header_value(card.value, source, key)))

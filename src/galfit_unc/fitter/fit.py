@@ -270,7 +270,8 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         check_supported(fm.components, fm.psf is not None, fm.finesample, fm.source)
         inputs = _load(fm, workdir, mode)
         renderer = ModelRenderer(
-            fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample
+            fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample,
+            fm.platescale,
         )
         space = ParameterSpace(fm.components, renderer.names, renderer.theta0, inputs.constraints, fm.constraints or "constraints")
     except (GalfitFormatError, ConstraintError) as exc:

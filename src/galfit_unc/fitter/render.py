@@ -57,14 +57,27 @@ def _refinement(q):
     return max([1] + [m for limit, m in _THIN_REFINE.items() if q < limit])
 
 
-_PROFILE_TYPES = {"sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat"}
+_PROFILE_TYPES = {
+    "sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat",
+    "nuker": "nuker", "king": "king", "ferrer": "ferrer", "edgedisk": "edgedisk",
+}
 #: Parameters the model is linear in (through the flux 10^(-0.4 mag)): see :class:`FluxModel`.
-FLUX_KEYS = ("MAG", "SKY")
-_SIZE_KEY = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM"}
-_SHAPE_KEY = {"sersic": "N", "moffat": "POW"}
+FLUX_KEYS = ("MAG", "MU", "MU_0", "SKY")
+_SIZE_KEY = {
+    "sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM",
+    "nuker": "RB", "king": "RC", "ferrer": "ROUT", "edgedisk": "RS",
+}
+_SHAPE_KEY = {"sersic": "N", "moffat": "POW", "nuker": "ALPHA", "king": "ALPHA", "ferrer": "ALPHA", "edgedisk": "HS"}
+_SHAPE2_KEY = {"nuker": "BETA", "king": "RT", "ferrer": "BETA"}
+_SHAPE3_KEY = {"nuker": "GAMMA"}
 _DEVAUC_N = 4.0
 _ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0)$")
-_FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "AR", "PA", "C0")
+_FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "SHAPE2", "SHAPE3", "AR", "PA", "C0")
+
+
+def profiles_kind(comp):
+    """The radial-profile family of a component (None for psf and sky)."""
+    return _PROFILE_TYPES.get(comp.base_type)
 
 
 def _refuse(source, number, comp, why):
@@ -107,7 +120,7 @@ def check_supported(components, has_psf, finesample=1, source=None):
         for key in comp.rows:
             if not _ALLOWED_ROW.match(key):
                 raise _refuse(where, i, comp, f"hidden row {key})")
-            if key == "C0" and base not in _PROFILE_TYPES:
+            if key == "C0" and (base not in _PROFILE_TYPES or base == "edgedisk"):
                 raise _refuse(where, i, comp, "C0) boxiness on this type")
         if base == "psf" and not has_psf:
             raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
@@ -191,8 +204,12 @@ class ModelRenderer:
         ``(ny, nx)`` of the region.
     """
 
-    def __init__(self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1):
+    def __init__(self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1, platescale=None):
         check_supported(components, psf is not None, finesample)
+        if platescale is None and any(profiles_kind(c) in profiles.SB_KINDS for c in components):
+            raise gf.GalfitFormatError("K) plate scale: needed for surface-brightness components; give K)")
+        # Surface brightness per arcsec^2 -> per pixel.
+        self.pixel_area = 1.0 if platescale is None else float(platescale[0]) * float(platescale[1])
         self.components = list(components)
         self.region = tuple(int(v) for v in region)
         self.convbox = convbox
@@ -271,8 +288,8 @@ class ModelRenderer:
     def _setup_groups(self):
         n_theta = len(self.theta0)
         # Extended theta: constants appended for parameters a component does not have.
-        self._const = np.array([_DEVAUC_N, 0.0])
-        k_n4, k_zero = n_theta, n_theta + 1
+        self._const = np.array([_DEVAUC_N, 0.0, 1.0])
+        k_n4, k_zero, k_one = n_theta, n_theta + 1, n_theta + 2
         where = {name: j for j, name in enumerate(self.names)}
         self._groups = []
         for kind in profiles.PROFILE_KINDS:
@@ -284,8 +301,15 @@ class ModelRenderer:
                 idx = []
                 for i in members:
                     base = self.components[i].base_type
-                    key = {"SIZE": _SIZE_KEY[base], "SHAPE": _SHAPE_KEY.get(base)}.get(field, field)
-                    idx.append(where.get((i, key), k_n4 if field == "SHAPE" else k_zero))
+                    key = {
+                        "MAG": gf.parameter_table(self.components[i])[2][0],
+                        "SIZE": _SIZE_KEY[base],
+                        "SHAPE": _SHAPE_KEY.get(base),
+                        "SHAPE2": _SHAPE2_KEY.get(base),
+                        "SHAPE3": _SHAPE3_KEY.get(base),
+                    }.get(field, field)
+                    fallback = {"SHAPE": k_n4, "AR": k_one}.get(field, k_zero)
+                    idx.append(where.get((i, key), fallback))
                 index[field] = np.array(idx)
             self._groups.append(_Group(kind, members, index))
         self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
@@ -305,15 +329,17 @@ class ModelRenderer:
         idx = {f: group.index[f][sel] for f in _FIELDS}
         par = {f: theta_ext[idx[f]] for f in _FIELDS}
         flux = profiles.flux_from_mag(par["MAG"], self.zeropoint, self.exptime)
+        if group.kind in profiles.SB_KINDS:
+            flux = flux * self.pixel_area
         c0 = par["C0"] if group.has_c0 else None
         oy0, ox0 = self._origin
         xc = (par["XC"] - ox0).astype(np.float32)
         yc = (par["YC"] - oy0).astype(np.float32)
-        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0)
+        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0, par["SHAPE2"], par["SHAPE3"])
 
         def ev(dx, dy, k=slice(None)):
             sub = tuple(None if a is None else np.asarray(a)[k] for a in args)
-            res = profiles.evaluate(group.kind, dx, dy, *sub, derivs=derivs)
+            res = profiles.evaluate(group.kind, dx, dy, *sub[:6], derivs=derivs, shape2=sub[6], shape3=sub[7])
             return res if derivs else (res, {})
 
         # Pixel centres, one component at a time: the rows stay in cache (twice as fast).
@@ -608,7 +634,7 @@ class FluxModel:
         self.shape = renderer.shape
         keys = [key for _, key in renderer.names]
         self._cols = np.flatnonzero([key in FLUX_KEYS for key in keys])
-        self._is_mag = np.array([keys[j] == "MAG" for j in self._cols], dtype=bool)
+        self._is_mag = np.array([keys[j] != "SKY" for j in self._cols], dtype=bool)
         self._held = np.ones(len(keys), dtype=bool)
         self._held[self._cols] = False
         self._row = np.full(len(keys), -1)
