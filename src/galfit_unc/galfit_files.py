@@ -825,15 +825,19 @@ def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
     """Parse every run block of a ``fit.log`` (tokens, not columns)."""
     runs: list[LogRun] = []
     cur = None
-    pending = None
+    pending = hidden = None
     for line in text.splitlines():
         s = line.strip()
         if s.startswith("Input image"):
             cur = LogRun(input_image=s.split(":", 1)[1].strip())
             runs.append(cur)
-            pending = None
+            pending = hidden = None
             continue
         if cur is None or not s or set(s) <= {"-"}:
+            continue
+        if hidden is not None and len(hidden.errors) < len(hidden.values):
+            toks = _log_tokens(re.sub(r"\d+:", " ", s).replace("(", " ").replace(")", " ").replace(",", " "))
+            hidden.errors += [v for v, _ in toks]
             continue
         if ":" in s and not s.startswith("Chi"):
             label, rest = (p.strip() for p in s.split(":", 1))
@@ -841,9 +845,18 @@ def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
             if attr:
                 setattr(cur, attr, rest)
                 continue
+            if label == "fourier" and cur.components:
+                # Hidden rows of the component above: (m: amplitude, phase) per mode.
+                toks = _log_tokens(re.sub(r"\d+:", " ", rest).replace("(", " ").replace(")", " ").replace(",", " "))
+                hidden = cur.components[-1]
+                hidden.values += [v for v, _ in toks]
+                hidden.kinds += [k for _, k in toks]
+                pending = None
+                continue
             rest = rest.replace("(", " ").replace(")", " ").replace(",", " ")
             toks = _log_tokens(rest)
             pending = LogComponent(label.split()[0], [v for v, _ in toks], [], [k for _, k in toks])
+            hidden = None
             cur.components.append(pending)
             continue
         if s.startswith("Chi^2/nu"):

@@ -230,6 +230,30 @@ def _edgedisk(dx, dy, sb, hs, rs, pa, derivs):
     }
 
 
+#: Azimuth nodes of the flux normalisation of Fourier modes.
+_FOURIER_NODES = (np.arange(720) + 0.5) * (2.0 * math.pi / 720)
+
+
+def fourier_log_norm(modes, amp, phase):
+    """ln N and d ln N / d (amplitude, phase in degrees) of Fourier modes, per component.
+
+    The radius r0 (1 + sum a_m cos(m (theta - phi_m))) shrinks the profile by the factor
+    in each direction, so the flux of a given central brightness scales by
+    N = <(1 + sum ...)^-2> over theta; GALFIT keeps the magnitude the total, i.e. divides
+    by N (measured on its renders: F1 = 0.1 gives a total 1/N = (1 - a^2)^1.5 lower).
+    """
+    t = _FOURIER_NODES[None, None, :]
+    m = np.asarray(modes, dtype=np.float64)[None, :, None]
+    arg = m * (t - np.radians(phase)[:, :, None])
+    f = 1.0 + np.sum(amp[:, :, None] * np.cos(arg), axis=1)  # (m, nodes)
+    f = np.maximum(f, 1e-3)
+    big_n = np.mean(f**-2.0, axis=1)
+    common = -2.0 * f[:, None, :] ** -3.0
+    d_amp = np.mean(common * np.cos(arg), axis=2) / big_n[:, None]
+    d_phase = np.mean(common * amp[:, :, None] * m * np.sin(arg), axis=2) / big_n[:, None] * (math.pi / 180.0)
+    return np.log(big_n), d_amp, d_phase
+
+
 def _sersic_constants(n):
     """kappa, dkappa/dn, ln N and d ln N / dn for Sersic indices ``n`` (memoised per n)."""
     return tuple(np.array(v) for v in zip(*(_sersic_constants_one(float(x)) for x in np.ravel(n))))
@@ -245,7 +269,7 @@ def _sersic_constants_one(n):
     return float(kappa[0]), float(dkappa[0]), float(ln_norm[0]), float(dln_norm[0])
 
 
-def evaluate(kind, dx, dy, flux, size, shape, q, pa, c0=None, derivs=False, shape2=None, shape3=None):
+def evaluate(kind, dx, dy, flux, size, shape, q, pa, c0=None, derivs=False, shape2=None, shape3=None, fourier=None):
     """Surface brightness (per pixel area) of ``m`` components at ``k`` points each.
 
     Parameters
@@ -270,6 +294,11 @@ def evaluate(kind, dx, dy, flux, size, shape, q, pa, c0=None, derivs=False, shap
         Also return the derivatives.
     shape2, shape3 : ndarray, shape (m,), optional
         beta and gamma (nuker), Rt (king), beta (ferrer).
+    fourier : tuple (modes, amp, phase), optional
+        Azimuthal Fourier modes: mode numbers (K,), amplitudes and phases in degrees
+        (m, K).  The radius becomes r (1 + sum a_m cos(m (theta - phi_m))) with
+        theta = atan2(y'/q, -x') (GALFIT's convention, found on its renders); derivatives
+        ``F<m>`` and ``F<m>PA`` are returned.
 
     Returns
     -------
@@ -307,6 +336,23 @@ def evaluate(kind, dx, dy, flux, size, shape, q, pa, c0=None, derivs=False, shap
         axp, aup = ax**pd, au**pd
         big_s = np.maximum(axp + aup, tiny**pd)
         r = big_s ** (1.0 / pd)
+    if fourier is not None:
+        modes, amp, phase = fourier
+        amp, phase = np.asarray(amp, dtype=np.float64), np.asarray(phase, dtype=np.float64)
+        theta_f = np.arctan2(u, -xp)
+        ff = np.ones_like(r)
+        dff = np.zeros_like(r)  # d f / d theta
+        cosines = []
+        for k, m in enumerate(modes):
+            arg = m * (theta_f - cast(np.radians(phase[:, k : k + 1])))
+            c, sn_m = np.cos(arg), np.sin(arg)
+            cosines.append((c, sn_m))
+            ff += cast(amp[:, k : k + 1]) * c
+            dff -= cast(amp[:, k : k + 1] * m) * sn_m
+        ff = np.maximum(ff, cast(1e-3))
+        r = r * ff
+        ln_nf, dln_nf_amp, dln_nf_phase = fourier_log_norm(modes, amp, phase)
+        const = const - ln_nf[:, None]
     rho = r / sd
     if kind == "sersic":
         rad_par = (shape,) + _sersic_constants(shape[:, 0])
@@ -328,6 +374,11 @@ def evaluate(kind, dx, dy, flux, size, shape, q, pa, c0=None, derivs=False, shap
         w = big_l / big_s
         gx = w * ax ** (pd - 1.0) * np.sign(xp)
         gu = w * au ** (pd - 1.0) * np.sign(u)
+    if fourier is not None:
+        # d ln r / d theta = f'/f, with d theta / d x' = u / (x'^2 + u^2), d theta / d u = -x' / (...).
+        g_theta = big_l * dff / ff / np.maximum(xp * xp + u * u, tiny * tiny)
+        gx = gx + g_theta * u
+        gu = gu - g_theta * xp
     # A surface-brightness parameter fixes I at a point: no flux normalisation terms.
     norm = 0.0 if sb else 1.0
     out = {
@@ -347,4 +398,10 @@ def evaluate(kind, dx, dy, flux, size, shape, q, pa, c0=None, derivs=False, shap
     if p is not None:
         dlnr_dp = -np.log(big_s) / pd**2 + (special.xlogy(axp, ax) + special.xlogy(aup, au)) / (pd * big_s)
         out["C0"] = img * (cast(norm * dln_r) + big_l * dlnr_dp)
+    if fourier is not None:
+        deg = cast(math.pi / 180.0)
+        for k, m in enumerate(modes):
+            c, sn_m = cosines[k]
+            out[f"F{m}"] = img * (big_l * c / ff - cast(dln_nf_amp[:, k : k + 1]))
+            out[f"F{m}PA"] = img * (big_l * cast(amp[:, k : k + 1] * m) * sn_m / ff * deg - cast(dln_nf_phase[:, k : k + 1]))
     return img, out

@@ -71,7 +71,8 @@ _SHAPE_KEY = {"sersic": "N", "moffat": "POW", "nuker": "ALPHA", "king": "ALPHA",
 _SHAPE2_KEY = {"nuker": "BETA", "king": "RT", "ferrer": "BETA"}
 _SHAPE3_KEY = {"nuker": "GAMMA"}
 _DEVAUC_N = 4.0
-_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0)$")
+_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|F\d{1,2})$")
+_FOURIER_ROW = re.compile(r"^F\d{1,2}$")
 _FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "SHAPE2", "SHAPE3", "AR", "PA", "C0")
 
 
@@ -122,6 +123,8 @@ def check_supported(components, has_psf, finesample=1, source=None):
                 raise _refuse(where, i, comp, f"hidden row {key})")
             if key == "C0" and (base not in _PROFILE_TYPES or base == "edgedisk"):
                 raise _refuse(where, i, comp, "C0) boxiness on this type")
+            if _FOURIER_ROW.match(key) and (base not in _PROFILE_TYPES or base == "edgedisk"):
+                raise _refuse(where, i, comp, f"Fourier mode {key}) on this type")
         if base == "psf" and not has_psf:
             raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
 
@@ -159,12 +162,15 @@ def _add_curvature(stack):
 class _Group:
     """Components of one radial-profile family, with the theta index of each parameter."""
 
-    def __init__(self, kind, members, index):
+    def __init__(self, kind, members, index, modes=()):
         self.kind = kind
         self.members = np.array(members)
         # index[field] -> (m,) positions in the extended theta (constants appended).
         self.index = index
         self.has_c0 = bool(np.any(index["C0"] < index["_n_theta"]))
+        # Fourier mode numbers of any member (amplitude 0 for members without the mode).
+        self.modes = tuple(modes)
+        self.fields = _FIELDS + tuple(f"F{m}{part}" for m in self.modes for part in ("", "PA"))
 
 
 class ModelRenderer:
@@ -297,7 +303,8 @@ class ModelRenderer:
             if not members:
                 continue
             index = {"_n_theta": n_theta}
-            for field in _FIELDS:
+            modes = sorted({int(key[1:]) for i in members for key in self.components[i].rows if _FOURIER_ROW.match(key)})
+            for field in _FIELDS + tuple(f"F{m}{part}" for m in modes for part in ("", "PA")):
                 idx = []
                 for i in members:
                     base = self.components[i].base_type
@@ -311,7 +318,7 @@ class ModelRenderer:
                     fallback = {"SHAPE": k_n4, "AR": k_one}.get(field, k_zero)
                     idx.append(where.get((i, key), fallback))
                 index[field] = np.array(idx)
-            self._groups.append(_Group(kind, members, index))
+            self._groups.append(_Group(kind, members, index, modes))
         self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
         self._sky_members = [i for i, c in enumerate(self.components) if c.base_type == "sky"]
         self._where = where
@@ -326,8 +333,8 @@ class ModelRenderer:
         (k, Nb*Nb) with derivatives and centre pixels (None when there are none).
         """
         sel = active[group.members]
-        idx = {f: group.index[f][sel] for f in _FIELDS}
-        par = {f: theta_ext[idx[f]] for f in _FIELDS}
+        idx = {f: group.index[f][sel] for f in group.fields}
+        par = {f: theta_ext[idx[f]] for f in group.fields}
         flux = profiles.flux_from_mag(par["MAG"], self.zeropoint, self.exptime)
         if group.kind in profiles.SB_KINDS:
             flux = flux * self.pixel_area
@@ -335,11 +342,16 @@ class ModelRenderer:
         oy0, ox0 = self._origin
         xc = (par["XC"] - ox0).astype(np.float32)
         yc = (par["YC"] - oy0).astype(np.float32)
-        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0, par["SHAPE2"], par["SHAPE3"])
+        amp = np.stack([par[f"F{m}"] for m in group.modes], axis=1) if group.modes else None
+        phase = np.stack([par[f"F{m}PA"] for m in group.modes], axis=1) if group.modes else None
+        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0, par["SHAPE2"], par["SHAPE3"], amp, phase)
 
         def ev(dx, dy, k=slice(None)):
             sub = tuple(None if a is None else np.asarray(a)[k] for a in args)
-            res = profiles.evaluate(group.kind, dx, dy, *sub[:6], derivs=derivs, shape2=sub[6], shape3=sub[7])
+            fourier = None if amp is None else (group.modes, sub[8], sub[9])
+            res = profiles.evaluate(
+                group.kind, dx, dy, *sub[:6], derivs=derivs, shape2=sub[6], shape3=sub[7], fourier=fourier
+            )
             return res if derivs else (res, {})
 
         # Pixel centres, one component at a time: the rows stay in cache (twice as fast).
