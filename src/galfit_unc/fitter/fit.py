@@ -235,7 +235,9 @@ def _restart_values(fm, renderer, theta):
     return out
 
 
-def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None, workdir=None) -> FitOutcome:
+def run_galfit(
+    feedme_path, *, imax: int | None = None, mode: int | None = None, workdir=None, sampling: str = "galfit"
+) -> FitOutcome:
     """Run a GALFIT input file like ``galfit FEEDME``.
 
     Parameters
@@ -250,6 +252,9 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     workdir : path-like, optional
         Working directory (default: the current one); outputs, ``fit.log`` and the
         restart file ``galfit.NN`` go there.
+    sampling : {"galfit", "exact"}
+        How pixels are sampled: GALFIT's own rule (its model images, also of thin
+        components) or pixel means of the profiles (see :class:`render.ModelRenderer`).
 
     Returns
     -------
@@ -260,7 +265,8 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     FitError
         Unreadable or invalid input (one line naming the file, the field and what to do).
     """
-    from .render import FLUX_KEYS, FluxModel, ModelRenderer, check_supported
+    from .profiles import SB_KINDS
+    from .render import FLUX_KEYS, FluxModel, ModelRenderer, check_supported, profiles_kind
 
     workdir = Path(workdir) if workdir is not None else Path(os.getcwd())
     init_name = str(feedme_path)
@@ -271,7 +277,9 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         inputs = _load(fm, workdir, mode)
         renderer = ModelRenderer(
             fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample,
-            fm.platescale,
+            # K) only matters (and must be there) for surface-brightness components.
+            fm.platescale if any(profiles_kind(c) in SB_KINDS for c in fm.components) else None,
+            sampling,
         )
         space = ParameterSpace(fm.components, renderer.names, renderer.theta0, inputs.constraints, fm.constraints or "constraints")
     except (GalfitFormatError, ConstraintError) as exc:

@@ -47,6 +47,17 @@ CORE_BOX = (1, 4)
 CORE_MIN_N = 3.0
 CORE_MIN_Q = 0.3
 
+#: GALFIT's own sampling of unconvolved models (``sampling="galfit"`` without a PSF), found on
+#: its renders to single precision:
+#: a pixel whose centre lies at elliptical radius r (pixels, along the major axis) is the
+#: mean of an n x n grid of cell centres, n = GALFIT_INNER_N for r < GALFIT_INNER_R,
+#: round(GALFIT_INNER_N / r) for r < GALFIT_OUTER_R, else the pixel-centre value.  Thin
+#: components therefore lose the light between pixel centres, as GALFIT's models do.
+GALFIT_INNER_N = 20
+GALFIT_INNER_R = 4.0
+GALFIT_OUTER_R = 10.0
+SAMPLING_MODES = ("galfit", "exact")
+
 # Thin components (axis ratio below the key) get this many times more nodes, up to 64.
 _THIN_REFINE = {0.15: 2}
 _MAX_NODES = 64
@@ -129,6 +140,14 @@ def check_supported(components, has_psf, finesample=1, source=None):
             raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
 
 
+@functools.lru_cache(maxsize=64)
+def _cell_offsets(n):
+    """x and y offsets from a pixel's centre of the centres of its n x n cells."""
+    t = (np.arange(n) + 0.5) / n - 0.5
+    yy, xx = np.meshgrid(t, t, indexing="ij")
+    return xx.ravel(), yy.ravel()
+
+
 @functools.lru_cache(maxsize=1)
 def _blas_controller():
     """threadpoolctl's controller, built once (its library scan is slow); None without it."""
@@ -193,6 +212,14 @@ class ModelRenderer:
         EXPTIME of the input image (1 when absent).
     finesample : int
         E); only 1 is supported.
+    platescale : tuple of float, optional
+        K) (dx, dy) in arcsec per pixel: converts the surface brightnesses of edgedisk,
+        nuker, king and ferrer; required when there are such components.
+    sampling : {"exact", "galfit"}
+        "exact": pixel means of the profiles (see the module's description); "galfit":
+        without a PSF, GALFIT's own sub-sampling rule (see GALFIT_INNER_N), which
+        reproduces its model images, including the light it loses on thin components;
+        with a PSF the same as "exact", which is what matches GALFIT's convolved models.
 
     Raises
     ------
@@ -210,8 +237,16 @@ class ModelRenderer:
         ``(ny, nx)`` of the region.
     """
 
-    def __init__(self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1, platescale=None):
+    def __init__(
+        self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1, platescale=None, sampling="exact"
+    ):
         check_supported(components, psf is not None, finesample)
+        if sampling not in SAMPLING_MODES:
+            raise ValueError(f"sampling {sampling!r}: use one of {', '.join(SAMPLING_MODES)}")
+        self.sampling = sampling
+        # With a PSF, GALFIT's image blocks are matched by the exact pixel means and the
+        # sub-pixel convolution of steep cores (its rule below makes them 3-5 times worse).
+        self._galfit_rule = sampling == "galfit" and psf is None
         if platescale is None and any(profiles_kind(c) in profiles.SB_KINDS for c in components):
             raise gf.GalfitFormatError("K) plate scale: needed for surface-brightness components; give K)")
         # Surface brightness per arcsec^2 -> per pixel.
@@ -371,6 +406,9 @@ class ModelRenderer:
             margin = CORE_BOX[0] + 1
             on_grid = (ic >= margin) & (ic < gx - margin) & (jc >= margin) & (jc < gy - margin)
             steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q) & on_grid
+        if self._galfit_rule:
+            boxes = self._galfit_corrections(ev, img, der, xc, yc, ic, jc, par["AR"], par["PA"])
+            return img, der, idx, boxes, None
         refine = np.array([_refinement(q) for q in par["AR"]])
         # Pixel values inside the outermost box, per component: finer levels overwrite
         # their central part, steep cores are emptied (they go to Fourier space).
@@ -439,6 +477,49 @@ class ModelRenderer:
             return target.reshape(len(ic), -1) - centre - np.where(inner, lap * np.float32(1.0 / 24.0), 0.0)
 
         return flat, inside, correction(img, box), {key: correction(der[key], dbox[key]) for key in der}
+
+    def _galfit_corrections(self, ev, img, der, xc, yc, ic, jc, q, pa):
+        """GALFIT's sub-sampling near each centre as corrections of the pixel-centre images
+        (same layout as :meth:`_box_corrections`; no curvature term in this mode)."""
+        gy, gx = self.grid_shape
+        half = int(np.ceil(GALFIT_OUTER_R))
+        off = np.arange(-half, half + 1)
+        m = len(xc)
+        shape = (m, off.size, off.size)
+        py = np.broadcast_to((jc[:, None] + off)[:, :, None], shape)
+        px = np.broadcast_to((ic[:, None] + off)[:, None, :], shape)
+        dx = px - xc.astype(np.float64)[:, None, None]
+        dy = py - yc.astype(np.float64)[:, None, None]
+        theta = np.radians(pa)[:, None, None]
+        xp = dy * np.cos(theta) - dx * np.sin(theta)
+        yp = (dx * np.cos(theta) + dy * np.sin(theta)) / q[:, None, None]
+        r = np.hypot(xp, yp)
+        nsub = np.where(
+            r < GALFIT_INNER_R, GALFIT_INNER_N, np.where(r < GALFIT_OUTER_R, np.rint(GALFIT_INNER_N / np.maximum(r, 1e-9)), 1)
+        ).astype(np.int64)
+        inside = ((px >= 0) & (px < gx) & (py >= 0) & (py < gy) & (nsub > 1)).reshape(m, -1)
+        flat = (np.clip(py, 0, gy - 1) * gx + np.clip(px, 0, gx - 1)).reshape(m, -1)
+        nsub = nsub.reshape(m, -1)
+        corr = np.zeros((m, flat.shape[1]), dtype=np.float32)
+        dcorr = {key: np.zeros_like(corr) for key in der}
+        for i in range(m):
+            sel = np.flatnonzero(inside[i])
+            if not sel.size:
+                continue
+            ns = nsub[i, sel]
+            cells = [_cell_offsets(int(n)) for n in ns]
+            pix = np.repeat(np.arange(sel.size), ns * ns)
+            cx = np.concatenate([c[0] for c in cells])
+            cy = np.concatenate([c[1] for c in cells])
+            fx, fy = flat[i, sel] % gx, flat[i, sel] // gx
+            sx = (fx[pix] + cx - xc[i]).astype(np.float32)[None, :]
+            sy = (fy[pix] + cy - yc[i]).astype(np.float32)[None, :]
+            val, dval = ev(sx, sy, [i])
+            weight = 1.0 / (ns * ns)[pix]
+            corr[i, sel] = np.bincount(pix, weights=val[0] * weight, minlength=sel.size) - img[i, flat[i, sel]]
+            for key, arr in dval.items():
+                dcorr[key][i, sel] = np.bincount(pix, weights=arr[0] * weight, minlength=sel.size) - der[key][i, flat[i, sel]]
+        return flat, inside, corr, dcorr
 
     @staticmethod
     def _cell_means(ev, k, ux, uy, half, sub):
@@ -562,8 +643,9 @@ class ModelRenderer:
                 core_ic += [ic] + [ic[t : t + 1] for _, t, _ in ccols]
                 core_jc += [jc] + [jc[t : t + 1] for _, t, _ in ccols]
         stack = stack.reshape(-1, gy, gx)
-        for i in range(0, len(stack), 8):  # a few images at a time stay in cache
-            _add_curvature(stack[i : i + 8])
+        if not self._galfit_rule:
+            for i in range(0, len(stack), 8):  # a few images at a time stay in cache
+                _add_curvature(stack[i : i + 8])
         flat_stack = stack.reshape(len(stack), -1)
         for (flat, inside, corr, dcorr), cols in box_parts:
             flat_stack[0] += np.bincount(flat[inside], weights=corr[inside], minlength=gy * gx).astype(np.float32)
