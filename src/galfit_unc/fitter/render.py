@@ -12,6 +12,10 @@ convolution as point sources (a separable DFT), not as whole pixels.  GALFIT's m
 of such cores are reproduced this way; for shallower profiles pixel-level convolution is
 what matches them.  The measurements behind these choices are in the tests.
 
+That is the ``exact`` sampling.  The ``galfit`` sampling (the command line's default)
+follows GALFIT's own rule instead where it differs, in models without a PSF: pixel-centre
+values beyond ten pixels of the centre, cell grids inside (see GALFIT_INNER_N).
+
 The convolution is a real FFT of the whole stack (model plus every Jacobian column) at
 once; ``psf`` components are the PSF itself shifted in Fourier space and not convolved
 again; the sky is added after the convolution.  A convolution box I) smaller than the
