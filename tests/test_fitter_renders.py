@@ -62,8 +62,6 @@ KNOWN = {
     "psf-example-sersic": "rms 0.053 %, max 1.64 % of peak, flux +0.57 %: GALFIT's convolution of a steep core with its example PSF not reproduced",
     "psf-finesampling-2": "refused: E) PSF fine sampling 2",
     "psf-point-half": "rms 0.062 %, max 2.79 % of peak, flux +2.68 %: GALFIT's placement of a psf component at a half-pixel position not reproduced",
-    "thin-n4-q0.02-pa45": "rms 0.401 %, max 40.25 % of peak, flux +5.59 %: GALFIT's sampling of the centre pixel of a thin component at PA 45 not reproduced",
-    "thin-n4-q0.05-pa45": "rms 0.072 %, max 7.31 % of peak, flux +0.92 %: GALFIT's sampling of the centre pixel of a thin component at PA 45 not reproduced",
 }
 
 

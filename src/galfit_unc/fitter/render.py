@@ -60,6 +60,9 @@ CORE_MIN_Q = 0.3
 GALFIT_INNER_N = 20
 GALFIT_INNER_R = 4.0
 GALFIT_OUTER_R = 10.0
+#: ... and a pixel with r < GALFIT_CENTRE_R at least round(GALFIT_CENTRE_Q / q) cells per side.
+GALFIT_CENTRE_R = 1.0
+GALFIT_CENTRE_Q = 2.0
 SAMPLING_MODES = ("galfit", "exact")
 
 # Thin components (axis ratio below the key) get this many times more nodes, up to 64.
@@ -501,6 +504,9 @@ class ModelRenderer:
         nsub = np.where(
             r < GALFIT_INNER_R, GALFIT_INNER_N, np.where(r < GALFIT_OUTER_R, np.rint(GALFIT_INNER_N / np.maximum(r, 1e-9)), 1)
         ).astype(np.int64)
+        # Within a pixel of the centre: finer still for thin components.
+        core_n = np.maximum(nsub, np.rint(GALFIT_CENTRE_Q / q)[:, None, None]).astype(np.int64)
+        nsub = np.where(r < GALFIT_CENTRE_R, core_n, nsub)
         inside = ((px >= 0) & (px < gx) & (py >= 0) & (py < gy) & (nsub > 1)).reshape(m, -1)
         flat = (np.clip(py, 0, gy - 1) * gx + np.clip(px, 0, gx - 1)).reshape(m, -1)
         nsub = nsub.reshape(m, -1)
