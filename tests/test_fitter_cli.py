@@ -113,10 +113,10 @@ def test_unknown_component_type(capsys, folder):
     assert_refused(capsys, folder, "unknown component type 'blob'")
 
 
-def test_unsupported_component_type(capsys, folder):
-    text = FEEDME.format(cons="none").replace("0) sky", "0) nuker\n1) 10 10 1 1\n3) 18 1\n4) 3 1\n5) 1 1\n6) 2 1\n7) 0.5 1\n9) 1 1\n10) 0 1\n0) sky")
+def test_unsupported_row(capsys, folder):
+    text = FEEDME.format(cons="none").replace("0) sky", "0) nuker\n1) 10 10 1 1\n3) 18 1\n4) 3 1\n5) 1 1\n6) 2 1\n7) 0.5 1\n9) 1 1\n10) 0 1\nR0) powerlaw\n0) sky")
     (folder / "galfit.feedme").write_text(text)
-    assert_refused(capsys, folder, "component 2 (nuker)")
+    assert_refused(capsys, folder, "component 2 (nuker): hidden row R0)")
 
 
 def test_galfit2_feedme(capsys, folder):

@@ -71,11 +71,13 @@ PARAMETERS: dict[str, tuple[tuple[str, str, int], ...]] = {
     "moffat": _POS + (("MAG", "3", 0), ("FWHM", "4", 0), ("POW", "5", 0), ("AR", "9", 0), ("PA", "10", 0)),
     "psf": _POS + (("MAG", "3", 0),),
     "sky": (("SKY", "1", 0), ("DSDX", "2", 0), ("DSDY", "3", 0)),
-    "edgedisk": _POS + (("MU", "3", 0), ("HS", "4", 0), ("RS", "5", 0), ("PA", "10", 0)),
+    # GALFIT 3.0.5 names the central surface brightness MU_0 and nuker's mu(Rb) MU; it
+    # leaves king's out of the header, where it is written as MU_0 here.
+    "edgedisk": _POS + (("MU_0", "3", 0), ("HS", "4", 0), ("RS", "5", 0), ("PA", "10", 0)),
     "nuker": _POS
     + (("MU", "3", 0), ("RB", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("GAMMA", "7", 0), ("AR", "9", 0), ("PA", "10", 0)),
-    "king": _POS + (("MU", "3", 0), ("RC", "4", 0), ("RT", "5", 0), ("ALPHA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
-    "ferrer": _POS + (("MU", "3", 0), ("ROUT", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "king": _POS + (("MU_0", "3", 0), ("RC", "4", 0), ("RT", "5", 0), ("ALPHA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    "ferrer": _POS + (("MU_0", "3", 0), ("ROUT", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
 }
 COMPONENT_TYPES = tuple(PARAMETERS)
 
@@ -631,7 +633,7 @@ def parse_fit_header(header, source: str = "<imgblock>") -> FitHeader:
             n = int(m.group(1))
             comps[n] = HeaderComponent(n, str(card.value).strip().lower())
             continue
-        m = re.fullmatch(r"(\d+)_([A-Z0-9]+)", key)
+        m = re.fullmatch(r"(\d+)_([A-Z0-9_]+)", key)
         if m and int(m.group(1)) in comps:
             n = int(m.group(1))
             comps[n].params.append((m.group(2), parse_header_value(card.value, source, key)))
@@ -824,15 +826,19 @@ def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
     """Parse every run block of a ``fit.log`` (tokens, not columns)."""
     runs: list[LogRun] = []
     cur = None
-    pending = None
+    pending = hidden = None
     for line in text.splitlines():
         s = line.strip()
         if s.startswith("Input image"):
             cur = LogRun(input_image=s.split(":", 1)[1].strip())
             runs.append(cur)
-            pending = None
+            pending = hidden = None
             continue
         if cur is None or not s or set(s) <= {"-"}:
+            continue
+        if hidden is not None and len(hidden.errors) < len(hidden.values):
+            toks = _log_tokens(re.sub(r"\d+:", " ", s).replace("(", " ").replace(")", " ").replace(",", " "))
+            hidden.errors += [v for v, _ in toks]
             continue
         if ":" in s and not s.startswith("Chi"):
             label, rest = (p.strip() for p in s.split(":", 1))
@@ -840,9 +846,18 @@ def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
             if attr:
                 setattr(cur, attr, rest)
                 continue
+            if label == "fourier" and cur.components:
+                # Hidden rows of the component above: (m: amplitude, phase) per mode.
+                toks = _log_tokens(re.sub(r"\d+:", " ", rest).replace("(", " ").replace(")", " ").replace(",", " "))
+                hidden = cur.components[-1]
+                hidden.values += [v for v, _ in toks]
+                hidden.kinds += [k for _, k in toks]
+                pending = None
+                continue
             rest = rest.replace("(", " ").replace(")", " ").replace(",", " ")
             toks = _log_tokens(rest)
             pending = LogComponent(label.split()[0], [v for v, _ in toks], [], [k for _, k in toks])
+            hidden = None
             cur.components.append(pending)
             continue
         if s.startswith("Chi^2/nu"):

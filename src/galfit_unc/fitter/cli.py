@@ -1,4 +1,4 @@
-"""``galfit-embedded FEEDME [-imax N] [-o1|-o2|-o3]``: GALFIT's command line, embedded fitter.
+"""``galfit-embedded FEEDME [-imax N] [-o1|-o2|-o3] [--sampling galfit|exact]``: GALFIT's command line, embedded fitter.
 
 Exit status 0 only when the output was written; otherwise one line on stderr says why
 and the status is 1 (bad input) or 2 (internal error).  Imports are deferred so that
@@ -18,6 +18,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=_PROG, description="Fit a GALFIT 3 input file with the embedded fitter.")
     p.add_argument("feedme", help="GALFIT input file (paths in it are relative to the working directory)")
     p.add_argument("-imax", type=int, default=None, metavar="N", help="iteration limit (default 100)")
+    p.add_argument(
+        "--sampling", choices=("galfit", "exact"), default="galfit",
+        help="pixel sampling: GALFIT's own (default; reproduces its model images) or exact pixel means",
+    )
     modes = p.add_mutually_exclusive_group()
     modes.add_argument("-o1", dest="mode", action="store_const", const=1, help="write the model image only")
     modes.add_argument("-o2", dest="mode", action="store_const", const=2, help="image block of the input values, no fit")
@@ -34,7 +38,7 @@ def main(argv=None) -> int:
     from .fit import FitError, run_galfit
 
     try:
-        outcome = run_galfit(args.feedme, imax=args.imax, mode=args.mode)
+        outcome = run_galfit(args.feedme, imax=args.imax, mode=args.mode, sampling=args.sampling)
     except FitError as exc:
         print(f"{_PROG}: {exc}", file=sys.stderr)
         return 1

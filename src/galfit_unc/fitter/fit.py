@@ -104,11 +104,46 @@ def _clip_region(region, shape, flags, source):
     return clipped
 
 
-def _load(fm: gf.Feedme, workdir: Path) -> _Inputs:
+def _load_model_only(fm: gf.Feedme, workdir: Path) -> _Inputs:
+    """Inputs of a model-only run without a data image (GALFIT: exposure time 1 s).
+
+    The region is H) as given, no pixel enters chi^2, and the flags are GALFIT's own in
+    its order (PSF and kernel, mask, convolution box, sigma).
+    """
+    from .psf import load_psf
+
+    flags = ["A-6"] if fm.constraints is None else []
+    flags.append("A-1")
+    psf = None
+    if fm.psf is None:
+        flags.append("A-2")
+    else:
+        psf = load_psf(_path(workdir, fm.psf), fm.finesample)
+        if len(fm.control.get("D", "").split()) < 2:
+            flags.append("A-3")
+    if fm.mask is None:
+        flags.append("A-4")
+    if psf is not None and (psf.shape[1] > fm.convbox[0] or psf.shape[0] > fm.convbox[1]):
+        flags.append("I-1")
+    if fm.sigma is None:
+        flags.append("A-5")
+    shape = (fm.region[3] - fm.region[2] + 1, fm.region[1] - fm.region[0] + 1)
+    constraints = []
+    if fm.constraints is not None:
+        constraints = gf.read_constraints(_path(workdir, fm.constraints), len(fm.components))
+    return _Inputs(
+        np.zeros(shape, np.float32), None, fm.region, 1.0, psf, np.ones(shape), np.zeros(shape, bool), constraints, flags
+    )
+
+
+def _load(fm: gf.Feedme, workdir: Path, mode: int) -> _Inputs:
     from .psf import load_psf
     from .sigma import internal_sigma, read_mask, read_sigma
 
     src = fm.source
+    if mode == 1 and (fm.input_image is None or not _path(workdir, fm.input_image).exists()):
+        # GALFIT makes the model of H) from the input values when there is no data.
+        return _load_model_only(fm, workdir)
     if fm.input_image is None:
         raise FitError(f"{src}: A) input image: missing; give the FITS image to fit")
     image, header = _read_image(_path(workdir, fm.input_image), src)
@@ -200,7 +235,9 @@ def _restart_values(fm, renderer, theta):
     return out
 
 
-def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None, workdir=None) -> FitOutcome:
+def run_galfit(
+    feedme_path, *, imax: int | None = None, mode: int | None = None, workdir=None, sampling: str = "galfit"
+) -> FitOutcome:
     """Run a GALFIT input file like ``galfit FEEDME``.
 
     Parameters
@@ -215,6 +252,9 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     workdir : path-like, optional
         Working directory (default: the current one); outputs, ``fit.log`` and the
         restart file ``galfit.NN`` go there.
+    sampling : {"galfit", "exact"}
+        How pixels are sampled: GALFIT's own rule (its model images, also of thin
+        components) or pixel means of the profiles (see :class:`render.ModelRenderer`).
 
     Returns
     -------
@@ -225,16 +265,21 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
     FitError
         Unreadable or invalid input (one line naming the file, the field and what to do).
     """
-    from .render import FLUX_KEYS, FluxModel, ModelRenderer
+    from .profiles import SB_KINDS
+    from .render import FLUX_KEYS, FluxModel, ModelRenderer, check_supported, profiles_kind
 
     workdir = Path(workdir) if workdir is not None else Path(os.getcwd())
     init_name = str(feedme_path)
     try:
         fm = gf.read_feedme(_path(workdir, init_name))
         mode = fm.mode if mode is None else int(mode)
-        inputs = _load(fm, workdir)
+        check_supported(fm.components, fm.psf is not None, fm.finesample, fm.source)
+        inputs = _load(fm, workdir, mode)
         renderer = ModelRenderer(
-            fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample
+            fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample,
+            # K) only matters (and must be there) for surface-brightness components.
+            fm.platescale if any(profiles_kind(c) in SB_KINDS for c in fm.components) else None,
+            sampling,
         )
         space = ParameterSpace(fm.components, renderer.names, renderer.theta0, inputs.constraints, fm.constraints or "constraints")
     except (GalfitFormatError, ConstraintError) as exc:
@@ -297,9 +342,6 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         u[rows] = res.u
         return u
 
-    if mode == 1:
-        model = renderer.model(renderer.theta0, include_skipped=False)
-        output.write_model_image(out_path, model)
     fitted = mode == 0
     if fitted:
         res = levenberg_marquardt(evaluate, fit_fluxes(space.u0), space.project, space.max_step, imax=DEFAULT_IMAX if imax is None else int(imax))
@@ -320,16 +362,17 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         kinds = list(np.where(space.varying, "free", "fixed"))
     nfree = space.nu
     nfix = len(theta) - nfree + sum(c.base_type == "devauc" for c in fm.components)
-    restart_name = gf.next_restart_name(workdir) if fitted else None
+    # GALFIT names the restart file in a model image's header without writing it.
+    restart_name = gf.next_restart_name(workdir) if fitted or mode == 1 else None
     report = output.FitReport(
         initfile=init_name,
-        datain=fm.input_image,
+        datain=fm.input_image or "none",
         region=inputs.region,
         convbox=fm.convbox,
         magzpt=fm.zeropoint,
         components=_values_report(fm, renderer, theta, errors, kinds, inputs.region),
         chisq=chi2,
-        ndof=int(good.sum()) - nfree,
+        ndof=int(good.sum()) - nfree if good.any() else 0,
         nfree=nfree,
         nfix=nfix,
         flags=flags,
@@ -346,10 +389,12 @@ def run_galfit(feedme_path, *, imax: int | None = None, mode: int | None = None,
         output.write_restart(restart_path, output.restart_feedme(fm, _restart_values(fm, renderer, theta)), report)
         log_path = workdir / "fit.log"
         output.append_fit_log(log_path, output.format_log_block(report, fm.input_image))
-    if mode == 3:
+    if mode == 1:
+        output.write_model_image(out_path, renderer.model(theta, include_skipped=False), report)
+    elif mode == 3:
         out_path = workdir / "subcomps.fits"
         output.write_subcomponents(out_path, inputs.data, inputs.header, renderer.component_images(theta), report)
-    elif mode != 1:
+    else:
         model = renderer.model(theta, include_skipped=False)
         output.write_image_block(out_path, inputs.data, inputs.header, model, report)
     return FitOutcome(chi2, report.ndof, nfree, flags, iterations, out_path, restart_path, log_path, report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +35,13 @@ _HEADER_COMMENTS = {
     "XC": "X center [pixel]",
     "YC": "Y center [pixel]",
     "MAG": "Integrated magnitude [mag]",
-    "MU": "Surface brightness [mag/arcsec^2]",
+    "MU": "Surface brightness at Rb",
+    "MU_0": "Central surface brightness",
     "RE": "Effective radius Re [pixels]",
     "RS": "Scale length [pixels]",
     "FWHM": "FWHM [pixels]",
-    "HS": "Scale height [pixels]",
-    "RB": "Break radius [pixels]",
+    "HS": "Scale-height [pixels]",
+    "RB": "Break radius Rb [pixels]",
     "RC": "Core radius [pixels]",
     "RT": "Truncation radius [pixels]",
     "ROUT": "Outer radius [pixels]",
@@ -56,6 +58,14 @@ _HEADER_COMMENTS = {
     "C0": "Diskyness(-)/Boxyness(+)",
 }
 _RULE = "-" * 72
+_FOURIER_KEY = re.compile(r"^F(\d+)(PA)?$")
+
+
+def _header_comment(key):
+    m = _FOURIER_KEY.match(key)
+    if m:
+        return f"Azimuthal Fourier mode {m[1]} {'phase angle' if m[2] else 'amplitude'}"
+    return _HEADER_COMMENTS.get(key, key)
 
 
 @dataclass
@@ -139,7 +149,7 @@ def _model_header(report: FitReport):
     for i, (ctype, params) in enumerate(report.components, 1):
         h.append((f"COMP_{i}", ctype, "Component type"), end=True)
         for key, hv in params:
-            h.append((f"{i}_{key}", format_header_value(hv), _HEADER_COMMENTS.get(key, key)), end=True)
+            h.append((f"{i}_{key}", format_header_value(hv), _header_comment(key)), end=True)
         h.append(("COMMENT", _RULE), end=True)
     h.append(("FLAGS", " ".join(report.flags) + " ", "See `galfit -help' for details."), end=True)
     h.append(("COMMENT", _RULE), end=True)
@@ -148,7 +158,8 @@ def _model_header(report: FitReport):
         ("NDOF", int(report.ndof), "Degrees of freedom"),
         ("NFREE", int(report.nfree), "Number of free parameters"),
         ("NFIX", int(report.nfix), "Number of fixed parameters"),
-        ("CHI2NU", float(f"{report.chi2nu:.7g}"), "Reduced Chi^2"),
+        # Without degrees of freedom (a model-only run) GALFIT writes 0.
+        ("CHI2NU", float(f"{report.chi2nu:.7g}") if report.ndof > 0 else 0.0, "Reduced Chi^2"),
         ("LOGFILE", report.logfile or "none", "Output logfile"),
     ):
         h.append((key, value, comment), end=True)
@@ -209,12 +220,12 @@ def write_subcomponents(path, data, data_header, images, report: FitReport) -> N
     atomic_write(path, lambda tmp: hdul.writeto(tmp, output_verify="ignore"))
 
 
-def write_model_image(path, model) -> None:
-    """``-o1``: the model image alone (float32, one HDU)."""
+def write_model_image(path, model, report: FitReport) -> None:
+    """``-o1``: the model image alone (float32, one HDU) with GALFIT's model header."""
     from astropy.io import fits
 
-    hdu = fits.PrimaryHDU(np.asarray(model, dtype=np.float32))
-    atomic_write(path, lambda tmp: hdu.writeto(tmp))
+    hdu = fits.PrimaryHDU(np.asarray(model, dtype=np.float32), header=_model_header(report))
+    atomic_write(path, lambda tmp: hdu.writeto(tmp, output_verify="ignore"))
 
 
 # ======================================================================================
@@ -229,9 +240,27 @@ def _log_number(hv: HeaderValue, value: float, sky: bool) -> str:
     return {"fixed": "[{}]", "constrained": "{{{}}}", "suspect": "*{}*"}.get(hv.kind, "{}").format(text)
 
 
-def _log_lines(ctype: str, params) -> tuple[str, str]:
+def _fourier_lines(params) -> list[str]:
+    """GALFIT's ``fourier :`` value and error lines, ``(m: amplitude, phase)`` per mode."""
+    values = dict(params)
+    modes = [k for k, _ in params if _FOURIER_KEY.match(k) and not k.endswith("PA")]
+    if not modes:
+        return []
+    line_v, line_e = "   fourier : ", " " * 13
+    for key in modes:
+        amp, phase = values[key], values[key + "PA"]
+        m = key[1:]
+        line_v += f"({m}:{_log_number(amp, amp.value, False):>6s},{_log_number(phase, phase.value, False):>8s})  "
+        errs = [_log_number(h, 0.0 if h.kind == "fixed" else (h.error or 0.0), False) for h in (amp, phase)]
+        line_e += f"({m}:{errs[0]:>6s},{errs[1]:>8s})  "
+    return [line_v, line_e]
+
+
+def _log_lines(ctype: str, params) -> list[str]:
     values = dict(params)
     sky = ctype.startswith("sky")
+    hidden = [(k, v) for k, v in params if _FOURIER_KEY.match(k)]
+    params = [(k, v) for k, v in params if not _FOURIER_KEY.match(k)]
     rest = [(k, v) for k, v in params if k not in ("XC", "YC")]
     if ctype.startswith("devauc"):
         # GALFIT lists the Sersic index of devauc as a fixed 4.
@@ -253,7 +282,7 @@ def _log_lines(ctype: str, params) -> tuple[str, str]:
         line_v += f"{_log_number(hv, hv.value, sky):>{width}s}"
         err = 0.0 if hv.kind == "fixed" else (hv.error or 0.0)
         line_e += f"{_log_number(hv, err, sky):>{width}s}"
-    return line_v.rstrip(), line_e.rstrip()
+    return [line_v.rstrip(), line_e.rstrip()] + _fourier_lines(hidden)
 
 
 def format_log_block(report: FitReport, input_label: str) -> str:
@@ -270,7 +299,7 @@ def format_log_block(report: FitReport, input_label: str) -> str:
         "",
     ]
     for ctype, params in report.components:
-        out += list(_log_lines(ctype, params))
+        out += _log_lines(ctype, params)
     out.append(f" Chi^2 = {report.chisq:.5f},  ndof = {report.ndof}")
     out.append(f" Chi^2/nu = {report.chi2nu:.3f} ")
     out.append("")

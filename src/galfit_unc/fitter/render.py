@@ -12,6 +12,10 @@ convolution as point sources (a separable DFT), not as whole pixels.  GALFIT's m
 of such cores are reproduced this way; for shallower profiles pixel-level convolution is
 what matches them.  The measurements behind these choices are in the tests.
 
+That is the ``exact`` sampling.  The ``galfit`` sampling (the command line's default)
+follows GALFIT's own rule instead where it differs, in models without a PSF: pixel-centre
+values beyond ten pixels of the centre, cell grids inside (see GALFIT_INNER_N).
+
 The convolution is a real FFT of the whole stack (model plus every Jacobian column) at
 once; ``psf`` components are the PSF itself shifted in Fourier space and not convolved
 again; the sky is added after the convolution.  A convolution box I) smaller than the
@@ -31,7 +35,7 @@ from .. import galfit_files as gf
 from . import profiles
 from .psf import psf_centre
 
-__all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "components_from_header", "SUBSAMPLING"]
+__all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "check_supported", "components_from_header", "SUBSAMPLING"]
 
 #: Nested boxes around every profile centre: (half-width in pixels, Gauss-Legendre nodes
 #: per pixel side).  Coarse to fine; each finer box replaces the pixels it covers.
@@ -47,6 +51,20 @@ CORE_BOX = (1, 4)
 CORE_MIN_N = 3.0
 CORE_MIN_Q = 0.3
 
+#: GALFIT's own sampling of unconvolved models (``sampling="galfit"`` without a PSF), found on
+#: its renders to single precision:
+#: a pixel whose centre lies at elliptical radius r (pixels, along the major axis) is the
+#: mean of an n x n grid of cell centres, n = GALFIT_INNER_N for r < GALFIT_INNER_R,
+#: round(GALFIT_INNER_N / r) for r < GALFIT_OUTER_R, else the pixel-centre value.  Thin
+#: components therefore lose the light between pixel centres, as GALFIT's models do.
+GALFIT_INNER_N = 20
+GALFIT_INNER_R = 4.0
+GALFIT_OUTER_R = 10.0
+#: ... and a pixel with r < GALFIT_CENTRE_R at least round(GALFIT_CENTRE_Q / q) cells per side.
+GALFIT_CENTRE_R = 1.0
+GALFIT_CENTRE_Q = 2.0
+SAMPLING_MODES = ("galfit", "exact")
+
 # Thin components (axis ratio below the key) get this many times more nodes, up to 64.
 _THIN_REFINE = {0.15: 2}
 _MAX_NODES = 64
@@ -57,36 +75,84 @@ def _refinement(q):
     return max([1] + [m for limit, m in _THIN_REFINE.items() if q < limit])
 
 
-_PROFILE_TYPES = {"sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat"}
+_PROFILE_TYPES = {
+    "sersic": "sersic", "devauc": "sersic", "expdisk": "expdisk", "gaussian": "gaussian", "moffat": "moffat",
+    "nuker": "nuker", "king": "king", "ferrer": "ferrer", "edgedisk": "edgedisk",
+}
 #: Parameters the model is linear in (through the flux 10^(-0.4 mag)): see :class:`FluxModel`.
-FLUX_KEYS = ("MAG", "SKY")
-_SIZE_KEY = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM"}
-_SHAPE_KEY = {"sersic": "N", "moffat": "POW"}
+FLUX_KEYS = ("MAG", "MU", "MU_0", "SKY")
+_SIZE_KEY = {
+    "sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM",
+    "nuker": "RB", "king": "RC", "ferrer": "ROUT", "edgedisk": "RS",
+}
+_SHAPE_KEY = {"sersic": "N", "moffat": "POW", "nuker": "ALPHA", "king": "ALPHA", "ferrer": "ALPHA", "edgedisk": "HS"}
+_SHAPE2_KEY = {"nuker": "BETA", "king": "RT", "ferrer": "BETA"}
+_SHAPE3_KEY = {"nuker": "GAMMA"}
 _DEVAUC_N = 4.0
-_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0)$")
-_FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "AR", "PA", "C0")
+_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|F\d{1,2})$")
+_FOURIER_ROW = re.compile(r"^F\d{1,2}$")
+_FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "SHAPE2", "SHAPE3", "AR", "PA", "C0")
 
 
-def _refuse(number, comp, why):
+def profiles_kind(comp):
+    """The radial-profile family of a component (None for psf and sky)."""
+    return _PROFILE_TYPES.get(comp.base_type)
+
+
+def _refuse(source, number, comp, why):
     return gf.GalfitFormatError(
-        f"component {number} ({comp.type}): {why}: not supported by the embedded fitter; use engine galfit"
+        f"{source}component {number} ({comp.type}): {why}: not supported by the embedded fitter; use engine galfit"
     )
 
 
-def _check_supported(components, psf):
+def check_supported(components, has_psf, finesample=1, source=None):
+    """Refuse, in one line naming the component and the row, what the renderer cannot do.
+
+    Called on the parsed input file before any image is read, and again by
+    :class:`ModelRenderer`: nothing the file asks for is ever silently dropped.
+
+    Parameters
+    ----------
+    components : list of galfit_files.Component
+    has_psf : bool
+        Whether D) gives a PSF image.
+    finesample : int
+        E) of the input file.
+    source : str, optional
+        The input file's name, put first in the message.
+
+    Raises
+    ------
+    GalfitFormatError
+    """
+    where = f"{source}: " if source else ""
+    if int(finesample) != 1:
+        raise gf.GalfitFormatError(
+            f"{where}E) PSF fine sampling {finesample}: not supported by the embedded fitter; use engine galfit or E) 1"
+        )
     for i, comp in enumerate(components, 1):
         base = comp.base_type
         if base not in _PROFILE_TYPES and base not in ("psf", "sky"):
-            raise _refuse(i, comp, "component type")
+            raise _refuse(where, i, comp, "component type")
         if comp.type != base:
-            raise _refuse(i, comp, "surface-brightness variant of the type")
+            raise _refuse(where, i, comp, "surface-brightness variant of the type")
         for key in comp.rows:
             if not _ALLOWED_ROW.match(key):
-                raise _refuse(i, comp, f"hidden row {key})")
-            if key == "C0" and base not in _PROFILE_TYPES:
-                raise _refuse(i, comp, "C0) boxiness on this type")
-        if base == "psf" and psf is None:
-            raise gf.GalfitFormatError(f"component {i} (psf): needs a PSF image; give one in D)")
+                raise _refuse(where, i, comp, f"hidden row {key})")
+            if key == "C0" and (base not in _PROFILE_TYPES or base == "edgedisk"):
+                raise _refuse(where, i, comp, "C0) boxiness on this type")
+            if _FOURIER_ROW.match(key) and (base not in _PROFILE_TYPES or base == "edgedisk"):
+                raise _refuse(where, i, comp, f"Fourier mode {key}) on this type")
+        if base == "psf" and not has_psf:
+            raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
+
+
+@functools.lru_cache(maxsize=64)
+def _cell_offsets(n):
+    """x and y offsets from a pixel's centre of the centres of its n x n cells."""
+    t = (np.arange(n) + 0.5) / n - 0.5
+    yy, xx = np.meshgrid(t, t, indexing="ij")
+    return xx.ravel(), yy.ravel()
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,12 +188,15 @@ def _add_curvature(stack):
 class _Group:
     """Components of one radial-profile family, with the theta index of each parameter."""
 
-    def __init__(self, kind, members, index):
+    def __init__(self, kind, members, index, modes=()):
         self.kind = kind
         self.members = np.array(members)
         # index[field] -> (m,) positions in the extended theta (constants appended).
         self.index = index
         self.has_c0 = bool(np.any(index["C0"] < index["_n_theta"]))
+        # Fourier mode numbers of any member (amplitude 0 for members without the mode).
+        self.modes = tuple(modes)
+        self.fields = _FIELDS + tuple(f"F{m}{part}" for m in self.modes for part in ("", "PA"))
 
 
 class ModelRenderer:
@@ -150,6 +219,14 @@ class ModelRenderer:
         EXPTIME of the input image (1 when absent).
     finesample : int
         E); only 1 is supported.
+    platescale : tuple of float, optional
+        K) (dx, dy) in arcsec per pixel: converts the surface brightnesses of edgedisk,
+        nuker, king and ferrer; required when there are such components.
+    sampling : {"exact", "galfit"}
+        "exact": pixel means of the profiles (see the module's description); "galfit":
+        without a PSF, GALFIT's own sub-sampling rule (see GALFIT_INNER_N), which
+        reproduces its model images, including the light it loses on thin components;
+        with a PSF the same as "exact", which is what matches GALFIT's convolved models.
 
     Raises
     ------
@@ -167,12 +244,20 @@ class ModelRenderer:
         ``(ny, nx)`` of the region.
     """
 
-    def __init__(self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1):
-        if int(finesample) != 1:
-            raise gf.GalfitFormatError(
-                f"E) PSF fine sampling {finesample}: not supported by the embedded fitter; use engine galfit or E) 1"
-            )
-        _check_supported(components, psf)
+    def __init__(
+        self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1, platescale=None, sampling="exact"
+    ):
+        check_supported(components, psf is not None, finesample)
+        if sampling not in SAMPLING_MODES:
+            raise ValueError(f"sampling {sampling!r}: use one of {', '.join(SAMPLING_MODES)}")
+        self.sampling = sampling
+        # With a PSF, GALFIT's image blocks are matched by the exact pixel means and the
+        # sub-pixel convolution of steep cores (its rule below makes them 3-5 times worse).
+        self._galfit_rule = sampling == "galfit" and psf is None
+        if platescale is None and any(profiles_kind(c) in profiles.SB_KINDS for c in components):
+            raise gf.GalfitFormatError("K) plate scale: needed for surface-brightness components; give K)")
+        # Surface brightness per arcsec^2 -> per pixel.
+        self.pixel_area = 1.0 if platescale is None else float(platescale[0]) * float(platescale[1])
         self.components = list(components)
         self.region = tuple(int(v) for v in region)
         self.convbox = convbox
@@ -251,8 +336,8 @@ class ModelRenderer:
     def _setup_groups(self):
         n_theta = len(self.theta0)
         # Extended theta: constants appended for parameters a component does not have.
-        self._const = np.array([_DEVAUC_N, 0.0])
-        k_n4, k_zero = n_theta, n_theta + 1
+        self._const = np.array([_DEVAUC_N, 0.0, 1.0])
+        k_n4, k_zero, k_one = n_theta, n_theta + 1, n_theta + 2
         where = {name: j for j, name in enumerate(self.names)}
         self._groups = []
         for kind in profiles.PROFILE_KINDS:
@@ -260,14 +345,22 @@ class ModelRenderer:
             if not members:
                 continue
             index = {"_n_theta": n_theta}
-            for field in _FIELDS:
+            modes = sorted({int(key[1:]) for i in members for key in self.components[i].rows if _FOURIER_ROW.match(key)})
+            for field in _FIELDS + tuple(f"F{m}{part}" for m in modes for part in ("", "PA")):
                 idx = []
                 for i in members:
                     base = self.components[i].base_type
-                    key = {"SIZE": _SIZE_KEY[base], "SHAPE": _SHAPE_KEY.get(base)}.get(field, field)
-                    idx.append(where.get((i, key), k_n4 if field == "SHAPE" else k_zero))
+                    key = {
+                        "MAG": gf.parameter_table(self.components[i])[2][0],
+                        "SIZE": _SIZE_KEY[base],
+                        "SHAPE": _SHAPE_KEY.get(base),
+                        "SHAPE2": _SHAPE2_KEY.get(base),
+                        "SHAPE3": _SHAPE3_KEY.get(base),
+                    }.get(field, field)
+                    fallback = {"SHAPE": k_n4, "AR": k_one}.get(field, k_zero)
+                    idx.append(where.get((i, key), fallback))
                 index[field] = np.array(idx)
-            self._groups.append(_Group(kind, members, index))
+            self._groups.append(_Group(kind, members, index, modes))
         self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
         self._sky_members = [i for i, c in enumerate(self.components) if c.base_type == "sky"]
         self._where = where
@@ -282,18 +375,25 @@ class ModelRenderer:
         (k, Nb*Nb) with derivatives and centre pixels (None when there are none).
         """
         sel = active[group.members]
-        idx = {f: group.index[f][sel] for f in _FIELDS}
-        par = {f: theta_ext[idx[f]] for f in _FIELDS}
+        idx = {f: group.index[f][sel] for f in group.fields}
+        par = {f: theta_ext[idx[f]] for f in group.fields}
         flux = profiles.flux_from_mag(par["MAG"], self.zeropoint, self.exptime)
+        if group.kind in profiles.SB_KINDS:
+            flux = flux * self.pixel_area
         c0 = par["C0"] if group.has_c0 else None
         oy0, ox0 = self._origin
         xc = (par["XC"] - ox0).astype(np.float32)
         yc = (par["YC"] - oy0).astype(np.float32)
-        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0)
+        amp = np.stack([par[f"F{m}"] for m in group.modes], axis=1) if group.modes else None
+        phase = np.stack([par[f"F{m}PA"] for m in group.modes], axis=1) if group.modes else None
+        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0, par["SHAPE2"], par["SHAPE3"], amp, phase)
 
         def ev(dx, dy, k=slice(None)):
             sub = tuple(None if a is None else np.asarray(a)[k] for a in args)
-            res = profiles.evaluate(group.kind, dx, dy, *sub, derivs=derivs)
+            fourier = None if amp is None else (group.modes, sub[8], sub[9])
+            res = profiles.evaluate(
+                group.kind, dx, dy, *sub[:6], derivs=derivs, shape2=sub[6], shape3=sub[7], fourier=fourier
+            )
             return res if derivs else (res, {})
 
         # Pixel centres, one component at a time: the rows stay in cache (twice as fast).
@@ -313,6 +413,9 @@ class ModelRenderer:
             margin = CORE_BOX[0] + 1
             on_grid = (ic >= margin) & (ic < gx - margin) & (jc >= margin) & (jc < gy - margin)
             steep = (par["SHAPE"] >= CORE_MIN_N) & (par["AR"] >= CORE_MIN_Q) & on_grid
+        if self._galfit_rule:
+            boxes = self._galfit_corrections(ev, img, der, xc, yc, ic, jc, par["AR"], par["PA"])
+            return img, der, idx, boxes, None
         refine = np.array([_refinement(q) for q in par["AR"]])
         # Pixel values inside the outermost box, per component: finer levels overwrite
         # their central part, steep cores are emptied (they go to Fourier space).
@@ -381,6 +484,52 @@ class ModelRenderer:
             return target.reshape(len(ic), -1) - centre - np.where(inner, lap * np.float32(1.0 / 24.0), 0.0)
 
         return flat, inside, correction(img, box), {key: correction(der[key], dbox[key]) for key in der}
+
+    def _galfit_corrections(self, ev, img, der, xc, yc, ic, jc, q, pa):
+        """GALFIT's sub-sampling near each centre as corrections of the pixel-centre images
+        (same layout as :meth:`_box_corrections`; no curvature term in this mode)."""
+        gy, gx = self.grid_shape
+        half = int(np.ceil(GALFIT_OUTER_R))
+        off = np.arange(-half, half + 1)
+        m = len(xc)
+        shape = (m, off.size, off.size)
+        py = np.broadcast_to((jc[:, None] + off)[:, :, None], shape)
+        px = np.broadcast_to((ic[:, None] + off)[:, None, :], shape)
+        dx = px - xc.astype(np.float64)[:, None, None]
+        dy = py - yc.astype(np.float64)[:, None, None]
+        theta = np.radians(pa)[:, None, None]
+        xp = dy * np.cos(theta) - dx * np.sin(theta)
+        yp = (dx * np.cos(theta) + dy * np.sin(theta)) / q[:, None, None]
+        r = np.hypot(xp, yp)
+        nsub = np.where(
+            r < GALFIT_INNER_R, GALFIT_INNER_N, np.where(r < GALFIT_OUTER_R, np.rint(GALFIT_INNER_N / np.maximum(r, 1e-9)), 1)
+        ).astype(np.int64)
+        # Within a pixel of the centre: finer still for thin components.
+        core_n = np.maximum(nsub, np.rint(GALFIT_CENTRE_Q / q)[:, None, None]).astype(np.int64)
+        nsub = np.where(r < GALFIT_CENTRE_R, core_n, nsub)
+        inside = ((px >= 0) & (px < gx) & (py >= 0) & (py < gy) & (nsub > 1)).reshape(m, -1)
+        flat = (np.clip(py, 0, gy - 1) * gx + np.clip(px, 0, gx - 1)).reshape(m, -1)
+        nsub = nsub.reshape(m, -1)
+        corr = np.zeros((m, flat.shape[1]), dtype=np.float32)
+        dcorr = {key: np.zeros_like(corr) for key in der}
+        for i in range(m):
+            sel = np.flatnonzero(inside[i])
+            if not sel.size:
+                continue
+            ns = nsub[i, sel]
+            cells = [_cell_offsets(int(n)) for n in ns]
+            pix = np.repeat(np.arange(sel.size), ns * ns)
+            cx = np.concatenate([c[0] for c in cells])
+            cy = np.concatenate([c[1] for c in cells])
+            fx, fy = flat[i, sel] % gx, flat[i, sel] // gx
+            sx = (fx[pix] + cx - xc[i]).astype(np.float32)[None, :]
+            sy = (fy[pix] + cy - yc[i]).astype(np.float32)[None, :]
+            val, dval = ev(sx, sy, [i])
+            weight = 1.0 / (ns * ns)[pix]
+            corr[i, sel] = np.bincount(pix, weights=val[0] * weight, minlength=sel.size) - img[i, flat[i, sel]]
+            for key, arr in dval.items():
+                dcorr[key][i, sel] = np.bincount(pix, weights=arr[0] * weight, minlength=sel.size) - der[key][i, flat[i, sel]]
+        return flat, inside, corr, dcorr
 
     @staticmethod
     def _cell_means(ev, k, ux, uy, half, sub):
@@ -504,8 +653,9 @@ class ModelRenderer:
                 core_ic += [ic] + [ic[t : t + 1] for _, t, _ in ccols]
                 core_jc += [jc] + [jc[t : t + 1] for _, t, _ in ccols]
         stack = stack.reshape(-1, gy, gx)
-        for i in range(0, len(stack), 8):  # a few images at a time stay in cache
-            _add_curvature(stack[i : i + 8])
+        if not self._galfit_rule:
+            for i in range(0, len(stack), 8):  # a few images at a time stay in cache
+                _add_curvature(stack[i : i + 8])
         flat_stack = stack.reshape(len(stack), -1)
         for (flat, inside, corr, dcorr), cols in box_parts:
             flat_stack[0] += np.bincount(flat[inside], weights=corr[inside], minlength=gy * gx).astype(np.float32)
@@ -588,7 +738,7 @@ class FluxModel:
         self.shape = renderer.shape
         keys = [key for _, key in renderer.names]
         self._cols = np.flatnonzero([key in FLUX_KEYS for key in keys])
-        self._is_mag = np.array([keys[j] == "MAG" for j in self._cols], dtype=bool)
+        self._is_mag = np.array([keys[j] != "SKY" for j in self._cols], dtype=bool)
         self._held = np.ones(len(keys), dtype=bool)
         self._held[self._cols] = False
         self._row = np.full(len(keys), -1)
