@@ -7,7 +7,7 @@ batch job.  The workflow reads the inputs' headers once per row (its up-front ch
 a dry run reads no pixels.
 
 Usage: ``python benchmarks/bench_dag.py [--targets 10] [--bands g r z] [--regions 50]``
-(needs ``../shared`` beside the repository, or ``--shared``).
+(reads the project's ``tests/data``, or ``--data``).
 """
 
 import argparse
@@ -117,11 +117,11 @@ def main(argv=None) -> None:
     parser.add_argument("--bands", nargs="+", default=["g", "r", "z"])
     parser.add_argument("--regions", type=int, default=50)
     parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's; 1 = a job per window)")
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared data folder")
+    parser.add_argument("--data", type=Path, default=REPO / "tests" / "data", help="the folder holding decals-coolj0112")
     args = parser.parse_args(argv)
-    case = args.shared / "data" / "decals-coolj0112"
+    case = args.data / "decals-coolj0112"
     if not case.is_dir():
-        raise SystemExit(f"{case}: folder: not found; pass --shared with the folder holding data/decals-coolj0112")
+        raise SystemExit(f"{case}: folder: not found; pass --data with the folder holding decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
         config = fake_workdir(tmp, case, [f"t{i:02d}" for i in range(args.targets)], args.bands, args.regions, args.batch)
         batch = yaml.safe_load(config.read_text())["batch"]["regions"]

@@ -20,7 +20,7 @@ and the child's peak RSS.
 
 Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...]``; the
 default runs the first three cases, ``region4-starts`` wants ``--repeat 7``.  All cases but
-``synthetic400`` need ``../shared`` beside the repository.
+``synthetic400`` read the project's ``tests/data``.
 """
 
 import argparse
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = (REPO / ".." / "shared" / "data").resolve()
+DATA = REPO / "tests" / "data"
 CASES = ("region4", "example", "synthetic400", "region4-starts")
 #: Starts of ``region4-starts``; timed call i runs start i modulo STARTS.
 STARTS = 7

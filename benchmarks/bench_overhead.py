@@ -14,7 +14,7 @@ own processes minus the fits' CPU time (``cpu_seconds`` of the records) does not
 printed as well.
 
 Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded] [--batch N]``
-(needs ``../shared`` beside the repository).
+(reads the project's ``tests/data``, or ``--data``).
 """
 
 import argparse
@@ -75,11 +75,11 @@ def main(argv=None) -> None:
     parser.add_argument("--engine", default="embedded", help="embedded (default) or galfit")
     parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's)")
     parser.add_argument("--galfit", default="galfit", help="GALFIT-like executable of engine galfit")
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared data folder")
+    parser.add_argument("--data", type=Path, default=REPO / "tests" / "data", help="the folder holding decals-coolj0112")
     args = parser.parse_args(argv)
-    data = args.shared / "data" / "decals-coolj0112"
+    data = args.data / "decals-coolj0112"
     if not data.is_dir():
-        raise SystemExit(f"{data}: folder: not found; pass --shared with the folder holding data/decals-coolj0112")
+        raise SystemExit(f"{data}: folder: not found; pass --data with the folder holding decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         prepare(workdir, data, args.regions, args.engine, args.galfit, args.batch)

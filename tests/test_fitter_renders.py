@@ -23,7 +23,7 @@ import pytest
 from astropy.io import fits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import SHARED  # noqa: E402
+from conftest import DATA  # noqa: E402
 
 from galfit_unc.fitter import cli  # noqa: E402
 
@@ -32,11 +32,9 @@ RMS_MAX, DIFF_MAX, FLUX_MAX = 1e-3, 1e-2, 5e-3
 
 
 def _set_root() -> Path | None:
-    """The reference set, in the repository's test data or beside the repository."""
-    for root in (Path(__file__).resolve().parent / "data" / SET, SHARED / "data" / SET):
-        if (root / "renders").is_dir():
-            return root
-    return None
+    """The reference set in the repository's test data (None when it is missing)."""
+    root = DATA / SET
+    return root if (root / "renders").is_dir() else None
 
 
 def _cases() -> list[str]:
