@@ -32,6 +32,7 @@ __all__ = [
     "parse_feedme",
     "read_feedme",
     "format_feedme",
+    "format_number",
     "write_feedme",
     "parameter_table",
     "parse_header_value",
@@ -389,11 +390,18 @@ def read_feedme(path) -> Feedme:
     return parse_feedme(text, str(path))
 
 
-def _fmt(v: float) -> str:
-    # Shortest exact form: write -> read returns the same float.
+#: Significant digits of the numbers written into input files: more than any GALFIT file
+#: carries, fewer than the 17 that expose binary rounding (298.7289 - 219 = 79.72890000000001).
+SIGNIFICANT_DIGITS = 12
+
+
+def format_number(v: float) -> str:
+    """A number as an input file carries it: whole numbers as ``%.4f`` (GALFIT's own style),
+    others as the shortest text of the value rounded to :data:`SIGNIFICANT_DIGITS` digits."""
+    v = float(v)
     if v == int(v) and abs(v) < 1e7:
         return f"{v:.4f}"
-    return repr(float(v))
+    return repr(float(f"{v:.{SIGNIFICANT_DIGITS}g}"))
 
 
 _CONTROL_COMMENTS = {
@@ -428,7 +436,7 @@ def format_feedme(fm: Feedme, header: str | None = None) -> str:
         out.append(f"# Component number: {i}")
         out.append(f" 0) {comp.type:<22s} #  Component type")
         for row in comp.rows.values():
-            vals = " ".join(_fmt(v) if row.key != "Z" else str(int(v)) for v in row.values)
+            vals = " ".join(format_number(v) if row.key != "Z" else str(int(v)) for v in row.values)
             if row.text is not None:
                 vals = (row.text + " " + vals).strip()
             togs = " ".join(str(t) for t in row.toggles)
