@@ -181,7 +181,7 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     staged = dict(shared["staged"])
     for kind, (aux, path) in shared["aux"].items():
         cut_path = region_dir / f"{kind}_cut.fits"
-        cut = cut_aux(aux, window, path, kind)
+        cut = cut_aux(aux, window, path, kind)  # also refuses an image without the window
         if kind == "sigma":
             cut = refit_sigma(aux, window, shared["fitsect"])
         fits.PrimaryHDU(cut).writeto(cut_path, overwrite=True)

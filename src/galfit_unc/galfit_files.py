@@ -390,18 +390,13 @@ def read_feedme(path) -> Feedme:
     return parse_feedme(text, str(path))
 
 
-#: Significant digits of the numbers written into input files: more than any GALFIT file
-#: carries, fewer than the 17 that expose binary rounding (298.7289 - 219 = 79.72890000000001).
-SIGNIFICANT_DIGITS = 12
-
-
 def format_number(v: float) -> str:
     """A number as an input file carries it: whole numbers as ``%.4f`` (GALFIT's own style),
-    others as the shortest text of the value rounded to :data:`SIGNIFICANT_DIGITS` digits."""
+    others as the shortest text that reads back as the same float."""
     v = float(v)
     if v == int(v) and abs(v) < 1e7:
         return f"{v:.4f}"
-    return repr(float(f"{v:.{SIGNIFICANT_DIGITS}g}"))
+    return repr(v)
 
 
 _CONTROL_COMMENTS = {

@@ -8,6 +8,7 @@ of the full frame, ``x`` is the column, numpy arrays are indexed ``[y, x]``.
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,12 @@ __all__ = [
 FRAME_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE", "BUNIT")
 #: The ones whose values change a re-fit (BUNIT is ignored by GALFIT).
 PHOTOMETRIC_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE")
+
+
+def _decimal_sum(*values) -> float:
+    """Sum of floats as their shortest texts add up: 298.7289 - 219 is 79.7289, not the
+    binary 79.72890000000001 that an input file would then carry."""
+    return float(sum(Decimal(repr(float(v))) for v in values))
 
 
 def _region_shape(fit_header: gf.FitHeader) -> tuple[int, int]:
@@ -164,8 +171,8 @@ def pixel_scale(header) -> tuple[float, float]:
     wcs = celestial_wcs(header)
     if wcs.naxis != 2:
         raise ValueError("pixel scale: the frame header has no celestial WCS (CTYPE1/2, CRPIX, CD or CDELT); give the frame with its WCS")
-    dx, dy = proj_plane_pixel_scales(wcs) * 3600.0
-    return float(dx), float(dy)
+    # 12 significant digits: a WCS holds no more; the rest is binary noise of the product.
+    return tuple(float(f"{v:.12g}") for v in proj_plane_pixel_scales(wcs) * 3600.0)
 
 
 def _check_components(fit_header: gf.FitHeader, original_feedme: gf.Feedme) -> None:
@@ -195,7 +202,7 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
         row.values.append(value.value)
         row.toggles.append(0 if value.kind == "fixed" else 1)
     if base != "sky":
-        rows["1"].values = [rows["1"].values[0] - shift[0], rows["1"].values[1] - shift[1]]
+        rows["1"].values = [_decimal_sum(rows["1"].values[0], -shift[0]), _decimal_sum(rows["1"].values[1], -shift[1])]
     rows["Z"] = gf.Row("Z", [0.0])
     return rows
 
@@ -210,7 +217,7 @@ def _feedme_rows(hcomp: gf.HeaderComponent, comp: gf.Component, shift) -> dict[s
     # The truncation centroid T1) is a frame position like 1).
     for key in ("1", "T1") if comp.base_type != "sky" else ("T1",):
         if key in rows and len(rows[key].values) == 2:
-            rows[key].values = [rows[key].values[0] - shift[0], rows[key].values[1] - shift[1]]
+            rows[key].values = [_decimal_sum(rows[key].values[0], -shift[0]), _decimal_sum(rows[key].values[1], -shift[1])]
     return rows
 
 
@@ -345,10 +352,8 @@ def refit_constraints(path, original_feedme: gf.Feedme | None, fitsect) -> str:
                     f"{original_feedme.source}: component {number}: no starting value {row}) for line {lineno} of {path}; "
                     "give the input file of this fit"
                 )
-            start = comp.rows[row].values[idx]
-            if comp.base_type != "sky":
-                start -= shift.get(con.parameter, 0)
-            low, high = (gf.format_number(start + v) for v in (con.low, con.high))
+            start = _decimal_sum(comp.rows[row].values[idx], -shift.get(con.parameter, 0) if comp.base_type != "sky" else 0)
+            low, high = (gf.format_number(_decimal_sum(start, v)) for v in (con.low, con.high))
             out.append(f"{number} {con.name} {low} to {high}   # {line.split('#', 1)[0].strip()} about the start {gf.format_number(start)}")
     return "\n".join(out) + "\n"
 
@@ -464,8 +469,8 @@ def check_frame_block(frame_path, imgblock_path) -> None:
     """Refuse a frame that is not the image the original fit was run on.
 
     HDU1 of GALFIT's image block is the fitted section of its input image, with that
-    image's header.  The frame's pixels at FITSECT must equal HDU1's (non-finite frame
-    pixels, which GALFIT zeroes, are not compared) and EXPTIME, GAIN, NCOMBINE and RDNOISE
+    image's header.  The frame's pixels at FITSECT must equal HDU1's (a non-finite frame
+    pixel, which GALFIT zeroes, is 0 or non-finite in HDU1) and EXPTIME, GAIN, NCOMBINE and RDNOISE
     must agree (present in both with the same value, or absent from both).
 
     Raises
@@ -477,23 +482,28 @@ def check_frame_block(frame_path, imgblock_path) -> None:
 
     fit_header = gf.read_fit_header(imgblock_path)
     with fits.open(imgblock_path) as hdul:
-        block, block_header = np.asarray(hdul[1].data, dtype=np.float64), hdul[1].header
+        stored, block_header = hdul[1].data, hdul[1].header
+        block = np.asarray(stored, dtype=np.float64)
     with _open_fits(frame_path) as hdul:
         hdu = hdul[_first_2d_hdu(hdul, frame_path)]
         frame_header = hdu.header
         x1, x2, y1, y2 = fit_header.fitsect
-        section = np.asarray(hdu.section[y1 - 1 : y2, x1 - 1 : x2], dtype=np.float64)
+        section = np.asarray(hdu.section[y1 - 1 : y2, x1 - 1 : x2])
+    # HDU1 may hold the pixels at a lower float precision than the frame (GALFIT writes floats).
+    if stored.dtype.kind == "f" and section.dtype.kind == "f" and stored.dtype.itemsize < section.dtype.itemsize:
+        section = section.astype(stored.dtype)
+    section = section.astype(np.float64)
     where = f"{frame_path}: frame vs HDU1 of {imgblock_path}"
     todo = "give the frame the original fit was run on (or the image block of a fit on this frame)"
     if section.shape != block.shape:
         raise gf.GalfitFormatError(f"{where}: FITSECT {gf.format_fitsect(fit_header.fitsect)}: frame section {section.shape} differs from HDU1 {block.shape}; {todo}")
-    finite = np.isfinite(section)
-    differ = finite & (section != block)
+    # GALFIT zeroes non-finite input pixels (flag I-3) in HDU1.
+    differ = np.where(np.isfinite(section), section != block, np.isfinite(block) & (block != 0))
     if differ.any():
         y, x = (int(v[0]) for v in np.nonzero(differ))
         raise gf.GalfitFormatError(
             f"{where}: pixels of FITSECT {gf.format_fitsect(fit_header.fitsect)}: {int(differ.sum())} differ "
-            f"(first at x={x1 + x}, y={y1 + y}: {section[y, x]!r} vs {block[y, x]!r}); {todo}"
+            f"(first at x={x1 + x}, y={y1 + y}: {section[y, x]:.9g} vs {block[y, x]:.9g}); {todo}"
         )
     for key in PHOTOMETRIC_KEYWORDS:
         if not _same_keyword(frame_header, block_header, key):
