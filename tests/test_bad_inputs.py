@@ -151,13 +151,15 @@ def window_larger_than_frame(tmp):
 @case
 def frame_all_nan(tmp):
     path = frame_with(tmp, np.full(fits.getdata(decals("image")).shape, np.nan, dtype=np.float32))
-    return {"columns": {"image": path}, "file": path, "field": "data: no finite pixel", "todo": "give the science frame", "absent": ["mask.fits"]}
+    # Not the frame of the image block: refused before any job, by comparison with its HDU1.
+    return {"columns": {"image": path}, "file": path, "field": "pixels of FITSECT", "todo": "give the frame the original fit was run on", "absent": ["mask.fits"]}
 
 
 @case
 def frame_constant(tmp):
     path = frame_with(tmp, np.full(fits.getdata(decals("image")).shape, 7.0, dtype=np.float32))
-    return {"columns": {"image": path}, "file": path, "field": "data: constant value", "todo": "give the science frame", "absent": ["mask.fits"]}
+    # Not the frame of the image block: refused before any job, by comparison with its HDU1.
+    return {"columns": {"image": path}, "file": path, "field": "pixels of FITSECT", "todo": "give the frame the original fit was run on", "absent": ["mask.fits"]}
 
 
 @case

@@ -10,7 +10,10 @@ Files of window ``R`` under ``regions_dir/R/``:
 ``sky.fits``
     The cleaned cutout (:mod:`galfit_unc.cleaning`).
 ``mask_cut.fits``, ``sigma_cut.fits``
-    The user's bad-pixel mask and sigma image at the window, when the target has them.
+    The user's bad-pixel mask at the window, and the re-fit's sigma image (the window's
+    sky sigma with the target's source variance), when the target has them.
+``constraints.txt``
+    The re-fit's constraint file: the original fit's ranges as absolute boxes.
 ``injected.fits``, ``fit.gal``
     The cutout with the galaxy light, and the re-fit's GALFIT input file
     (:mod:`galfit_unc.injection`).
@@ -138,10 +141,12 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         ``[x1, x2, y1, y2]``.
     shared : dict
         What every window of a batch uses, loaded once: ``frame``, ``frame_header``
-        (:func:`galfit_unc.skysearch.load_frame`), ``galaxy`` (galaxy light), ``refit``
+        (:func:`galfit_unc.skysearch.load_frame`), ``keywords`` (the header the original
+        fit read: HDU1 of its image block), ``fitsect``, ``galaxy`` (galaxy light), ``refit``
         (function of the window shape giving the re-fit's Feedme), ``aux`` (kind -> (data,
         path) of the user's mask / sigma image), ``staged`` (stage name -> path of the files
-        every fit shares: PSF, constraints), ``label`` (text for the input file's header).
+        every fit shares: the PSF), ``constraints`` (text of the re-fit's constraint file, or
+        None), ``label`` (text for the input file's header).
     settings : dict
         ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
     region_dir : Path
@@ -153,7 +158,7 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
 
     from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
     from galfit_unc.galfit_files import write_feedme
-    from galfit_unc.injection import inject, write_injected
+    from galfit_unc.injection import inject, refit_sigma, write_injected
     from galfit_unc.runner import STAGE_NAMES, run_fit
     from galfit_unc.skysearch import Window
 
@@ -176,13 +181,19 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     staged = dict(shared["staged"])
     for kind, (aux, path) in shared["aux"].items():
         cut_path = region_dir / f"{kind}_cut.fits"
-        fits.PrimaryHDU(cut_aux(aux, window, path, kind)).writeto(cut_path, overwrite=True)
+        cut = cut_aux(aux, window, path, kind)  # also refuses an image without the window
+        if kind == "sigma":
+            cut = refit_sigma(aux, window, shared["fitsect"])
+        fits.PrimaryHDU(cut).writeto(cut_path, overwrite=True)
         staged[STAGE_NAMES[kind]] = cut_path
+    if shared["constraints"] is not None:
+        staged[STAGE_NAMES["constraints"]] = region_dir / "constraints.txt"
+        staged[STAGE_NAMES["constraints"]].write_text(shared["constraints"])
 
     # The injection starts from the cutout as written (float32), as a re-run from files would.
     sky = fits.getdata(region_dir / "sky.fits")
     staged[STAGE_NAMES["image"]] = region_dir / "injected.fits"
-    write_injected(staged[STAGE_NAMES["image"]], inject(sky, shared["galaxy"]), cut_header, shared["frame_header"])
+    write_injected(staged[STAGE_NAMES["image"]], inject(sky, shared["galaxy"]), cut_header, shared["keywords"])
     write_feedme(shared["refit"](sky.shape), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
 
     record = run_fit(
@@ -205,14 +216,15 @@ def _load_shared(inputs: dict, label: str) -> dict:
     from astropy.io import fits
 
     from galfit_unc.galfit_files import read_feedme, read_fit_header
-    from galfit_unc.injection import pixel_scale, refit_feedme
+    from galfit_unc.injection import fit_keywords, pixel_scale, refit_constraints, refit_feedme
     from galfit_unc.runner import STAGE_NAMES
     from galfit_unc.skysearch import load_frame, read_image_2d
 
     frame, frame_header = load_frame(inputs["image"])
     fit_header = read_fit_header(inputs["imgblock"])
     original = read_feedme(inputs["feedme"]) if inputs.get("feedme") else None
-    platescale = pixel_scale(frame_header)
+    # K) as the original fit had it; the frame's WCS only when there is no input file.
+    platescale = original.platescale if original is not None and "K" in original.control else pixel_scale(frame_header)
     given = {kind: bool(inputs.get(kind)) for kind in ("constraints", "mask", "sigma")}
 
     def refit(shape):
@@ -229,9 +241,21 @@ def _load_shared(inputs: dict, label: str) -> dict:
             platescale=platescale,
         )
 
-    staged = {STAGE_NAMES[k]: inputs[k] for k in ("psf", "constraints") if inputs.get(k)}
+    staged = {STAGE_NAMES["psf"]: inputs["psf"]}
+    constraints = refit_constraints(inputs["constraints"], original, fit_header.fitsect) if given["constraints"] else None
     aux = {kind: (read_image_2d(inputs[kind])[0], inputs[kind]) for kind in ("mask", "sigma") if inputs.get(kind)}
-    return {"frame": frame, "frame_header": frame_header, "galaxy": fits.getdata(inputs["galaxy"]), "refit": refit, "aux": aux, "staged": staged, "label": label}
+    return {
+        "frame": frame,
+        "frame_header": frame_header,
+        "keywords": fit_keywords(inputs["imgblock"]),
+        "fitsect": fit_header.fitsect,
+        "galaxy": fits.getdata(inputs["galaxy"]),
+        "refit": refit,
+        "aux": aux,
+        "staged": staged,
+        "constraints": constraints,
+        "label": label,
+    }
 
 
 def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1) -> list[dict]:
