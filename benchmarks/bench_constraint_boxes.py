@@ -16,7 +16,7 @@ Prints per object the std and robust sigma of the re-fitted magnitudes and their
 shift from the original, then what the boxes did to the parameters.
 
 Usage: ``python benchmarks/bench_constraint_boxes.py [--cores 2] [--workdir DIR]``
-(needs ``../shared`` beside the repository).
+(reads the project's ``tests/data``).
 """
 
 import argparse
@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "decals-coolj0112"
+DATA = REPO / "tests" / "data" / "decals-coolj0112"
 ORIGINAL = REPO / "tests" / "data" / "decals-coolj0112" / "original-reconstructed.gal"
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 sys.path.insert(0, str(REPO / "src"))
