@@ -28,6 +28,7 @@ include: "rules/tables.smk"
 include: "rules/regfile.smk"
 include: "rules/plots.smk"
 include: "rules/summary.smk"
+include: "rules/refit.smk"
 
 
 rule all:
@@ -35,6 +36,7 @@ rule all:
     input:
         all_outputs(),
         SUMMARY,
+        BUDGET,
 
 
 # Every rule is known now: a file of the targets table must exist or be made by one.
