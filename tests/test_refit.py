@@ -208,3 +208,133 @@ def test_budget_rows_collect_each_steps_sigma():
         {"object": "1", "mag_original": 20.0, "sky": 0.01, "start": 0.03, "source_noise": 0.05, "psf": 0.07},
         {"object": "2", "mag_original": 21.0, "sky": 0.02, "start": 0.04, "source_noise": 0.06, "psf": 0.08},
     ]
+
+
+# --- the hooks in a batch of windows on the shared DECaLS case --------------------------------
+SETTINGS = {
+    "mask": {"nsigma": 3.0, "clip_sigma": 3.0, "clip_iters": 5},
+    "cleaning": {"kernel_sigmas": [8, 4], "fill_noise": True, "seed": 1},
+}
+WINDOWS = [("x0030_y0020", [30, 125, 20, 97]), ("x0400_y0400", [400, 495, 400, 477])]
+# FITSECT of the DECaLS fit is [220:315,213:290]: frame positions move by (219, 212).
+SHIFT = (219, 212)
+
+
+def user_feedme(imgblock, path):
+    """A GALFIT input file for the DECaLS fit whose initial values differ from the best fit
+    by known amounts (written here by hand, not by the library)."""
+    header = fits.getheader(imgblock, 2)
+
+    def value(key):
+        return float(str(header[key]).split("+/-")[0].strip("[]{}* "))
+
+    lines = ["A) org_data_example.fits", "B) out.fits", "C) none", "D) psf_example.fits", "E) 1", "F) none", "G) cons_rel.txt",
+             "H) 220 315 213 290", "I) 96 78", "J) 31.169", "K) 0.2637 0.2637", "O) regular", "P) 0", ""]
+    expected = []
+    for i in range(1, 24):
+        x, y, mag = value(f"{i}_XC") + 0.25 * i, value(f"{i}_YC") - 0.5, value(f"{i}_MAG") + 0.4
+        re, n, q, pa = value(f"{i}_RE") * 1.2, 1.5, 0.6, 20.0 + i
+        lines += ["0) sersic", f"1) {x} {y} 1 1", f"3) {mag} 1", f"4) {re} 1", f"5) {n} 1", f"9) {q} 1", f"10) {pa} 1", "Z) 0", ""]
+        expected.append([x - SHIFT[0], y - SHIFT[1], mag, re, n, q, pa])
+    lines += ["0) sky", "1) 0.75 1", "2) 0.0 0", "3) 0.0 0", "Z) 0"]
+    path.write_text("\n".join(lines) + "\n")
+    return expected
+
+
+@pytest.fixture
+def case(shared, tmp_path, monkeypatch):
+    from galfit_unc.injection import galaxy_light
+    from standins.harness import DECALS, engine
+
+    inputs = {k: shared("decals-coolj0112", v) for k, v in DECALS.items() if k != "comp_ident"}
+    galaxy = tmp_path / "galaxy.fits"
+    fits.writeto(galaxy, galaxy_light(inputs["imgblock"], sky_in_model_flag=True))
+    fitter = {"engine": "galfit", "galfit": engine(tmp_path, "galfit_like"), "timeout": 120}
+    monkeypatch.chdir(tmp_path)
+    return {**inputs, "galaxy": galaxy}, {**SETTINGS, "fitter": fitter}, tmp_path
+
+
+def gal_values(path):
+    fm = gf.read_feedme(path)
+    return [[*c.rows["1"].values, *(c.value(k) for k in ("3", "4", "5", "9", "10"))] for c in fm.components if c.base_type == "sersic"]
+
+
+def test_batch_user_start_is_the_feedme_shifted_into_each_window(case):
+    from galfit_unc.batch import run_batch
+
+    inputs, settings, tmp = case
+    expected = user_feedme(inputs["imgblock"], tmp / "user.gal")
+    settings = {**settings, "refit": refit.step_settings({"start": "user"})}
+    run_batch(WINDOWS, {**inputs, "feedme": tmp / "user.gal"}, settings, tmp / "regions", tmp / "logs")
+    for region, _ in WINDOWS:
+        assert np.allclose(gal_values(tmp / "regions" / region / "fit.gal"), expected, atol=1e-4)
+        sky = next(c for c in gf.read_feedme(tmp / "regions" / region / "fit.gal").components if c.base_type == "sky")
+        assert sky.value("1") == 0.75
+
+
+def test_batch_perturbed_start_source_noise_and_psfs(case):
+    from galfit_unc.batch import run_batch
+    from galfit_unc.galfit_files import read_fit_header
+
+    inputs, settings, tmp = case
+    psfs = []
+    for k in range(3):
+        psfs.append(tmp / f"psf{k}.fits")
+        fits.writeto(psfs[-1], fits.getdata(inputs["psf"]) * (k + 1.0))
+    config = {"start": "perturbed", "source_noise": True, "psfs": [str(p) for p in psfs]}
+    settings = {**settings, "refit": refit.step_settings(config)}
+    # Windows 1 and 2 of the regions table: PSFs 1 and 2 of the list.
+    run_batch(WINDOWS, inputs, settings, tmp / "regions", tmp / "logs", first=1)
+    best = read_fit_header(inputs["imgblock"])
+    galaxy = fits.getdata(inputs["galaxy"])
+    starts = []
+    for k, (region, _) in enumerate(WINDOWS, 1):
+        folder = tmp / "regions" / region
+        assert (folder / "fit" / "psf.fits").read_bytes() == psfs[k].read_bytes()
+        values = np.array(gal_values(folder / "fit.gal"))
+        starts.append(values)
+        for comp, v in zip(best.components, values):
+            assert abs(v[0] + SHIFT[0] - comp["XC"].value) <= 1 + 1e-6 and abs(v[1] + SHIFT[1] - comp["YC"].value) <= 1 + 1e-6
+            assert abs(v[2] - comp["MAG"].value) <= 0.3 + 1e-6
+        # Injected = cleaned sky + galaxy + noise of variance galaxy / GAIN (GAIN = 1 here).
+        noise = fits.getdata(folder / "injected.fits").astype(float) - fits.getdata(folder / "sky.fits") - galaxy
+        bright = galaxy > 20
+        assert (noise[bright] ** 2).sum() / galaxy[bright].sum() == pytest.approx(1.0, rel=0.1)
+        # GAIN = 1: the noisy model is a whole number of electrons in every pixel.
+        assert np.allclose(noise + galaxy, np.round(noise + galaxy), atol=0.01)
+    assert not np.allclose(starts[0], starts[1])
+
+
+def test_batch_rekeys_only_the_windows_whose_psf_changed(case):
+    from galfit_unc.batch import run_batch
+
+    inputs, settings, tmp = case
+    a, b = tmp / "a.fits", tmp / "b.fits"
+    fits.writeto(a, fits.getdata(inputs["psf"]))
+    fits.writeto(b, fits.getdata(inputs["psf"]) * 2)
+    settings = {**settings, "refit": refit.step_settings({"psfs": [str(a), str(b)]})}
+    run_batch(WINDOWS, inputs, settings, tmp / "regions", tmp / "logs")
+    status = [tmp / "regions" / r / "status.json" for r, _ in WINDOWS]
+    before = [p.stat().st_mtime_ns for p in status]
+    fits.writeto(b, fits.getdata(inputs["psf"]) * 3, overwrite=True)
+    run_batch(WINDOWS, inputs, settings, tmp / "regions", tmp / "logs")
+    assert status[0].stat().st_mtime_ns == before[0] and status[1].stat().st_mtime_ns > before[1]
+
+
+def test_both_engines_get_the_same_staged_fit(case):
+    """The embedded engine and GALFIT read the same input file and PSF (a short timeout is
+    enough: the staging is written before the engine starts)."""
+    from galfit_unc.batch import run_batch
+
+    inputs, settings, tmp = case
+    alt = tmp / "alt.fits"
+    fits.writeto(alt, fits.getdata(inputs["psf"]) * 2)
+    config = {"start": "perturbed", "source_noise": True, "psfs": [str(alt)]}
+    staged = {}
+    for engine in ("galfit", "embedded"):
+        engine_settings = {**settings, "fitter": {**settings["fitter"], "engine": engine, "timeout": 5}, "refit": refit.step_settings(config)}
+        run_batch(WINDOWS[:1], inputs, engine_settings, tmp / engine, tmp / f"logs-{engine}")
+        fit = tmp / engine / WINDOWS[0][0] / "fit"
+        staged[engine] = [(fit / name).read_bytes() for name in ("fit.gal", "psf.fits", "injected.fits", "constraints.txt")]
+    assert staged["galfit"] == staged["embedded"]
+    assert staged["galfit"][1] == alt.read_bytes()
