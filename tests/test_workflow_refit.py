@@ -49,9 +49,9 @@ def rerun(base, tmp_path, changes):
 
 
 def fits_of(paths, folder):
-    """Per-window fit files (status.json) under results/cool/z/<folder>regions/."""
+    """Per-window fit records (regions/<id>/status.json) under results/cool/z/<folder>."""
     prefix = f"results/cool/z/{folder}regions/"
-    return {p for p in paths if p.startswith(prefix) and p.endswith("status.json")}
+    return {p for p in paths if p.startswith(prefix) and p[len(prefix) :].count("/") == 1 and p.endswith("/status.json")}
 
 
 def std_by_hand(magnitudes):
