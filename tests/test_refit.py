@@ -7,6 +7,9 @@ from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
 from galfit_unc import refit
+from galfit_unc.batch import run_batch
+from galfit_unc.injection import galaxy_light
+from standins.harness import DECALS, engine
 
 PERTURB = {"mag": 0.3, "size": [0.7, 1.4], "n": [0.6, 1.6], "q": 0.1, "pa": 15.0, "xy": 1.0}
 FEEDME = """\
@@ -243,8 +246,6 @@ def user_feedme(imgblock, path):
 
 @pytest.fixture
 def case(shared, tmp_path, monkeypatch):
-    from galfit_unc.injection import galaxy_light
-    from standins.harness import DECALS, engine
 
     inputs = {k: shared("decals-coolj0112", v) for k, v in DECALS.items() if k != "comp_ident"}
     galaxy = tmp_path / "galaxy.fits"
@@ -260,8 +261,6 @@ def gal_values(path):
 
 
 def test_batch_user_start_is_the_feedme_shifted_into_each_window(case):
-    from galfit_unc.batch import run_batch
-
     inputs, settings, tmp = case
     expected = user_feedme(inputs["imgblock"], tmp / "user.gal")
     settings = {**settings, "refit": refit.step_settings({"start": "user"})}
@@ -273,9 +272,6 @@ def test_batch_user_start_is_the_feedme_shifted_into_each_window(case):
 
 
 def test_batch_perturbed_start_source_noise_and_psfs(case):
-    from galfit_unc.batch import run_batch
-    from galfit_unc.galfit_files import read_fit_header
-
     inputs, settings, tmp = case
     psfs = []
     for k in range(3):
@@ -285,7 +281,7 @@ def test_batch_perturbed_start_source_noise_and_psfs(case):
     settings = {**settings, "refit": refit.step_settings(config)}
     # Windows 1 and 2 of the regions table: PSFs 1 and 2 of the list.
     run_batch(WINDOWS, inputs, settings, tmp / "regions", tmp / "logs", first=1)
-    best = read_fit_header(inputs["imgblock"])
+    best = gf.read_fit_header(inputs["imgblock"])
     galaxy = fits.getdata(inputs["galaxy"])
     starts = []
     for k, (region, _) in enumerate(WINDOWS, 1):
@@ -306,8 +302,6 @@ def test_batch_perturbed_start_source_noise_and_psfs(case):
 
 
 def test_batch_rekeys_only_the_windows_whose_psf_changed(case):
-    from galfit_unc.batch import run_batch
-
     inputs, settings, tmp = case
     a, b = tmp / "a.fits", tmp / "b.fits"
     fits.writeto(a, fits.getdata(inputs["psf"]))
@@ -324,8 +318,6 @@ def test_batch_rekeys_only_the_windows_whose_psf_changed(case):
 def test_both_engines_get_the_same_staged_fit(case):
     """The embedded engine and GALFIT read the same input file and PSF (a short timeout is
     enough: the staging is written before the engine starts)."""
-    from galfit_unc.batch import run_batch
-
     inputs, settings, tmp = case
     alt = tmp / "alt.fits"
     fits.writeto(alt, fits.getdata(inputs["psf"]) * 2)

@@ -76,7 +76,7 @@ def test_budget_table_from_the_steps_fits(base_run, shared):
         assert row["start"] == row["source_noise"] == row["psf"] == pytest.approx(headline[obj], abs=1e-4)
     # Sky-only fits start from the best fit, the headline ones from a perturbed start.
     best = read_fit_header(shared("decals-coolj0112", "galfit_output_example.fits")).component(1)["MAG"].value
-    region = rows and next(p.name for p in out(base_run, "regions").iterdir())
+    region = next(p.name for p in out(base_run, "regions").iterdir())
     assert read_feedme(out(base_run, "budget", "sky", "regions", region, "fit.gal")).components[0].value("3") == pytest.approx(best)
     assert abs(read_feedme(out(base_run, "regions", region, "fit.gal")).components[0].value("3") - best) > 1e-3
     _, headers = read_table(out(base_run, "uncertainties.tsv"))
