@@ -330,18 +330,22 @@ def check_refit(refit: dict | None, rows, source) -> None:
 
     Raises
     ------
-    ValueError
+    ConfigError
         One line naming the configuration or the frame, the key and what to do.
     """
     from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.targets import ConfigError
 
     refit = _settings(refit)
-    for path in refit["psfs"]:
-        _check_psf(str(path), source)
-    if refit["source_noise"]:
-        for row in rows:
-            if os.path.exists(row["image"]):
-                photon_scale(read_frame_header(row["image"]), row["image"])
+    try:
+        for path in refit["psfs"]:
+            _check_psf(str(path), source)
+        if refit["source_noise"]:
+            for row in rows:
+                if os.path.exists(row["image"]):
+                    photon_scale(read_frame_header(row["image"]), row["image"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def budget_rows(tables: dict[str, list[dict]], column: str = "std") -> list[dict]:
