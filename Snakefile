@@ -1,7 +1,7 @@
 # galfit-unc: systematic uncertainties of a GALFIT model by injection into blank sky windows
 # of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> galaxy ->
 # batch (per window: cutout -> inject -> fit) -> tables (+ check), regfile and plots; with refit.budget, batches and
-# tables again per budget step -> budget.tsv (rules/refit.smk).  See the README for inputs, config keys and
+# tables again per budget step -> budget.tsv (rules/budget.smk).  See the README for inputs, config keys and
 # outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph.
 
 from snakemake.utils import min_version, validate
@@ -30,6 +30,7 @@ include: "rules/regfile.smk"
 include: "rules/plots.smk"
 include: "rules/summary.smk"
 include: "rules/refit.smk"
+include: "rules/budget.smk"
 
 
 rule all:

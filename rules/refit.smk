@@ -1,8 +1,6 @@
-# How the re-fits replicate the user's fit (config `refit`, code in galfit_unc.refit), and the
-# error budget: with refit.budget, every window is also re-fitted with the terms switched on
-# one at a time (sky only; + start; + source noise; + PSF = the headline run).  A step whose
-# settings equal a later step's reads that step's fits, so a term switched off costs no fits;
-# each step's settings are its jobs' params, so a changed value reruns only the steps using it.
+# How the re-fits replicate the user's fit (config `refit`, code in galfit_unc.refit): the
+# settings checked before any job, and the params and input functions of the batch, tables
+# and budget rules (rules/budget.smk).
 
 from galfit_unc.refit import STEPS, check_refit, fit_sets, header_settings, step_settings
 
@@ -14,6 +12,7 @@ wildcard_constraints:
 
 
 def has_feedme(wildcards):
+    """Whether the target gives its original input file (the `user` start needs it)."""
     return bool(row(wildcards).get("feedme"))
 
 
@@ -50,45 +49,3 @@ def budget_inputs(wildcards):
 
 # Per target: budget.tsv when refit.budget is on.
 BUDGET = [f"results/{r['target']}/{r['band']}/budget.tsv" for r in TARGETS] if config["refit"]["budget"] else []
-
-
-use rule batch as budget_batch with:
-    output:
-        "results/{target}/{band}/budget/{variant}/batches/{batch}.json",
-    log:
-        "logs/{target}/{band}/budget/{variant}/batches/{batch}.log",
-
-
-use rule tables as budget_tables with:
-    input:
-        regions="results/{target}/{band}/regions.tsv",
-        batches=per_batch_of_step,
-        imgblock=column("imgblock"),
-        comp_ident=column("comp_ident"),
-    output:
-        magnitudes="results/{target}/{band}/budget/{variant}/magnitudes.tsv",
-        uncertainties="results/{target}/{band}/budget/{variant}/uncertainties.tsv",
-        parameters="results/{target}/{band}/budget/{variant}/parameters.tsv",
-    log:
-        "logs/{target}/{band}/budget/{variant}/tables.log",
-
-
-rule budget:
-    input:
-        unpack(budget_inputs),
-    output:
-        "results/{target}/{band}/budget.tsv",
-    params:
-        settings=lambda wc: header_settings(config["refit"], STEPS[-1], has_feedme(wc)),
-        fit_sets=lambda wc: fit_sets(config["refit"], has_feedme(wc)),
-    localrule: True
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    log:
-        "logs/{target}/{band}/budget.log",
-    conda:
-        "../envs/galfit-unc.yaml"
-    script:
-        "../workflow_scripts/budget.py"
