@@ -17,10 +17,11 @@ rule tables:
         use_flagged=config["stats"]["use_flagged"],
         # Upstream settings, for the tables' header comments.
         engine=config["fitter"]["engine"],
-        settings={
+        settings=lambda wc: {
             "mask": config["mask"],
             "regions": config["regions"],
             "cleaning": config["cleaning"],
+            "refit": refit_header(wc),
         },
     localrule: True
     threads: 1

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from galfit_unc import __version__
+from galfit_unc.refit import window_psf
 
 __all__ = ["BATCH_FORMAT", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
 
@@ -130,7 +131,7 @@ def cut_aux(data, window, path, kind: str) -> np.ndarray:
     return cut
 
 
-def process_window(region: str, window, shared: dict, settings: dict, region_dir: Path, threads: int = 1) -> dict:
+def process_window(region: str, window, shared: dict, settings: dict, region_dir: Path, threads: int = 1, index: int = 0) -> dict:
     """Cut, clean, inject and re-fit one window; return the fit's record.
 
     Parameters
@@ -146,13 +147,16 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         (function of the window shape giving the re-fit's Feedme), ``aux`` (kind -> (data,
         path) of the user's mask / sigma image), ``staged`` (stage name -> path of the files
         every fit shares: the PSF), ``constraints`` (text of the re-fit's constraint file, or
-        None), ``label`` (text for the input file's header).
+        None), ``label`` (text for the input file's header), ``plan`` (the
+        :class:`galfit_unc.refit.RefitPlan`: start, source noise).
     settings : dict
-        ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
+        ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the configuration.
     region_dir : Path
         The window's folder (created).
     threads : int
         BLAS/OpenMP threads of the engine.
+    index : int
+        The window's position in the regions table (it chooses the window's ``refit.psfs``).
     """
     from astropy.io import fits
 
@@ -193,8 +197,11 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     # The injection starts from the cutout as written (float32), as a re-run from files would.
     sky = fits.getdata(region_dir / "sky.fits")
     staged[STAGE_NAMES["image"]] = region_dir / "injected.fits"
-    write_injected(staged[STAGE_NAMES["image"]], inject(sky, shared["galaxy"]), cut_header, shared["keywords"])
-    write_feedme(shared["refit"](sky.shape), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+    plan = shared["plan"]
+    injected = plan.inject_noise(inject(sky, shared["galaxy"]), shared["galaxy"], region)
+    write_injected(staged[STAGE_NAMES["image"]], injected, cut_header, shared["keywords"])
+    write_feedme(plan.start(shared["refit"](sky.shape), region), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+    staged[STAGE_NAMES["psf"]] = window_psf(settings.get("refit"), index) or staged[STAGE_NAMES["psf"]]
 
     record = run_fit(
         region_dir / "fit.gal",
@@ -211,12 +218,13 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     return record
 
 
-def _load_shared(inputs: dict, label: str) -> dict:
+def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
     """What every window of a batch uses, read once (see :func:`process_window`)."""
     from astropy.io import fits
 
     from galfit_unc.galfit_files import read_feedme, read_fit_header
     from galfit_unc.injection import fit_keywords, pixel_scale, refit_constraints, refit_feedme
+    from galfit_unc.refit import RefitPlan
     from galfit_unc.runner import STAGE_NAMES
     from galfit_unc.skysearch import load_frame, read_image_2d
 
@@ -244,10 +252,14 @@ def _load_shared(inputs: dict, label: str) -> dict:
     staged = {STAGE_NAMES["psf"]: inputs["psf"]}
     constraints = refit_constraints(inputs["constraints"], original, fit_header.fitsect) if given["constraints"] else None
     aux = {kind: (read_image_2d(inputs[kind])[0], inputs[kind]) for kind in ("mask", "sigma") if inputs.get(kind)}
+    keywords = fit_keywords(inputs["imgblock"])
+    # The start is clipped into the re-fit's own (absolute, window-frame) boxes; the source
+    # noise uses the photometric keywords the original fit read (HDU1).
+    plan = RefitPlan(settings.get("refit"), settings["cleaning"]["seed"], fit_header, original, constraints, keywords, inputs["imgblock"])
     return {
         "frame": frame,
         "frame_header": frame_header,
-        "keywords": fit_keywords(inputs["imgblock"]),
+        "keywords": keywords,
         "fitsect": fit_header.fitsect,
         "galaxy": fits.getdata(inputs["galaxy"]),
         "refit": refit,
@@ -255,10 +267,11 @@ def _load_shared(inputs: dict, label: str) -> dict:
         "staged": staged,
         "constraints": constraints,
         "label": label,
+        "plan": plan,
     }
 
 
-def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1) -> list[dict]:
+def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1, first: int = 0) -> list[dict]:
     """Process a batch of windows in turn, skipping those already done with the same key.
 
     Parameters
@@ -269,13 +282,16 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
         Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, and
         optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
     settings : dict
-        ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
+        ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the
+        configuration (:func:`galfit_unc.refit.step_settings`).
     regions_dir, logs_dir : path-like
         Parents of the windows' folders and of their logs.
     label : str
         Names the target in each input file's header line.
     threads : int
         BLAS/OpenMP threads of each fit.
+    first : int
+        Position of the first member in the regions table.
 
     Returns
     -------
@@ -293,15 +309,17 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
     digests = {name: file_digest(path) for name, path in sorted(inputs.items()) if path}
     shared = None
     records = []
-    for region, window in members:
-        key = window_key(window, settings, digests)
+    for index, (region, window) in enumerate(members, first):
+        # A window's own alternative PSF is part of its key, not the others'.
+        psf = window_psf(settings.get("refit"), index)
+        key = window_key(window, settings, {**digests, "psf": file_digest(psf)} if psf else digests)
         record = _finished(regions_dir / region, key)
         if record is not None:
             print(f"{region}: done before with the same inputs and settings; kept")
             records.append(record)
             continue
         if shared is None:
-            shared = _load_shared(inputs, label)
+            shared = _load_shared(inputs, label, settings)
             if settings["fitter"]["engine"] == "embedded":
                 # Imported once here, the fitter is inherited by every forked fit.
                 importlib.import_module("galfit_unc.fitter.fit")
@@ -309,7 +327,7 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
         (regions_dir / region / _DONE).unlink(missing_ok=True)
         with open(logs_dir / f"{region}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
-                record = process_window(region, window, shared, settings, regions_dir / region, threads)
+                record = process_window(region, window, shared, settings, regions_dir / region, threads, index)
             except Exception as exc:
                 traceback.print_exc()
                 raise RuntimeError(f"window {region}: {exc}") from exc
