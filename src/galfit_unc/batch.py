@@ -141,7 +141,8 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         (:func:`galfit_unc.skysearch.load_frame`), ``galaxy`` (galaxy light), ``refit``
         (function of the window shape giving the re-fit's Feedme), ``aux`` (kind -> (data,
         path) of the user's mask / sigma image), ``staged`` (stage name -> path of the files
-        every fit shares: PSF, constraints), ``label`` (text for the input file's header).
+        every fit shares: PSF, constraints), ``label`` (text for the input file's header),
+        ``original`` (the original fit's header, against which flags are judged).
     settings : dict
         ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
     region_dir : Path
@@ -154,6 +155,7 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
     from galfit_unc.galfit_files import write_feedme
     from galfit_unc.injection import inject, write_injected
+    from galfit_unc.photometry import window_sky_level
     from galfit_unc.runner import STAGE_NAMES, run_fit
     from galfit_unc.skysearch import Window
 
@@ -184,6 +186,9 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     staged[STAGE_NAMES["image"]] = region_dir / "injected.fits"
     write_injected(staged[STAGE_NAMES["image"]], inject(sky, shared["galaxy"]), cut_header, shared["frame_header"])
     write_feedme(shared["refit"](sky.shape), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+    # The window's own level before injection: what the re-fit's sky is compared with.
+    bad = fits.getdata(staged[STAGE_NAMES["mask"]]) if "mask" in shared["aux"] else None
+    sky_level = window_sky_level(sky, bad)
 
     record = run_fit(
         region_dir / "fit.gal",
@@ -193,8 +198,9 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         timeout=fitter["timeout"],
         threads=threads,
         inputs=staged,
+        original=shared["original"],
     )
-    record = {"region": region, **record}
+    record = {"region": region, **record, "sky_level": sky_level}
     print(json.dumps(record, indent=1))
     _write_json(region_dir / _STATUS, record)
     return record
@@ -231,7 +237,7 @@ def _load_shared(inputs: dict, label: str) -> dict:
 
     staged = {STAGE_NAMES[k]: inputs[k] for k in ("psf", "constraints") if inputs.get(k)}
     aux = {kind: (read_image_2d(inputs[kind])[0], inputs[kind]) for kind in ("mask", "sigma") if inputs.get(kind)}
-    return {"frame": frame, "frame_header": frame_header, "galaxy": fits.getdata(inputs["galaxy"]), "refit": refit, "aux": aux, "staged": staged, "label": label}
+    return {"frame": frame, "frame_header": frame_header, "galaxy": fits.getdata(inputs["galaxy"]), "refit": refit, "aux": aux, "staged": staged, "label": label, "original": fit_header}
 
 
 def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1) -> list[dict]:

@@ -6,7 +6,7 @@ order (windows past its end, or empty items, behave as ``like``):
 
 ``like``      tests/standins/galfit_like.py unchanged
 ``ok``        like, with FLAGS cleared
-``flagged``   like, with FLAGS 2 (suspected convergence error)
+``flagged``   like, with FLAGS 1 (iteration limit; the DECaLS original has FLAGS 2 itself)
 ``suspect``   like, with the first free size marked ``*...*`` as numerically suspect
 ``crash0``    GALFIT's crash: a message, exit status 0 and no output block
 ``exit3``     a message and exit status 3
@@ -92,7 +92,7 @@ def main():
     if behaviour == "ok":
         edit_model_header(output, lambda h: h.update(FLAGS=""))
     elif behaviour == "flagged":
-        edit_model_header(output, lambda h: h.update(FLAGS="2"))
+        edit_model_header(output, lambda h: h.update(FLAGS="1"))
     elif behaviour == "suspect":
         edit_model_header(output, lambda h: (h.update(FLAGS=""), mark_suspect(h)))
     elif behaviour != "like":
