@@ -116,7 +116,7 @@ def _records():
     return [
         {"region": "r01", "status": "ok", "reason": "", "chi2nu": 1.1, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY)), "sky_level": 0.25},
         # Component 1's size is at a bound (*...*), which the original is not: object A is flagged here.
-        {"region": "r02", "status": "flagged", "reason": "", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0, re="*5.0000* +/- *0.1*")), (2, "sersic", _sersic(21.2)), (3, "sky", SKY)), "sky_level": 0.75},
+        {"region": "r02", "status": "flagged", "reason": "", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0, re="*4.0000* +/- *0.1*")), (2, "sersic", _sersic(21.2)), (3, "sky", SKY)), "sky_level": 0.75},
         {"region": "r03", "status": "failed", "reason": "no output", "chi2nu": None, "engine": "galfit", "header": None},
         {"region": "r04", "status": "ok", "reason": "", "chi2nu": 0.9, "engine": "galfit", "header": _header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY)), "sky_level": 0.5},
     ]

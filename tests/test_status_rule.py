@@ -147,3 +147,17 @@ def test_a_new_fit_flag_flags_every_object(shared, tmp_path):
     no_flag = edited_copy(shared(DECALS, "galfit_output_example.fits"), tmp_path / "original.fits", FLAGS="H-4 H-1 A-3 A-4 A-5")
     verdict = runner.judge_output(src, 0, original=gf.read_fit_header(no_flag))
     assert verdict["flag"] == "convergence" and verdict["new_suspect"] == []
+
+
+def test_a_value_on_the_originals_own_bound_is_not_new(shared, tmp_path):
+    """The DECaLS original has 2_N = '0.5000 +/- 0.5802': on the bound 0.5 of its n range but
+    not marked by GALFIT.  A re-fit marking the same value (as the embedded fitter marks every
+    value on a bound) repeats the original; a re-fit marked at another value does not."""
+    original = block(shared, DECALS, "galfit_output_example.fits")
+    assert original.component(2)["N"].value == 0.5 and original.component(2)["N"].kind == "free"
+    src = shared(DECALS, "galfit-reruns", "new_skycut_5_output.fits")  # ok on its own, see above
+    same = edited_copy(src, tmp_path / "same.fits", **{"2_N": "*0.5000* +/- *0.6000*"})
+    assert runner.judge_output(same, 0, original=original)["status"] == "ok"
+    other = edited_copy(src, tmp_path / "other.fits", **{"2_N": "*8.0000* +/- *0.6000*"})
+    verdict = runner.judge_output(other, 0, original=original)
+    assert verdict["status"] == "flagged" and verdict["new_suspect"] == ["2_N"]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import resource
 import shutil
@@ -171,13 +172,28 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _held_by_original(header, original, key: str) -> bool:
+    """Whether the original fit already has the ``*…*`` value ``key`` (``<component>_<name>``)
+    of ``header``: marked ``*…*`` itself, or at the same value (the same bound: GALFIT does
+    not mark every value sitting on a constraint bound, the embedded fitter does)."""
+    if key in original.suspect:
+        return True
+    number, name = key.split("_", 1)
+    try:
+        mine, theirs = header.component(int(number))[name].value, original.component(int(number))[name].value
+    except KeyError:
+        return False
+    return math.isclose(mine, theirs, rel_tol=1e-4, abs_tol=1e-4)
+
+
 def judge_header(header, original=None) -> dict:
     """Status of a parsed output block, relative to the user's original fit.
 
     Only what ``original`` does not have counts: a FLAGS value of :data:`FIT_FLAGS` that the
     original's FLAGS lacks, and a ``*…*`` value (numerically suspect, often at a constraint
-    bound) of a parameter that is not ``*…*`` in the original.  A re-fit that only repeats
-    the original's problems is ``ok``; the user's fit already carries them.
+    bound) of a parameter that is neither ``*…*`` in the original nor at the original's
+    value (to 1e-4).  A re-fit that only repeats the original's problems is ``ok``; the
+    user's fit already carries them.
 
     Parameters
     ----------
@@ -194,9 +210,8 @@ def judge_header(header, original=None) -> dict:
         separated), ``new_flags`` (FLAGS values) and ``new_suspect`` (``<component>_<key>``).
     """
     known_flags = set(original.fit_flags) if original is not None else set()
-    known_suspect = set(original.suspect) if original is not None else set()
     new_flags = [f for f in header.fit_flags if f not in known_flags]
-    new_suspect = [k for k in header.suspect if k not in known_suspect]
+    new_suspect = [k for k in header.suspect if original is None or not _held_by_original(header, original, k)]
     words = [FIT_FLAGS[f] for f in sorted(set(new_flags))] + (["bound"] if new_suspect else [])
     problems = []
     if new_flags:
