@@ -22,14 +22,6 @@ rule plot_sky_regions:
         "../workflow_scripts/plot_sky_regions.py"
 
 
-def magnitudes_plot_inputs(wildcards):
-    """The tables, plus the demo's truth when the target is the demo."""
-    files = {name: f"results/{wildcards.target}/{wildcards.band}/{name}.tsv" for name in ("magnitudes", "uncertainties")}
-    if DEMO_OUTPUTS and (wildcards.target, wildcards.band) == ("demo", "z"):
-        files["truth"] = rules.demo_frame.output.truth
-    return files
-
-
 rule plot_magnitudes:
     input:
         unpack(magnitudes_plot_inputs),

@@ -36,7 +36,7 @@ def seed7(tmp_path_factory):
 
 
 def test_the_wrong_bulge_is_warned_about(seed7):
-    rows, comments = read_table(seed7 / "uncertainties.tsv")
+    rows, _ = read_table(seed7 / "uncertainties.tsv")
     assert [r["object"] for r in rows] == ["A", "B", "C"]
     warning = rows[0]["warning"]
     # The split is in the bulge's shape (component 1's n or Re).
