@@ -24,8 +24,7 @@ rule plot_sky_regions:
 
 rule plot_magnitudes:
     input:
-        magnitudes="results/{target}/{band}/magnitudes.tsv",
-        uncertainties="results/{target}/{band}/uncertainties.tsv",
+        unpack(magnitudes_plot_inputs),
     output:
         report("results/{target}/{band}/magnitudes.png", caption="../report/magnitudes.rst", category="{target}", subcategory="{band}"),
     localrule: True

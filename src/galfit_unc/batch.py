@@ -18,7 +18,8 @@ Files of window ``R`` under ``regions_dir/R/``:
     The cutout with the galaxy light, and the re-fit's GALFIT input file
     (:mod:`galfit_unc.injection`).
 ``fit/``, ``status.json``
-    The engine's directory and the fit's record (:mod:`galfit_unc.runner`).
+    The engine's directory and the fit's record (:mod:`galfit_unc.runner`), with the
+    window's sky level before injection (``sky_level``, :func:`galfit_unc.photometry.window_sky_level`).
 ``done.json``
     Written last: the key of everything the window's files depend on (the window, the
     settings, the contents of the input files and this package's version).
@@ -148,7 +149,8 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         path) of the user's mask / sigma image), ``staged`` (stage name -> path of the files
         every fit shares: the PSF), ``constraints`` (text of the re-fit's constraint file, or
         None), ``label`` (text for the input file's header), ``plan`` (the
-        :class:`galfit_unc.refit.RefitPlan`: start, source noise).
+        :class:`galfit_unc.refit.RefitPlan`: start, source noise), ``original`` (the original
+        fit's header, against which flags are judged).
     settings : dict
         ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the configuration.
     region_dir : Path
@@ -163,6 +165,7 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
     from galfit_unc.galfit_files import write_feedme
     from galfit_unc.injection import inject, refit_sigma, write_injected
+    from galfit_unc.photometry import window_sky_level
     from galfit_unc.runner import STAGE_NAMES, run_fit
     from galfit_unc.skysearch import Window
 
@@ -202,6 +205,9 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     write_injected(staged[STAGE_NAMES["image"]], injected, cut_header, shared["keywords"])
     write_feedme(plan.start(shared["refit"](sky.shape), region), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
     staged[STAGE_NAMES["psf"]] = window_psf(settings.get("refit"), index) or staged[STAGE_NAMES["psf"]]
+    # The window's own level before injection: what the re-fit's sky is compared with.
+    bad = fits.getdata(staged[STAGE_NAMES["mask"]]) if "mask" in shared["aux"] else None
+    sky_level = window_sky_level(sky, bad)
 
     record = run_fit(
         region_dir / "fit.gal",
@@ -211,8 +217,9 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         timeout=fitter["timeout"],
         threads=threads,
         inputs=staged,
+        original=shared["original"],
     )
-    record = {"region": region, **record}
+    record = {"region": region, **record, "sky_level": sky_level}
     print(json.dumps(record, indent=1))
     _write_json(region_dir / _STATUS, record)
     return record
@@ -268,6 +275,7 @@ def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
         "constraints": constraints,
         "label": label,
         "plan": plan,
+        "original": fit_header,
     }
 
 
