@@ -504,3 +504,12 @@ def test_real_frame_windows_match_target_noise_and_spread(shared):
     assert np.mean([max(overlap_fraction(a, b) for b in spread if b is not a) for a in spread]) < 0.1
     assert len({(w.x1 + 48 > 256, w.y1 + 39 > 256) for w in spread}) == 4  # every quadrant
     assert select_windows(mask, (78, 96), target, noise_tolerance=0.05, spread=True, **kw) == spread
+
+
+def test_spread_order_does_not_depend_on_max_regions():
+    # More windows only add to the end, so a larger max_regions keeps every fit already made.
+    rng = np.random.default_rng(9)
+    mask = rng.random((60, 70)) < 0.01
+    few = select_windows(mask, (8, 9), (30, 38, 25, 32), contaminant_frac=0.05, max_regions=4, spread=True)
+    more = select_windows(mask, (8, 9), (30, 38, 25, 32), contaminant_frac=0.05, max_regions=9, spread=True)
+    assert len(more) == 9 and [w.bounds for w in more[:4]] == [w.bounds for w in few]
