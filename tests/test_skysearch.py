@@ -405,8 +405,11 @@ def test_noise_map_partial_boxes_and_no_sky():
     noise = noise_map(image, np.zeros(image.shape, bool), box=16, clip_sigma=1e6, clip_iters=1)
     assert noise.shape == image.shape
     np.testing.assert_allclose(noise[32:, 32:], np.std(image[32:, 32:]), rtol=1e-12)
-    with pytest.raises(ValueError, match="noise_box"):
-        noise_map(image, np.ones(image.shape, bool), box=16)
+    # Nothing is sky: no noise, and no window matches it.
+    none = noise_map(image, np.ones(image.shape, bool), box=16)
+    assert np.isnan(none).all()
+    sigma = window_sigma(none, 5, 5)
+    assert select_windows(np.zeros(image.shape, bool), (5, 5), (1, 5, 1, 5), sigma=sigma, target_sigma=region_sigma(none, (1, 5, 1, 5)), noise_tolerance=0.5) == []
 
 
 def test_window_sigma_and_region_sigma_match_brute_force():

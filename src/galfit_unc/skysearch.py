@@ -303,12 +303,7 @@ def noise_map(image, mask, box=32, clip_sigma=3.0, clip_iters=5, min_sky=0.5) ->
     Returns
     -------
     ndarray of float64, shape (H, W)
-        Each pixel holds the noise of its box.
-
-    Raises
-    ------
-    ValueError
-        No box has enough unmasked pixels.
+        Each pixel holds the noise of its box; all NaN when no box has enough unmasked pixels.
     """
     image = np.asarray(image, dtype=np.float64)
     sky = ~np.asarray(mask, dtype=bool) & np.isfinite(image)
@@ -322,7 +317,7 @@ def noise_map(image, mask, box=32, clip_sigma=3.0, clip_iters=5, min_sky=0.5) ->
             if values.size >= max(min_sky * sky[block].size, 2):
                 rms[i, j] = clipped_stats(values, clip_sigma, clip_iters)[1]
     if np.isnan(rms).all():
-        raise ValueError(f"noise map: no {box}x{box} box is {min_sky:.0%} unmasked; raise regions.noise_box or check the source mask")
+        return np.full((h, w), np.nan)  # nothing is sky: no window can match a noise
     nearest = ndimage.distance_transform_edt(np.isnan(rms), return_distances=False, return_indices=True)
     rms = rms[tuple(nearest)]
     return np.repeat(np.repeat(rms, box, axis=0), box, axis=1)[:h, :w]
@@ -453,7 +448,8 @@ def select_windows(
     target_sigma : float, optional
         The target's local noise (:func:`region_sigma`).
     noise_tolerance : float, optional
-        Candidates have ``|sigma / target_sigma - 1|`` at most this; None = any noise.
+        Candidates have ``|sigma / target_sigma - 1|`` at most this (none when either is NaN);
+        None = any noise.
     spread : bool
         False: fewest masked pixels first, ties by row then column.  True: farthest-point
         order, so the windows spread over the frame: let ``d`` be the distance from a
@@ -485,8 +481,8 @@ def select_windows(
     # blocked[y0, x0]: position excluded by the target or by a kept window.
     blocked = counts / (ny * nx) >= contaminant_frac
     if noise_tolerance is not None:
-        if target_sigma is None or not target_sigma > 0:
-            raise ValueError(f"noise_tolerance: needs the target's noise (got {target_sigma}); pass target_sigma from region_sigma")
+        if target_sigma is None:
+            raise ValueError("noise_tolerance: needs the target's noise; pass target_sigma from region_sigma")
         with np.errstate(invalid="ignore"):
             blocked |= ~(np.abs(sigma / target_sigma - 1.0) <= noise_tolerance)
     # 0-based window rows y0 .. y0+ny-1 meet grown target rows ty1-1-my .. ty2-1+my.
