@@ -51,10 +51,10 @@ def injection_trial(image, psf, kind, zeropoint, mags, rng, spacing=24):
     sources : list of (y, x, mag)
         0-based centre pixel and magnitude of every source.
     """
-    free_mask = DETECTIONS["psf"](image, psf)
+    own = DETECTIONS["psf"](image, psf)
     h, w = image.shape
     ys, xs = np.mgrid[20 : h - 20 : spacing, 20 : w - 20 : spacing]
-    sources = [(y, x) for y, x in zip(ys.ravel(), xs.ravel()) if not free_mask[y - 8 : y + 9, x - 8 : x + 9].any()]
+    sources = [(y, x) for y, x in zip(ys.ravel(), xs.ravel()) if not own[y - 8 : y + 9, x - 8 : x + 9].any()]
     m = rng.choice(mags, size=len(sources))
     points = np.zeros_like(image)
     for (y, x), mag in zip(sources, m):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
@@ -26,7 +27,7 @@ from galfit_unc.skysearch import Window, clipped_stats, load_frame, psf_fwhm, so
 
 def read_windows(path) -> list[Window]:
     """Windows of a regions table, with or without its ``sky_sigma`` column."""
-    rows = [line.split("\t") for line in open(path) if not line.startswith("#")]
+    rows = [line.split("\t") for line in Path(path).read_text().splitlines() if not line.startswith("#")]
     return [Window(*(int(v) for v in row[1:5]), float(row[5])) for row in rows[1:]]
 
 
