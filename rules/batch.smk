@@ -15,6 +15,7 @@ rule batch:
                 "mask",
                 "sigma",
                 regions="results/{target}/{band}/regions.tsv",
+                sources="results/{target}/{band}/mask.fits",
                 galaxy="results/{target}/{band}/galaxy.fits",
                 image=column("image"),
                 imgblock=column("imgblock"),

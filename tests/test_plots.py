@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from galfit_unc.plots import magnitude_panels, plot_magnitudes, plot_sky_regions
+from galfit_unc.plots import magnitude_panels, plot_magnitudes, plot_sky_regions, window_labels
 from galfit_unc.skysearch import Window
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -120,3 +120,30 @@ def test_magnitude_panels_from_the_tables():
 def test_plot_magnitudes_needs_objects(tmp_path):
     with pytest.raises(ValueError, match="no object"):
         plot_magnitudes([], {}, {}, tmp_path / "empty.png")
+
+
+def test_window_labels_are_ranks_at_centres():
+    windows = [Window(1, 30, 1, 20, 0.0), Window(16, 45, 1, 20, 0.0), Window(100, 129, 60, 79, 0.001)]
+    assert window_labels(windows) == [(15.5, 10.5, "1"), (30.5, 10.5, "2"), (114.5, 69.5, "3")]
+
+
+def test_window_labels_stay_apart_when_windows_overlap():
+    # Windows sharing up to half their area (the default max_overlap) at every offset along a row:
+    # ids written at the top-left corners would overlap; centres are at least half a window apart.
+    windows = [Window(1 + 15 * k, 30 + 15 * k, 1 + 3 * k, 20 + 3 * k, 0.0) for k in range(6)]
+    centres = np.array([(x, y) for x, y, _ in window_labels(windows)])
+    gaps = np.hypot(*(centres[:, None] - centres[None]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    assert gaps.min() >= 15
+
+
+def test_plot_sky_regions_with_noise_panel(tmp_path):
+    rng = np.random.default_rng(1)
+    image = rng.normal(0.0, 1.0, (90, 140))
+    noise = np.ones_like(image)
+    noise[:, 70:] = 2.0
+    windows = [Window(1, 30, 1, 20, 0.0, 1.0), Window(100, 129, 60, 79, 0.001, 2.0)]
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    plot_sky_regions(image, image > 3, windows, (55, 70, 35, 50), one)
+    plot_sky_regions(image, image > 3, windows, (55, 70, 35, 50), two, noise=noise, target_sigma=1.5)
+    assert check_png(two).shape[1] > 1.8 * check_png(one).shape[1]

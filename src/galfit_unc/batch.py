@@ -181,6 +181,7 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         kernel_sigmas=tuple(cleaning["kernel_sigmas"]),
         fill_noise=cleaning["fill_noise"],
         rng=np.random.default_rng(region_seed(cleaning["seed"], region)),
+        sources=cut_aux(shared["sources"], window, "mask.fits", "source mask"),
     )
     write_cleaned(region_dir / "sky.fits", cleaned, cut_header, float(filled.mean()))
     print(f"cutout {window}: {filled.mean():.4f} of the pixels filled")
@@ -287,8 +288,8 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
     members : list of (str, sequence of int)
         Region id and window ``[x1, x2, y1, y2]`` of each window, in order.
     inputs : dict
-        Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, and
-        optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
+        Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, ``sources``
+        (the frame's source mask), and optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
     settings : dict
         ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the
         configuration (:func:`galfit_unc.refit.step_settings`).
@@ -312,6 +313,8 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
         A window's cutout or injection failed (bad input); its message names the window.
         Windows before it are done and kept.  A failed *fit* is a record, not an error.
     """
+    from galfit_unc.skysearch import read_image_2d
+
     regions_dir, logs_dir = Path(regions_dir), Path(logs_dir)
     logs_dir.mkdir(parents=True, exist_ok=True)
     digests = {name: file_digest(path) for name, path in sorted(inputs.items()) if path}
@@ -328,6 +331,8 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
             continue
         if shared is None:
             shared = _load_shared(inputs, label, settings)
+            # The frame's source mask: each window's cleaning fills its pixels.
+            shared["sources"] = read_image_2d(inputs["sources"])[0] > 0
             if settings["fitter"]["engine"] == "embedded":
                 # Imported once here, the fitter is inherited by every forked fit.
                 importlib.import_module("galfit_unc.fitter.fit")

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 from astropy.visualization import ZScaleInterval
+from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -18,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from galfit_unc.photometry import flagged_for
 
-__all__ = ["plot_sky_regions", "magnitude_panels", "plot_magnitudes"]
+__all__ = ["window_labels", "plot_sky_regions", "magnitude_panels", "plot_magnitudes"]
 
 WINDOW_COLOUR = "tab:cyan"
 TARGET_COLOUR = "tab:red"
@@ -36,8 +37,33 @@ def _outline(ax, bounds, colour, lw):
     ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1 + 1, y2 - y1 + 1, fill=False, edgecolor=colour, lw=lw))
 
 
-def plot_sky_regions(image, mask, windows, target, path, title="") -> None:
-    """Frame in z-scale with the source mask, the sky windows and the fitted region.
+def window_labels(windows) -> list[tuple[float, float, str]]:
+    """Label of each window: its rank in the regions table (1, 2, ...) at its centre.
+
+    Kept windows share at most part of their area, so their centres are apart and short
+    labels there do not pile up as ids written at the corners do.
+
+    Returns
+    -------
+    list of (x, y, text)
+        GALFIT pixel coordinates of each window's centre and its label.
+    """
+    return [((win.x1 + win.x2) / 2, (win.y1 + win.y2) / 2, str(k)) for k, win in enumerate(windows, 1)]
+
+
+def _draw_windows(ax, windows, target, labels=True):
+    for win in windows:
+        _outline(ax, win.bounds, WINDOW_COLOUR, 0.8)
+    if labels:
+        for x, y, text in window_labels(windows):
+            ax.text(x, y, text, color=WINDOW_COLOUR, fontsize=7, fontweight="bold", ha="center", va="center", clip_on=True,
+                    path_effects=[patheffects.withStroke(linewidth=2, foreground="black")])
+    _outline(ax, target, TARGET_COLOUR, 1.6)
+
+
+def plot_sky_regions(image, mask, windows, target, path, title="", noise=None, target_sigma=None) -> None:
+    """Frame in z-scale with the source mask, the sky windows and the fitted region, and
+    (when ``noise`` is given) the local sky-noise map beside it.
 
     Parameters
     ----------
@@ -45,12 +71,17 @@ def plot_sky_regions(image, mask, windows, target, path, title="") -> None:
     mask : ndarray of bool, shape (H, W)
         Source mask (True = masked), drawn semi-transparent.
     windows : list of galfit_unc.skysearch.Window
-        Outlined and labelled with their ids.
+        Outlined and numbered at their centres in the regions table's order (the order in
+        which they were chosen).
     target : tuple of int
         Fitted region ``(x1, x2, y1, y2)``, outlined in another colour.
     path : str or path-like
         PNG to write.
     title : str
+    noise : ndarray, shape (H, W), optional
+        Local sky noise (:func:`galfit_unc.skysearch.noise_map`), drawn in a second panel.
+    target_sigma : float, optional
+        The target's local noise, named in that panel's title.
     """
     image = np.asarray(image, dtype=np.float64)
     h, w = image.shape
@@ -59,22 +90,18 @@ def plot_sky_regions(image, mask, windows, target, path, title="") -> None:
     # Axes in GALFIT pixel coordinates: pixel centres at integers from 1.
     extent = (0.5, w + 0.5, 0.5, h + 0.5)
 
-    fig = Figure(figsize=(8, 8 * h / w + 0.6), dpi=110)
-    ax = fig.add_subplot()
+    panels = 1 if noise is None else 2
+    fig = Figure(figsize=(8 * panels, 8 * h / w + 0.6), dpi=110)
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    ax = axes[0]
     ax.imshow(image, origin="lower", cmap="gray", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest")
     overlay = np.zeros((h, w, 4))
     overlay[np.asarray(mask, dtype=bool)] = MASK_RGBA
     ax.imshow(overlay, origin="lower", extent=extent, interpolation="nearest")
-
-    fontsize = max(4.0, min(8.0, 400.0 / max(len(windows), 1)))
-    for win in windows:
-        _outline(ax, win.bounds, WINDOW_COLOUR, 0.8)
-        ax.text(win.x1, win.y2, win.region, color=WINDOW_COLOUR, fontsize=fontsize, va="top", ha="left", clip_on=True)
-    _outline(ax, target, TARGET_COLOUR, 1.6)
-
+    _draw_windows(ax, windows, target)
     ax.legend(
         handles=[
-            Patch(facecolor="none", edgecolor=WINDOW_COLOUR, label=f"sky windows ({len(windows)})"),
+            Patch(facecolor="none", edgecolor=WINDOW_COLOUR, label=f"sky windows ({len(windows)}), numbered in selection order"),
             Patch(facecolor="none", edgecolor=TARGET_COLOUR, label="fitted region"),
             Patch(color=MASK_RGBA, label="source mask"),
         ],
@@ -82,11 +109,20 @@ def plot_sky_regions(image, mask, windows, target, path, title="") -> None:
         fontsize=8,
         framealpha=0.8,
     )
-    ax.set_xlim(extent[:2])
-    ax.set_ylim(extent[2:])
-    ax.set_xlabel("x (pixel)")
-    ax.set_ylabel("y (pixel)")
     ax.set_title(title)
+    if noise is not None:
+        nax = axes[1]
+        shown = nax.imshow(noise, origin="lower", cmap="viridis", extent=extent, interpolation="nearest")
+        fig.colorbar(shown, ax=nax, shrink=0.8, label="local sky σ")
+        _draw_windows(nax, windows, target, labels=False)
+        sigmas = np.array([win.sky_sigma for win in windows], dtype=np.float64)
+        what = f"windows median {np.nanmedian(sigmas):.3g}" if np.isfinite(sigmas).any() else "windows"
+        nax.set_title(f"local sky σ: target {target_sigma:.3g}, {what}" if target_sigma is not None else f"local sky σ: {what}")
+    for ax in axes:
+        ax.set_xlim(extent[:2])
+        ax.set_ylim(extent[2:])
+        ax.set_xlabel("x (pixel)")
+        ax.set_ylabel("y (pixel)")
     fig.tight_layout()
     _save(fig, path)
 
