@@ -1,0 +1,72 @@
+"""Numbers of the library's core against values known by construction: statistics of angles
+anywhere on the circle, the sky decision between a tenth and one residual sigma, and seeds.
+These kill mutants that the other tests let through (see docs/testing.md)."""
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from galfit_unc import galfit_files as gf
+from galfit_unc import injection as inj
+from galfit_unc import photometry as ph
+from galfit_unc.cleaning import region_seed
+
+OFFSETS = np.array([-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0])
+
+
+@pytest.mark.parametrize("centre", [0.0, 37.0, 80.0, 89.5, -64.0, -88.0])
+def test_circular_statistics_of_a_cluster_anywhere_on_the_circle(centre):
+    # Angles centre + offsets, written in (-90, 90] as GALFIT may: their statistics are the
+    # offsets' own, shifted by the centre.
+    true = centre + OFFSETS
+    written = (true + 90.0) % 180.0 - 90.0
+    stats = ph.circular_statistics(written, original=centre)
+    assert stats["median"] == pytest.approx(centre + np.median(OFFSETS))
+    assert stats["bias"] == pytest.approx(np.median(OFFSETS))
+    assert stats["std"] == pytest.approx(np.std(OFFSETS, ddof=1))
+    assert (stats["p16"], stats["p84"]) == pytest.approx(tuple(centre + np.percentile(OFFSETS, [16, 84])))
+
+
+def sky_header(sky):
+    h = fits.Header()
+    h["FITSECT"] = "[1:40,1:30]"
+    h["MAGZPT"] = 25.0
+    h["COMP_1"] = "sky"
+    h["1_SKY"] = f"{sky} +/- 0.1"
+    h["1_DSDX"] = "[0.0]"
+    h["1_DSDY"] = "[0.0]"
+    return gf.parse_fit_header(h)
+
+
+@pytest.mark.parametrize("holds_sky", [True, False])
+def test_sky_in_model_between_a_tenth_and_one_sigma(holds_sky):
+    # Sky 5 on a residual of sigma 10: above a tenth of sigma, so the residual decides.
+    noise = np.random.default_rng(3).normal(0.0, 10.0, (300, 400))
+    header = sky_header(5.0)
+    header.fitsect = (1, 400, 1, 300)
+    residual = noise if holds_sky else noise + 5.0
+    flag, reason = inj.sky_in_model(header, residual=residual)
+    assert flag is holds_sky, reason
+
+
+def test_sky_in_model_without_sky_component_is_no():
+    h = fits.Header()
+    h["FITSECT"] = "[1:40,1:30]"
+    h["MAGZPT"] = 25.0
+    h["COMP_1"] = "psf"
+    h["1_XC"] = "20.0 +/- 0.1"
+    h["1_YC"] = "15.0 +/- 0.1"
+    h["1_MAG"] = "18.0 +/- 0.1"
+    flag, _ = inj.sky_in_model(gf.parse_fit_header(h), residual=np.zeros((30, 40)))
+    assert flag is False
+
+
+def test_region_seed_accepts_zero_and_gives_distinct_64_bit_seeds():
+    seeds = {region_seed(0, f"x{x:04d}_y0001") for x in range(200)}
+    assert len(seeds) == 200
+    assert all(0 <= s < 2**64 for s in seeds)
+    # Both 32-bit halves carry entropy (they are not copies of each other).
+    assert any((s >> 32) != (s & 0xFFFFFFFF) for s in seeds)
+    assert max(seeds) >= 2**63 // 4
+    with pytest.raises(ValueError, match="seed: -1 is negative"):
+        region_seed(-1, "x0001_y0001")
