@@ -70,3 +70,19 @@ def test_region_seed_accepts_zero_and_gives_distinct_64_bit_seeds():
     assert max(seeds) >= 2**63 // 4
     with pytest.raises(ValueError, match="seed: -1 is negative"):
         region_seed(-1, "x0001_y0001")
+
+
+def test_refit_from_a_header_alone_fits_every_component_at_the_datas_sampling():
+    # A hand-made block without CONVBOX and no input file: E) 1, every component in the
+    # output model (Z) 0), and the whole window convolved.
+    h = fits.Header()
+    h["FITSECT"] = "[11:70,21:70]"
+    h["MAGZPT"] = 25.0
+    h["COMP_1"] = "sersic"
+    for key, value in (("XC", 40.0), ("YC", 45.0), ("MAG", 18.0), ("RE", 5.0), ("N", 2.0), ("AR", 0.7), ("PA", 30.0)):
+        h[f"1_{key}"] = f"{value} +/- 0.1"
+    fm = inj.refit_feedme(gf.parse_fit_header(h), window_shape=(50, 60))
+    assert fm.control["E"] == "1"
+    assert fm.control["I"] == "60 50"
+    assert fm.components[0].rows["Z"].values == [0.0]
+    assert fm.components[0].value("1", 0) == pytest.approx(30.0) and fm.components[0].value("1", 1) == pytest.approx(25.0)
