@@ -86,3 +86,30 @@ def test_refit_from_a_header_alone_fits_every_component_at_the_datas_sampling():
     assert fm.control["I"] == "60 50"
     assert fm.components[0].rows["Z"].values == [0.0]
     assert fm.components[0].value("1", 0) == pytest.approx(30.0) and fm.components[0].value("1", 1) == pytest.approx(25.0)
+
+
+def sersic_header(**values):
+    h = fits.Header()
+    h["FITSECT"] = "[1:100,1:100]"
+    h["MAGZPT"] = 25.0
+    h["COMP_1"] = "sersic"
+    for key in ("XC", "YC", "MAG", "RE", "N", "AR", "PA"):
+        h[f"1_{key}"] = f"{values.get(key, 10.0)} +/- 0.1"
+    return gf.parse_fit_header(h)
+
+
+def test_parameters_rows_leave_out_flagged_fits_when_asked_and_do_not_fold_sizes():
+    original = sersic_header(RE=100.0)
+    records = [
+        {"region": "a", "status": "ok", "header": sersic_header(RE=10.0)},
+        {"region": "b", "status": "ok", "header": sersic_header(RE=150.0)},
+        {"region": "c", "status": "ok", "header": sersic_header(RE=300.0)},
+        {"region": "d", "status": "flagged", "header": sersic_header(RE=1000.0)},
+        {"region": "e", "status": "failed", "header": None},
+    ]
+    re_ok = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=False)}["RE"]
+    # Sizes are not angles: 10, 150 and 300 are not folded onto a 180 circle.
+    assert re_ok["n_used"] == 3 and re_ok["median"] == pytest.approx(150.0) and re_ok["bias"] == pytest.approx(50.0)
+    assert re_ok["std"] == pytest.approx(np.std([10.0, 150.0, 300.0], ddof=1))
+    re_all = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=True)}["RE"]
+    assert re_all["n_used"] == 4 and re_all["median"] == pytest.approx(225.0)
