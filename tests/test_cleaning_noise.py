@@ -30,3 +30,14 @@ def test_fill_noise_has_the_windows_sigma(window):
     assert abs(noise.mean()) < 3 * SIGMA / np.sqrt(noise.size)
     # Sky pixels are kept as they were.
     assert np.array_equal(noisy[~filled], window[~filled])
+
+
+def test_filled_pixels_follow_the_local_sky():
+    # A sky rising by 1 per column: a hole is filled with the level around it (the plane), not
+    # with the window's median.
+    y, x = np.mgrid[0:80, 0:120].astype(float)
+    data = 100.0 + x + np.random.default_rng(5).normal(0.0, 0.5, x.shape)
+    data[30:40, 90:100] += 1000.0
+    cleaned, filled = clean_cutout(data, fill_noise=False)
+    assert filled[30:40, 90:100].all()
+    assert np.abs(cleaned[30:40, 90:100] - (100.0 + x[30:40, 90:100])).max() < 3.0

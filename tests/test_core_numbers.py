@@ -9,7 +9,8 @@ from astropy.io import fits
 from galfit_unc import galfit_files as gf
 from galfit_unc import injection as inj
 from galfit_unc import photometry as ph
-from galfit_unc.cleaning import region_seed
+from galfit_unc.cleaning import clean_cutout, region_seed
+from galfit_unc.skysearch import clipped_stats as sky_stats
 
 OFFSETS = np.array([-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0])
 
@@ -113,3 +114,26 @@ def test_parameters_rows_leave_out_flagged_fits_when_asked_and_do_not_fold_sizes
     assert re_ok["std"] == pytest.approx(np.std([10.0, 150.0, 300.0], ddof=1))
     re_all = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=True)}["RE"]
     assert re_all["n_used"] == 4 and re_all["median"] == pytest.approx(225.0)
+
+
+def test_clipped_stats_use_the_given_clipping():
+    # 1000 values of +-1 and ten each of +-3 (std 1.0756 about the median 0): a 2-sigma clip
+    # drops the twenty, a 3-sigma clip keeps them.
+    values = np.concatenate([np.tile([-1.0, 1.0], 500), np.full(10, 3.0), np.full(10, -3.0)])
+    _, std_kept = sky_stats(values, 3.0, 5)
+    _, std_clipped = sky_stats(values, 2.0, 1)
+    assert std_clipped == pytest.approx(1.0)
+    assert std_kept == pytest.approx(np.std(values))
+
+
+def test_circular_statistics_of_no_value():
+    stats = ph.circular_statistics([np.nan, np.nan], original=30.0)
+    assert stats["n_used"] == 0 and np.isnan(stats["median"]) and np.isnan(stats["bias"])
+
+
+def test_table_cells_with_spaces_read_back(tmp_path):
+    rows = [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.12346}]
+    ph.write_table(tmp_path / "t.tsv", rows, ["region", "status", "reason", "obj_1"], {"fitsect": "[1:96,1:78]", "seed": 1})
+    back, comments = ph.read_table(tmp_path / "t.tsv")
+    assert back == [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.1235}]
+    assert comments == {"fitsect": "[1:96,1:78]", "seed": "1"}
