@@ -11,6 +11,7 @@ from galfit_unc import injection as inj
 from galfit_unc import photometry as ph
 from galfit_unc.cleaning import clean_cutout, region_seed
 from galfit_unc.skysearch import clipped_stats as sky_stats
+from galfit_unc.skysearch import select_windows
 
 OFFSETS = np.array([-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0])
 
@@ -137,3 +138,14 @@ def test_table_cells_with_spaces_read_back(tmp_path):
     back, comments = ph.read_table(tmp_path / "t.tsv")
     assert back == [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.1235}]
     assert comments == {"fitsect": "[1:96,1:78]", "seed": "1"}
+
+
+def test_select_windows_ranks_counts_above_65535():
+    # 400 x 400 windows on a 1000 x 500 frame whose first 164 columns are masked: a window
+    # starting at column x (0-based) holds (164 - x) * 400 masked pixels, 65600 at x = 0 (more
+    # than 16 bits hold) and least, 25600, at x = 100.  The cleanest comes first, top row first.
+    mask = np.zeros((1000, 500), bool)
+    mask[:, :164] = True
+    (first,) = select_windows(mask, (400, 400), (1, 10, 901, 1000), target_margin=0, contaminant_frac=0.5, max_regions=1)
+    assert (first.x1, first.y1) == (101, 1)
+    assert first.masked_frac == pytest.approx(25600 / 160000)
