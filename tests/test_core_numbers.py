@@ -127,7 +127,10 @@ def test_clipped_stats_use_the_given_clipping():
     assert std_kept == pytest.approx(np.std(values))
 
 
-def test_circular_statistics_of_no_value():
+def test_circular_statistics_of_one_value_and_of_none():
+    # -89 is 91 on the circle: 2 degrees from 89.
+    one = ph.circular_statistics([-89.0], original=89.0)
+    assert one["n_used"] == 1 and one["median"] == pytest.approx(91.0) and one["bias"] == pytest.approx(2.0)
     stats = ph.circular_statistics([np.nan, np.nan], original=30.0)
     assert stats["n_used"] == 0 and np.isnan(stats["median"]) and np.isnan(stats["bias"])
 
