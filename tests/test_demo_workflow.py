@@ -41,7 +41,7 @@ OUTPUTS = (
     "demo_truth.tsv",
 )
 MAX_REGIONS = 12
-#: The configuration's seed and one more (about 20 s of CPU each).
+#: The configuration's seed and one more: one demo run each.
 SEEDS = (20211, 7)
 
 
