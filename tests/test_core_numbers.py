@@ -13,13 +13,17 @@ from galfit_unc.cleaning import clean_cutout, region_seed
 from galfit_unc.skysearch import clipped_stats as sky_stats
 from galfit_unc.skysearch import select_windows
 
-OFFSETS = np.array([-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0])
+NARROW = (-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0)
+# Spanning 110 of the circle's 180 degrees: only an accurate circular mean unwraps it in one piece.
+WIDE = (-55.0, -40.0, -15.0, 0.0, 5.0, 25.0, 40.0, 55.0)
 
 
+@pytest.mark.parametrize("offsets", [NARROW, WIDE], ids=["narrow", "wide"])
 @pytest.mark.parametrize("centre", [0.0, 37.0, 80.0, 89.5, -64.0, -88.0])
-def test_circular_statistics_of_a_cluster_anywhere_on_the_circle(centre):
+def test_circular_statistics_of_a_cluster_anywhere_on_the_circle(centre, offsets):
     # Angles centre + offsets, written in (-90, 90] as GALFIT may: their statistics are the
     # offsets' own, shifted by the centre.
+    OFFSETS = np.array(offsets)
     true = centre + OFFSETS
     written = (true + 90.0) % 180.0 - 90.0
     stats = ph.circular_statistics(written, original=centre)
