@@ -47,9 +47,13 @@ def test_every_rule_declares_threads_and_resources():
         assert re.search(r"^        mem_mb=", resources, re.M) and re.search(r"^        runtime=", resources, re.M), f"rule {name}: no mem_mb/runtime"
 
 
-def test_no_empty_default_profile():
-    default = REPO / "profiles" / "default"
-    assert not default.exists() or any(default.iterdir())
+def test_every_profile_is_a_tested_configuration():
+    # Each profile folder holds a non-empty config.yaml and has a dry run below.
+    profiles = sorted(p.name for p in (REPO / "profiles").iterdir() if p.is_dir())
+    assert profiles == ["local", "slurm"]
+    for name in profiles:
+        config = yaml.safe_load((REPO / "profiles" / name / "config.yaml").read_text())
+        assert isinstance(config, dict) and config, name
 
 
 def test_slurm_profile_names_real_rules():
