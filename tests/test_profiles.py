@@ -33,6 +33,12 @@ def fake(shared, tmp_path):
     return tmp_path
 
 
+def rule_names():
+    """Every rule's name, those derived with ``use rule ... as NAME`` included."""
+    text = "".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
+    return set(rule_blocks()) | set(re.findall(r"^use rule \w+ as (\w+)", text, re.M))
+
+
 def job_resources(output):
     """(rule, resources line) of every job a dry run lists."""
     return re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    resources: (.*)$", output, re.M)
@@ -58,7 +64,7 @@ def test_every_profile_is_a_tested_configuration():
 
 def test_slurm_profile_names_real_rules():
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-    rules = set(rule_blocks())
+    rules = rule_names()
     assert profile["executor"] == "slurm"
     arrays = {r.strip() for r in profile["slurm-array-jobs"].split(",")}
     assert set(PER_REGION) <= arrays <= rules
