@@ -101,6 +101,8 @@ def sersic_header(**values):
     h["COMP_1"] = "sersic"
     for key in ("XC", "YC", "MAG", "RE", "N", "AR", "PA"):
         h[f"1_{key}"] = f"{values.get(key, 10.0)} +/- 0.1"
+    if "FLAGS" in values:
+        h["FLAGS"] = values["FLAGS"]
     return gf.parse_fit_header(h)
 
 
@@ -110,7 +112,8 @@ def test_parameters_rows_leave_out_flagged_fits_when_asked_and_do_not_fold_sizes
         {"region": "a", "status": "ok", "header": sersic_header(RE=10.0)},
         {"region": "b", "status": "ok", "header": sersic_header(RE=150.0)},
         {"region": "c", "status": "ok", "header": sersic_header(RE=300.0)},
-        {"region": "d", "status": "flagged", "header": sersic_header(RE=1000.0)},
+        # FLAGS 2 (a singular fit) that the original fit did not have.
+        {"region": "d", "status": "flagged", "header": sersic_header(RE=1000.0, FLAGS="2")},
         {"region": "e", "status": "failed", "header": None},
     ]
     re_ok = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=False)}["RE"]

@@ -57,15 +57,14 @@ def sky_in_model_block(original, path):
     return path
 
 
-def cleaned_window(cut, nsigma=3.0, clip_sigma=3.0, clip_iters=5, kernel_sigmas=(8, 4)):
-    """A window cleaned as documented, written out independently of the library: pixels above
-    the clipped median + nsigma sigma (and non-finite ones) are replaced by the Gaussian-weighted
+def cleaned_window(cut, sources, clip_sigma=3.0, clip_iters=5, kernel_sigmas=(8, 4)):
+    """A window cleaned as documented, written out independently of the library: the frame
+    mask's pixels at the window (and non-finite ones) are replaced by the Gaussian-weighted
     mean of the valid pixels around them (kernel of 8 sigma across, edge pixels repeated
     beyond the border), kernel after kernel; what no kernel reaches gets the median."""
     data = cut.astype(np.float64)
     _, median, std = sigma_clipped_stats(data[np.isfinite(data)], sigma=clip_sigma, maxiters=clip_iters)
-    with np.errstate(invalid="ignore"):
-        todo = ~np.isfinite(data) | (data > median + nsigma * std)
+    todo = ~np.isfinite(data) | sources
     out = np.where(todo, np.nan, data)
     for sigma in kernel_sigmas:
         empty = np.isnan(out)
@@ -129,10 +128,12 @@ def test_galaxy_light_of_a_sky_in_model_block(run):
 def test_sky_fits_is_the_cleaned_window(run, shared):
     work, _ = run
     frame = fits.getdata(shared("decals-coolj0112", DECALS["image"])).astype(np.float64)
+    # The frame's source mask (tested on its own in test_skysearch) says which pixels to fill.
+    mask = fits.getdata(results(work, "cool", "mask.fits")) > 0
     replaced = 0
     for region, x1, x2, y1, y2 in windows(work):
         cut = frame[y1 - 1 : y2, x1 - 1 : x2]
-        expected, todo, std = cleaned_window(cut)
+        expected, todo, std = cleaned_window(cut, mask[y1 - 1 : y2, x1 - 1 : x2])
         sky = fits.getdata(results(work, "cool", "regions", region, "sky.fits"))
         assert sky.shape == cut.shape
         assert np.allclose(sky, expected, rtol=1e-6, atol=1e-4 * std), region
