@@ -95,7 +95,11 @@ BOOTSTRAP = 2000
 
 
 class BenchError(RuntimeError):
-    """A problem with the benchmark's inputs or a trial; the message is one line."""
+    """A problem with the benchmark's inputs; the message is one line."""
+
+
+class TrialError(RuntimeError):
+    """A trial's workflow run ended without its tables; the trial is retried on the next run."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -251,14 +255,15 @@ def prepare_real(trial_dir: Path, k: int, window, data: Path, seed: int, config:
         inputs / "start.gal", inputs / "userfit", engine=config["fitter"]["engine"], galfit_exe=config["fitter"]["galfit"],
         timeout=config["fitter"]["timeout"], inputs=staged,
     )
+    done = {"window": window.region, "userfit": {key: record[key] for key in ("status", "reason", "seconds", "chi2nu")}}
     if record["status"] == "failed":
-        raise BenchError(f"{inputs / 'userfit'}: user fit: {record['reason']}; see its engine.log")
-    row = {
+        # A user whose fit crashed has no fit to measure: the trial is recorded as skipped.
+        done["skipped"] = f"user fit failed: {record['reason']}"
+    done["row"] = {
         "target": TARGET, "band": BAND, "image": str(inputs / "observation.fits"), "imgblock": record["output"],
         "psf": str(data / DECALS["psf"]), "constraints": str(data / DECALS["constraints"]),
         "comp_ident": str(data / DECALS["comp_ident"]), "feedme": str(inputs / "userfit" / "fit.gal"), "mask": str(inputs / "badpix.fits"),
     }
-    done = {"window": window.region, "row": row, "userfit": {k: record[k] for k in ("status", "reason", "seconds", "chi2nu")}}
     (inputs / "done.json").write_text(json.dumps(done, indent=1) + "\n")
     return done
 
@@ -344,13 +349,15 @@ def run_trial(k: int, args, config: dict, out: Path, windows) -> dict:
         truth = object_magnitudes(truth_header, comp_ident)
         results = trial_dir / "results" / TARGET / BAND
         record.update(window=prepared["window"], userfit=prepared["userfit"])
+        if "skipped" in prepared:
+            return _save(done, {**record, "skipped": prepared["skipped"], "rows": [], "seconds": round(time.time() - start, 1), "windows": 0, "fits": 0})
     else:
         write_workdir(trial_dir, merge(config, {"demo": {"seed": args.seed + k}}), demo_targets())
         results = trial_dir / "results" / "demo" / "z"
         record.update(demo_seed=args.seed + k)
     proc = run_workflow(trial_dir, args.cores)
     if not (results / "uncertainties.tsv").exists():
-        raise BenchError(f"{trial_dir / 'snakemake.log'}: workflow: exit {proc.returncode} without uncertainties.tsv; read the log")
+        raise TrialError(f"{trial_dir / 'snakemake.log'}: workflow: exit {proc.returncode} without uncertainties.tsv; read the log")
     if args.mode == "demo":
         truth = demo_truth(results / "input" / "truth.tsv")
         comp_ident = gf.read_comp_ident(results / "input" / "comp_ident.txt")
@@ -361,9 +368,14 @@ def run_trial(k: int, args, config: dict, out: Path, windows) -> dict:
         rows=trial_rows(k, truth, original, results), workflow_exit=proc.returncode,
         seconds=round(time.time() - start, 1), **cost(results),
     )
-    tmp = done.with_suffix(".tmp")
+    return _save(done, record)
+
+
+def _save(path: Path, record: dict) -> dict:
+    """Write a trial's record last and atomically: its presence marks the trial finished."""
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, done)
+    os.replace(tmp, path)
     return record
 
 
@@ -480,6 +492,11 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 # ------------------------------------------------------------------------------------------
 # Main
 # ------------------------------------------------------------------------------------------
+def machine_load() -> str:
+    """1, 5 and 15 minute load averages."""
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def check_settings(out: Path, settings: dict) -> None:
     """Refuse to mix trials of different settings in one output folder."""
     path = out / "settings.json"
@@ -533,14 +550,20 @@ def main(argv=None) -> int:
         records = []
         for k in range(args.trials):
             reused = (out / f"trial_{k:03d}" / "trial.json").exists()
-            rec = run_trial(k, args, config, out, windows)
+            try:
+                rec = run_trial(k, args, config, out, windows)
+            except TrialError as exc:
+                print(f"trial {k + 1}/{args.trials} failed: {exc}; elapsed {time.time() - t0:.0f} s, load {machine_load()}", flush=True)
+                continue
             records.append(rec)
-            worst = max(rec["rows"], key=lambda r: abs(r["z"]) if math.isfinite(r["z"]) else -1)
-            load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+            if rec["rows"]:
+                worst = max(rec["rows"], key=lambda r: abs(r["z"]) if math.isfinite(r["z"]) else -1)
+                outcome = f"{rec['windows']} windows, {rec['fits']} fits; worst z {worst['z']:+.2f} (object {worst['object']})"
+            else:
+                outcome = f"skipped ({rec['skipped']})"
             print(
                 f"trial {k + 1}/{args.trials} {'(done before) ' if reused else ''}{rec.get('window', rec.get('demo_seed'))}: "
-                f"{rec['seconds']:.0f} s, {rec['windows']} windows, {rec['fits']} fits; worst z {worst['z']:+.2f} (object {worst['object']}); "
-                f"elapsed {time.time() - t0:.0f} s, load {load}",
+                f"{rec['seconds']:.0f} s, {outcome}; elapsed {time.time() - t0:.0f} s, load {machine_load()}",
                 flush=True,
             )
     except BenchError as exc:
@@ -550,7 +573,10 @@ def main(argv=None) -> int:
     extra = list(dict.fromkeys(k for r in rows for k in r if k not in COVERAGE_COLUMNS))
     comments = {
         "mode": args.mode, "trials": args.trials, "seed": args.seed, "windows": args.windows, "engine": args.engine,
-        "set": " ".join(args.set) or "none", "trial seconds (sum)": round(sum(r["seconds"] for r in records), 1),
+        "set": " ".join(args.set) or "none", "trials used": sum(bool(r["rows"]) for r in records),
+        "trials skipped": "; ".join(f"{r['trial']}: {r['skipped']}" for r in records if "skipped" in r) or "none",
+        "trials failed (retried on the next run)": args.trials - len(records),
+        "trial seconds (sum)": round(sum(r["seconds"] for r in records), 1),
         "fits per window": round(sum(r["fits"] for r in records) / max(sum(r["windows"] for r in records), 1), 3),
     }
     write_tsv(out / "coverage.tsv", rows, COVERAGE_COLUMNS + extra, comments)

@@ -174,3 +174,18 @@ def test_demo_mode(tmp_path):
             assert float(r["truth"]) == pytest.approx(-2.5 * math.log10(flux[r["object"]]), abs=1e-5)
             assert float(r["original"]) == pytest.approx(original[r["object"]], abs=1e-5)
     check_sigma(rows, lambda k: out / f"trial_{k:03d}" / "results" / "demo" / "z")
+
+
+def test_crashed_user_fit_is_a_skipped_trial(shared, tmp_path):
+    """GALFIT can exit 0 without an output block: that trial is recorded as skipped (no
+    workflow run, no rows) and stays finished on the next run."""
+    out = tmp_path / "crash"
+    args = ["--mode", "real", "--trials", "1", *SMALL, "--engine", "galfit", "--galfit", engine(tmp_path, "crash_exit0"), "--data", str(shared("decals-coolj0112")), "--out", str(out)]
+    run = bench(*args)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "skipped (user fit failed: no output block imgblock.fits" in run.stdout
+    assert not (out / "trial_000" / "results").exists()
+    assert read_tsv(out / "coverage.tsv") == []
+    assert [(r["object"], r["n"]) for r in read_tsv(out / "summary.tsv")] == [("all", "0")]
+    assert "# trials used: 0\n" in (out / "summary.tsv").read_text()
+    assert "(done before)" in bench(*args).stdout
