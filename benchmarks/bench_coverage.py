@@ -469,15 +469,20 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     ax1.legend(fontsize=8)
     objects = list(dict.fromkeys(r["object"] for r in rows))
     cmap = plt.get_cmap("tab10")
+    floor = 1e-4  # |errors| below this are drawn on it (log axis)
     for i, obj in enumerate(objects):
         sel = [r for r in rows if r["object"] == obj]
-        ax2.scatter([r["sigma"] for r in sel], [abs(r["original"] - r["truth"]) for r in sel], s=14, color=cmap(i % 10), label=f"{obj}")
-    sig = np.array([r["sigma"] for r in rows], float)
-    lim = np.array([max(np.nanmin(sig) / 2, 1e-4), np.nanmax(sig) * 2]) if sig.size else np.array([1e-3, 1])
+        errors = [max(abs(r["original"] - r["truth"]), floor) for r in sel]
+        ax2.scatter([r["sigma"] for r in sel], errors, s=14, color=cmap(i % 10), label=f"{obj}")
+    values = np.array([r["sigma"] for r in rows] + [max(abs(r["original"] - r["truth"]), floor) for r in rows], float)
+    values = values[np.isfinite(values) & (values > 0)]
+    lim = np.array([values.min() / 2, values.max() * 2]) if values.size else np.array([1e-3, 1.0])
     ax2.plot(lim, lim, "k-", lw=1, label="|error| = σ")
     ax2.plot(lim, 2 * lim, "k--", lw=1, label="|error| = 2σ")
     ax2.set_xscale("log")
-    ax2.set_yscale("symlog", linthresh=1e-3)
+    ax2.set_yscale("log")
+    ax2.set_xlim(*lim)
+    ax2.set_ylim(*lim)
     ax2.set_xlabel("reported σ (mag)")
     ax2.set_ylabel("|original − truth| (mag)")
     ax2.legend(fontsize=7, ncol=2, title="object", title_fontsize=7)
