@@ -196,11 +196,12 @@ def test_truth_comparison_gives_the_error_in_sigmas(tmp_path, written):
     _, truth = demo.read_truth(written["truth"])
     table = tmp_path / "uncertainties.tsv"
     rows = [
-        {"object": "A", "mag_original": truth["A"] + 0.02, "n_used": 20, "std": 0.04},
-        {"object": "B", "mag_original": truth["B"] - 0.09, "n_used": 20, "std": 0.03},
-        {"object": "C", "mag_original": truth["C"], "n_used": 20, "std": 0.05},
+        # The headline sigma (stats.sigma) is what the error is measured in, not std.
+        {"object": "A", "mag_original": truth["A"] + 0.02, "n_used": 20, "std": 0.08, "sigma": 0.04},
+        {"object": "B", "mag_original": truth["B"] - 0.09, "n_used": 20, "std": 0.06, "sigma": 0.03},
+        {"object": "C", "mag_original": truth["C"], "n_used": 20, "std": 0.10, "sigma": 0.05},
     ]
-    write_table(table, rows, ["object", "mag_original", "n_used", "median", "std", "mad_sigma", "p16", "p84", "bias"], {"target": "demo"})
+    write_table(table, rows, ["object", "mag_original", "n_used", "median", "std", "mad_sigma", "sigma", "p16", "p84", "bias"], {"target": "demo"})
     out = {r["object"]: r for r in demo.truth_comparison(table, written["truth"])}
     # The table keeps 4 decimals.
     assert out["A"]["error_over_sigma"] == pytest.approx(0.5, abs=0.01)

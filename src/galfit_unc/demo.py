@@ -616,7 +616,8 @@ def run_user_fit(feedme: gf.Feedme, inputs: dict, outputs: dict) -> str:
 def truth_comparison(uncertainties_path, truth_path) -> list[dict]:
     """Per object: true and original magnitudes, the reported sigma and the error in sigmas.
 
-    ``error`` = original - true; ``error_over_sigma`` = error / std of the re-fits.
+    ``error`` = original - true; ``error_over_sigma`` = error / the table's headline
+    ``sigma`` (``stats.sigma``).
     """
     from .photometry import read_table
 
@@ -630,7 +631,7 @@ def truth_comparison(uncertainties_path, truth_path) -> list[dict]:
     for obj, mag_true in truth.items():
         r = by_object[obj]
         error = float(r["mag_original"]) - mag_true
-        sigma = float(r["std"])
+        sigma = float(r["sigma"])
         out.append(
             {
                 "object": obj,
