@@ -59,7 +59,7 @@ from astropy.io import fits
 from galfit_unc import galfit_files as gf
 from galfit_unc.demo import read_truth
 from galfit_unc.injection import galaxy_light, pixel_scale, refit_feedme, sky_in_model
-from galfit_unc.photometry import combine_magnitudes, object_magnitudes, read_table
+from galfit_unc.photometry import combine_magnitudes, natural_key, object_magnitudes, read_table
 from galfit_unc.runner import run_fit
 from galfit_unc.skysearch import load_frame, select_windows, source_mask
 
@@ -408,7 +408,7 @@ def summarize(rows: list[dict], seed: int) -> list[dict]:
     gives the 16th and 84th percentiles of rms z.
     """
     rng = np.random.default_rng(seed)
-    objects = list(dict.fromkeys(r["object"] for r in rows))
+    objects = sorted({r["object"] for r in rows}, key=natural_key)
     out = []
     for obj in [*objects, "all"]:
         sel = [r for r in rows if obj == "all" or r["object"] == obj]
@@ -467,7 +467,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     ax1.set_xlabel("z = (original − truth) / σ")
     ax1.set_ylabel("density")
     ax1.legend(fontsize=8)
-    objects = list(dict.fromkeys(r["object"] for r in rows))
+    objects = sorted({r["object"] for r in rows}, key=natural_key)
     cmap = plt.get_cmap("tab10")
     floor = 1e-4  # |errors| below this are drawn on it (log axis)
     for i, obj in enumerate(objects):
