@@ -19,6 +19,8 @@ import pytest
 from astropy.io import fits
 
 from standins.harness import REPO, engine
+from test_workflow_e2e import header_object_mags as header_mags
+from test_workflow_e2e import objects_of as comp_objects
 
 SMALL = ["--windows", "2", "--set", "regions.min_regions=2", "--set", "stats.min_ok_regions=2"]
 # A smaller demo frame with fewer field sources keeps the demo trials cheap.
@@ -42,21 +44,6 @@ def read_tsv(path):
     lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
     header = lines[0].split("\t")
     return [dict(zip(header, ln.split("\t"))) for ln in lines[1:]]
-
-
-def comp_objects(path):
-    pairs = [ln.split()[:2] for ln in Path(path).read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return {int(c): o for c, o in pairs}
-
-
-def header_mags(block, comp_ident):
-    """Per-object magnitudes from HDU2's raw value strings."""
-    header = fits.getheader(block, 2)
-    flux = {}
-    for comp, obj in comp_ident.items():
-        raw = str(header[f"{comp}_MAG"]).split("+/-")[0].strip("[]{}* ")
-        flux[obj] = flux.get(obj, 0.0) + 10 ** (-0.4 * float(raw))
-    return {obj: -2.5 * math.log10(f) for obj, f in flux.items()}
 
 
 def check_tables(out, trials):
