@@ -10,7 +10,9 @@ def main(snakemake):
     from collections import Counter
 
     from galfit_unc.galfit_files import read_comp_ident, read_fit_header
+    from galfit_unc.injection import pixel_scale
     from galfit_unc.photometry import magnitudes_rows, parameters_rows, uncertainties_rows, write_table
+    from galfit_unc.skysearch import load_frame
 
     original = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in original.components])
@@ -22,7 +24,9 @@ def main(snakemake):
                 record["header"] = None if record["status"] == "failed" else read_fit_header(record["output"])
                 records.append(record)
     use_flagged = snakemake.params.use_flagged
-    mag_rows = magnitudes_rows(original, records, comp_ident)
+    # The re-fits' K) is the frame's WCS scale; surface-brightness components need it.
+    platescale = pixel_scale(load_frame(snakemake.input.image)[1])
+    mag_rows = magnitudes_rows(original, records, comp_ident, platescale)
     counts = Counter(r["status"] for r in records)
     used = counts["ok"] + (counts["flagged"] if use_flagged else 0)
     w = snakemake.wildcards

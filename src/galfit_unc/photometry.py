@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.fitter.profiles import sb_area
 
 __all__ = [
     "combine_magnitudes",
+    "component_magnitude",
     "object_magnitudes",
     "summary_statistics",
     "circular_statistics",
@@ -37,7 +39,45 @@ def combine_magnitudes(mags) -> float:
     return float(-2.5 * np.log10(np.sum(10.0 ** (-0.4 * mags))))
 
 
-def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str]) -> dict[str, float]:
+# Surface-brightness components: header keys of (reference brightness, size, shapes).
+_SB_KEYS = {
+    "edgedisk": ("MU_0", "RS", ("HS",)),
+    "nuker": ("MU", "RB", ("ALPHA", "BETA", "GAMMA")),
+    "king": ("MU_0", "RC", ("ALPHA", "RT")),
+    "ferrer": ("MU_0", "ROUT", ("ALPHA", "BETA")),
+}
+
+
+def component_magnitude(comp: gf.HeaderComponent, platescale=None) -> float | None:
+    """Total magnitude of one component, or None for a component without flux (sky).
+
+    ``MAG`` where the component has one.  For edgedisk, nuker, king and ferrer, whose row 3
+    is a surface brightness mu (mag/arcsec^2), the total is
+    ``mu - 2.5 log10(A dx dy)`` with A the profile's area in pixels (analytic, see
+    :func:`galfit_unc.fitter.profiles.sb_area`) and ``platescale = (dx, dy)`` in
+    arcsec/pixel (the fit's ``K)``); ``inf`` for a nuker whose total diverges.
+    """
+    mag = comp.get("MAG")
+    if mag is not None:
+        return mag.value
+    keys = _SB_KEYS.get(comp.base_type)
+    if keys is None:
+        return None
+    if platescale is None:
+        raise gf.GalfitFormatError(f"component {comp.number}: a {comp.type} component's magnitude needs the plate scale (K) of the fit; give the frame's WCS")
+    mu, size, shapes = keys
+    c0 = comp.get("C0")
+    area = sb_area(
+        comp.base_type,
+        comp[size].value,
+        *(comp[k].value for k in shapes),
+        q=comp["AR"].value if comp.base_type != "edgedisk" else 1.0,
+        c0=0.0 if c0 is None else c0.value,
+    )
+    return comp[mu].value - 2.5 * math.log10(area * platescale[0] * platescale[1])
+
+
+def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str], platescale=None) -> dict[str, float]:
     """Magnitude of every object, combining the fluxes of its components.
 
     Parameters
@@ -45,6 +85,9 @@ def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str]) -> d
     fit_header : FitHeader
     comp_ident : dict
         Component number -> object id.
+    platescale : (float, float), optional
+        ``K)`` of the fit in arcsec/pixel; needed for surface-brightness components
+        (see :func:`component_magnitude`).
 
     Returns
     -------
@@ -64,12 +107,12 @@ def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str]) -> d
             raise gf.GalfitFormatError(
                 f"comp_ident: component {number}: not in the fit (it has {len(fit_header.components)} components); fix the component-object table"
             ) from None
-        mag = comp.get("MAG")
+        mag = component_magnitude(comp, platescale)
         if mag is None:
             raise gf.GalfitFormatError(
                 f"comp_ident: component {number}: a {comp.type} component has no magnitude; list only components with a MAG"
             )
-        per_object.setdefault(obj, []).append(mag.value)
+        per_object.setdefault(obj, []).append(mag)
     return {obj: combine_magnitudes(mags) for obj, mags in per_object.items()}
 
 
@@ -181,7 +224,7 @@ def _object_columns(comp_ident) -> list[str]:
     return [f"obj_{obj}" for obj in dict.fromkeys(comp_ident.values())]
 
 
-def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str]) -> list[dict]:
+def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str], platescale=None) -> list[dict]:
     """One row per fit: the original first, then every region.
 
     Parameters
@@ -192,6 +235,8 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
         failed fit, whose magnitudes are nan.
     comp_ident : dict
         Component number -> object id.
+    platescale : (float, float), optional
+        Plate scale of the fits (see :func:`object_magnitudes`).
 
     Returns
     -------
@@ -201,7 +246,7 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
     columns = _object_columns(comp_ident)
 
     def row(region, status, reason, chi2nu, engine, header):
-        mags = object_magnitudes(header, comp_ident) if header is not None and status != "failed" else {}
+        mags = object_magnitudes(header, comp_ident, platescale) if header is not None and status != "failed" else {}
         out = {"region": region, "status": status, "reason": reason or "", "engine": engine or ""}
         out["chi2nu"] = math.nan if chi2nu is None else float(chi2nu)
         for obj, col in zip(dict.fromkeys(comp_ident.values()), columns):
