@@ -846,8 +846,8 @@ def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
             if attr:
                 setattr(cur, attr, rest)
                 continue
-            if label == "fourier" and cur.components:
-                # Hidden rows of the component above: (m: amplitude, phase) per mode.
+            if label in ("fourier", "bend") and cur.components:
+                # Hidden rows of the component above: (m: amplitude, phase) or (m: amplitude) per mode.
                 toks = _log_tokens(re.sub(r"\d+:", " ", rest).replace("(", " ").replace(")", " ").replace(",", " "))
                 hidden = cur.components[-1]
                 hidden.values += [v for v, _ in toks]
