@@ -13,7 +13,7 @@ from astropy.io import fits
 from scipy import integrate, special
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.fitter.profiles import sb_area
+from galfit_unc.fitter.totals import sb_area
 from galfit_unc.photometry import component_magnitude, object_magnitudes
 
 RENDERS = Path(__file__).parent / "data" / "galfit305-renders" / "renders"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.fitter.profiles import sb_area
+from galfit_unc.fitter.totals import sb_area
 
 __all__ = [
     "combine_magnitudes",
@@ -54,7 +54,7 @@ def component_magnitude(comp: gf.HeaderComponent, platescale=None) -> float | No
     ``MAG`` where the component has one.  For edgedisk, nuker, king and ferrer, whose row 3
     is a surface brightness mu (mag/arcsec^2), the total is
     ``mu - 2.5 log10(A dx dy)`` with A the profile's area in pixels (analytic, see
-    :func:`galfit_unc.fitter.profiles.sb_area`) and ``platescale = (dx, dy)`` in
+    :func:`galfit_unc.fitter.totals.sb_area`) and ``platescale = (dx, dy)`` in
     arcsec/pixel (the fit's ``K)``); ``inf`` for a nuker whose total diverges.
     """
     mag = comp.get("MAG")
