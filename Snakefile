@@ -1,7 +1,8 @@
 # galfit-unc: systematic uncertainties of a GALFIT model by injection into blank sky windows
 # of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> galaxy ->
-# batch (per window: cutout -> inject -> fit) -> tables (+ check), regfile and plots.  See the README for inputs, config
-# keys and outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph (`dot` is Graphviz's:
+# batch (per window: cutout -> inject -> fit) -> tables (+ check), regfile and plots; with refit.budget, batches and
+# tables again per budget step -> budget.tsv (rules/budget.smk).  See the README for inputs, config keys and
+# outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph (`dot` is Graphviz's:
 # `apt install graphviz` or `conda install -c conda-forge graphviz`).
 
 import os
@@ -42,6 +43,8 @@ include: "rules/tables.smk"
 include: "rules/regfile.smk"
 include: "rules/plots.smk"
 include: "rules/summary.smk"
+include: "rules/refit.smk"
+include: "rules/budget.smk"
 
 
 rule all:
@@ -49,6 +52,7 @@ rule all:
     input:
         all_outputs(),
         SUMMARY,
+        BUDGET,
 
 
 # Every rule is known now: a file of the targets table must exist or be made by one.

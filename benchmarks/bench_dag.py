@@ -39,10 +39,10 @@ def _touch(path: Path, mtime: float, text: str = "") -> None:
 
 def regions_table(n: int) -> str:
     """A regions table of ``n`` non-overlapping windows on a grid, as the checkpoint writes it."""
-    lines = ["region\tx1\tx2\ty1\ty2\tmasked_frac"]
+    lines = ["region\tx1\tx2\ty1\ty2\tmasked_frac\tsky_sigma"]
     for i in range(n):
         x1, y1 = 1 + (i % 10) * WINDOW, 1 + (i // 10) * WINDOW
-        lines.append(f"x{x1:04d}_y{y1:04d}\t{x1}\t{x1 + WINDOW - 1}\t{y1}\t{y1 + WINDOW - 1}\t0.000000")
+        lines.append(f"x{x1:04d}_y{y1:04d}\t{x1}\t{x1 + WINDOW - 1}\t{y1}\t{y1 + WINDOW - 1}\t0.000000\t1.0")
     return "\n".join(lines) + "\n"
 
 
@@ -79,6 +79,7 @@ def fake_workdir(workdir, case, targets, bands, regions, batch=None) -> Path:
             out = workdir / "results" / target / band
             _touch(out / "mask.fits", t0 + 10)
             _touch(out / "regions.tsv", t0 + 20, regions_table(regions))
+            _touch(out / "noise.fits", t0 + 20)
     header = list(rows[0])
     (workdir / "targets.tsv").write_text("\n".join("\t".join(r[c] for c in header) for r in [dict(zip(header, header)), *rows]) + "\n")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())

@@ -15,17 +15,20 @@ rule batch:
                 "mask",
                 "sigma",
                 regions="results/{target}/{band}/regions.tsv",
+                sources="results/{target}/{band}/mask.fits",
                 galaxy="results/{target}/{band}/galaxy.fits",
                 image=column("image"),
                 imgblock=column("imgblock"),
                 psf=column("psf"),
+                psfs=lambda wc: refit_of(wc)["psfs"],
             )
         ),
     output:
         "results/{target}/{band}/batches/{batch}.json",
     params:
         size=config["batch"]["regions"],
-        settings={key: config[key] for key in ("mask", "cleaning", "fitter")},
+        # The re-fit settings of this run (the headline, or a budget step: rules/refit.smk).
+        settings=lambda wc: {**{key: config[key] for key in ("mask", "cleaning", "fitter")}, "refit": refit_of(wc)},
     threads: 1
     resources:
         mem_mb=2000,

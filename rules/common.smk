@@ -94,3 +94,12 @@ def per_batch(wildcards):
     from galfit_unc.batch import batches
 
     return [f"results/{wildcards.target}/{wildcards.band}/batches/{batch}.json" for batch in batches(windows(wildcards), config["batch"]["regions"])]
+
+
+def magnitudes_plot_inputs(wildcards):
+    """Input function of plot_magnitudes: the tables, plus the demo's truth (DEMO_OUTPUTS,
+    rules/demo.smk) when the target is the demo."""
+    files = {name: f"results/{wildcards.target}/{wildcards.band}/{name}.tsv" for name in ("magnitudes", "uncertainties")}
+    if DEMO_OUTPUTS and (wildcards.target, wildcards.band) == ("demo", "z"):
+        files["truth"] = rules.demo_frame.output.truth
+    return files

@@ -1,9 +1,10 @@
-# The galaxy light of the original model (once per target): what every window gets injected.
+# The galaxy light of the original model (once per target): what every window gets injected,
+# including components the original fit used but left out of HDU2 (Z) 1).
 
 
 rule galaxy:
     input:
-        unpack(optional("feedme", imgblock=column("imgblock"))),
+        unpack(optional("feedme", imgblock=column("imgblock"), psf=column("psf"))),
     output:
         "results/{target}/{band}/galaxy.fits",
     params:

@@ -6,6 +6,7 @@ rule plot_sky_regions:
         image=column("image"),
         mask="results/{target}/{band}/mask.fits",
         regions="results/{target}/{band}/regions.tsv",
+        noise="results/{target}/{band}/noise.fits",
         imgblock=column("imgblock"),
     output:
         report("results/{target}/{band}/sky_regions.png", caption="../report/sky_regions.rst", category="{target}", subcategory="{band}"),
@@ -24,8 +25,7 @@ rule plot_sky_regions:
 
 rule plot_magnitudes:
     input:
-        magnitudes="results/{target}/{band}/magnitudes.tsv",
-        uncertainties="results/{target}/{band}/uncertainties.tsv",
+        unpack(magnitudes_plot_inputs),
     output:
         report("results/{target}/{band}/magnitudes.png", caption="../report/magnitudes.rst", category="{target}", subcategory="{band}"),
     localrule: True

@@ -2,6 +2,8 @@
 # statistics per component.  The check is a separate rule: Snakemake deletes a failed job's
 # outputs, and the tables are the evidence of why there were too few usable fits.
 
+from galfit_unc.demo import DemoSettings
+
 
 rule tables:
     input:
@@ -16,12 +18,16 @@ rule tables:
         parameters="results/{target}/{band}/parameters.tsv",
     params:
         use_flagged=config["stats"]["use_flagged"],
+        stats={key: config["stats"][key] for key in ("sigma", "bootstrap", "seed")},
+        # The demo's seed names the demo target's frame and fit in the tables' header.
+        demo_seed=lambda w: DemoSettings.from_config(config.get("demo")).seed if DEMO_OUTPUTS and (w.target, w.band) == ("demo", "z") else None,
         # Upstream settings, for the tables' header comments.
         engine=config["fitter"]["engine"],
-        settings={
+        settings=lambda wc: {
             "mask": config["mask"],
             "regions": config["regions"],
             "cleaning": config["cleaning"],
+            "refit": refit_header(wc),
         },
     localrule: True
     threads: 1

@@ -59,8 +59,10 @@ def case(shared, tmp_path):
     inputs = {k: shared("decals-coolj0112", v) for k, v in DECALS.items() if k != "comp_ident"}
     galaxy = tmp_path / "galaxy.fits"
     fits.writeto(galaxy, galaxy_light(inputs["imgblock"], sky_in_model_flag=True))
+    sources = tmp_path / "sources.fits"
+    fits.writeto(sources, (fits.getdata(inputs["image"]) > 200).astype(np.uint8))
     settings = {**SETTINGS, "fitter": {**SETTINGS["fitter"], "galfit": engine(tmp_path, "galfit_like")}}
-    return {**inputs, "galaxy": galaxy}, settings, tmp_path
+    return {**inputs, "galaxy": galaxy, "sources": sources}, settings, tmp_path
 
 
 def mtimes(folder):

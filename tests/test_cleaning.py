@@ -1,5 +1,8 @@
 """Cutouts with their WCS, and filling of sources in sky cutouts."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -7,6 +10,8 @@ from astropy.wcs import WCS
 
 from galfit_unc.cleaning import celestial_wcs, clean_cutout, cut_window, region_seed, write_cleaned
 from galfit_unc.skysearch import Window, load_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 SKY, NOISE = 100.0, 2.0
 
@@ -142,3 +147,40 @@ def test_write_cleaned(tmp_path):
         np.testing.assert_allclose(hdul[0].data, data.astype(np.float32))
     with pytest.raises(ValueError, match="FILLFRAC"):
         write_cleaned(path, data, header, 1.5)
+
+
+def test_clean_fills_exactly_the_given_sources_with_the_window_sigma():
+    data = sky((80, 90), seed=8)
+    data[5, 5] = np.nan
+    sources = np.zeros(data.shape, bool)
+    sources[20:50, 30:60] = True  # a large patch: its fill noise is measured on 900 pixels
+    data[sources] += 40.0  # light of the source, to be replaced
+    cleaned, filled = clean_cutout(data, sources=sources, rng=np.random.default_rng(3))
+    expected = sources.copy()
+    expected[5, 5] = True
+    np.testing.assert_array_equal(filled, expected)
+    np.testing.assert_array_equal(cleaned[~filled], data[~filled])
+    # Fill noise std within 10 % of the window's clipped sigma (NOISE), around the sky level.
+    inner = cleaned[25:45, 35:55]
+    assert inner.std() == pytest.approx(NOISE, rel=0.1)
+    assert abs(inner.mean() - SKY) < 0.5
+    with pytest.raises(ValueError, match="sources: shape"):
+        clean_cutout(data, sources=sources[:-1], rng=np.random.default_rng(3))
+
+
+def test_mask_depth_on_injected_sources_in_real_sky(shared):
+    """Faint point sources and discs of known magnitude added to the DECaLS frame: the
+    PSF-matched mask removes them to about 0.5 mag fainter than single-pixel detection,
+    and leaves a tenth of a bright source's light instead of a third to a half."""
+    from cleaning_depth import depth_table
+
+    image, _ = load_frame(shared("decals-coolj0112", "org_data_example.fits"))
+    psf = fits.getdata(shared("decals-coolj0112", "psf_example.fits"))
+    mags = np.array([22.0, 23.0, 23.5, 24.5])
+    table = depth_table(image, psf, 31.169, trials=2, mags=mags)
+    point, single = table["point", "psf"], table["point", "single"]
+    assert point[23.5][0] >= 0.9 and single[23.5][0] < 0.8
+    assert point[22.0][1] < 0.1 and single[22.0][1] > 0.3  # light left beside the mask
+    assert point[24.5][0] < 0.3  # the depth is finite: faint sources stay
+    disc, disc_single = table["disc", "psf"], table["disc", "single"]
+    assert disc[22.0][0] >= 0.9 and disc_single[22.0][0] < 0.8

@@ -21,7 +21,7 @@ PLAN = {
     "exit3": ("failed", "exit status 3: stand-in engine: failing on purpose"),
     "hang": ("failed", "timeout after 15 s (process group killed)"),
     "garbage": ("failed", "unreadable output block"),
-    "flagged": ("flagged", "FLAGS 2"),
+    "flagged": ("flagged", "FLAGS 1 (iteration limit)"),
     "suspect": ("flagged", "suspect"),
 }
 USABLE = 3  # ok, flagged and suspect, with stats.use_flagged true

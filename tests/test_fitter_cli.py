@@ -1,7 +1,10 @@
 """``galfit-embedded``: exit status, one-line errors, no output block on failure."""
 
+import os
 import shutil
 import subprocess
+import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,10 +140,16 @@ def test_missing_input_file(capsys, folder):
 
 
 def test_installed_command(folder):
-    exe = shutil.which("galfit-embedded")
-    assert exe, "galfit-embedded is not installed (pip install -e .)"
-    proc = subprocess.run([exe, "galfit.feedme", "-o2"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    # Found as a user's shell finds it once the environment is active: its scripts folder
+    # first on PATH (whether or not the tests were started with it there).
+    scripts = sysconfig.get_path("scripts")
+    env = {**os.environ, "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
+    exe = shutil.which("galfit-embedded", path=env["PATH"])
+    assert exe and Path(exe).parent == Path(scripts), f"galfit-embedded is not installed in {scripts} (pip install -e .)"
+    proc = subprocess.run([exe, "galfit.feedme", "-o2"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
-    assert (folder / "block.fits").exists()
-    bad = subprocess.run([exe, "missing.feedme"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    # -o2: the block holds the input values, unfitted.
+    hdr = gf.read_fit_header(folder / "block.fits")
+    assert (hdr.component(1)["MAG"].value, hdr.component(1)["FWHM"].value, hdr.component(2)["SKY"].value) == (16.0, 4.0, 100.0)
+    bad = subprocess.run([exe, "missing.feedme"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, env=env)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1

@@ -114,10 +114,11 @@ def test_table_round_trip_and_determinism(tmp_path):
 
 def _records():
     return [
-        {"region": "r01", "status": "ok", "reason": "", "chi2nu": 1.1, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY))},
-        {"region": "r02", "status": "flagged", "reason": "flag 2", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0)), (2, "sersic", _sersic(21.2)), (3, "sky", SKY))},
+        {"region": "r01", "status": "ok", "reason": "", "chi2nu": 1.1, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY)), "sky_level": 0.25},
+        # Component 1's size is at a bound (*...*), which the original is not: object A is flagged here.
+        {"region": "r02", "status": "flagged", "reason": "", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0, re="*4.0000* +/- *0.1*")), (2, "sersic", _sersic(21.2)), (3, "sky", SKY)), "sky_level": 0.75},
         {"region": "r03", "status": "failed", "reason": "no output", "chi2nu": None, "engine": "galfit", "header": None},
-        {"region": "r04", "status": "ok", "reason": "", "chi2nu": 0.9, "engine": "galfit", "header": _header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY))},
+        {"region": "r04", "status": "ok", "reason": "", "chi2nu": 0.9, "engine": "galfit", "header": _header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY)), "sky_level": 0.5},
     ]
 
 
@@ -127,16 +128,28 @@ def test_magnitudes_and_uncertainties_rows():
     rows = ph.magnitudes_rows(original, _records(), ident)
     assert [r["region"] for r in rows] == ["original", "r01", "r02", "r03", "r04"]
     assert rows[0]["status"] == "original" and rows[0]["chi2nu"] == 0.7
-    assert list(rows[0])[-2:] == ["obj_B", "obj_A"]
+    assert list(rows[0])[-2:] == ["obj_A", "obj_B"]  # sorted, not in comp_ident's order
     assert rows[1]["obj_A"] == pytest.approx(20.1) and rows[2]["obj_B"] == pytest.approx(21.2)
     assert math.isnan(rows[3]["obj_A"]) and math.isnan(rows[3]["chi2nu"])
+    assert [(r["status"], r["flag"], r["flagged_objects"]) for r in rows[1:]] == [
+        ("ok", "", ""), ("flagged", "bound", "A"), ("failed", "", ""), ("ok", "", "")
+    ]
+    assert rows[2]["reason"] == "new vs the original: suspect 1_RE"
 
-    unc = {r["object"]: r for r in ph.uncertainties_rows(rows, use_flagged=False)}
-    assert unc["A"]["n_used"] == 2 and unc["A"]["mag_original"] == 20.0
+    unc = {r["object"]: r for r in ph.uncertainties_rows(original, _records(), ident, use_flagged=False)}
+    # Object A leaves out r02 (flagged for it); object B keeps it.
+    assert unc["A"]["n_used"] == 2 and unc["A"]["mag_original"] == 20.0 and unc["A"]["n_flagged"] == 1
     assert unc["A"]["median"] == pytest.approx(20.0) and unc["A"]["std"] == pytest.approx(math.sqrt(0.02))
-    with_flagged = {r["object"]: r for r in ph.uncertainties_rows(rows, use_flagged=True)}
+    assert unc["B"]["n_used"] == 3 and unc["B"]["n_flagged"] == 0 and unc["B"]["median"] == pytest.approx(21.0)
+    with_flagged = {r["object"]: r for r in ph.uncertainties_rows(original, _records(), ident, use_flagged=True)}
     assert with_flagged["A"]["n_used"] == 3 and with_flagged["A"]["median"] == pytest.approx(20.1)
     assert with_flagged["A"]["bias"] == pytest.approx(0.1)
+    assert with_flagged["A"]["sigma"] == with_flagged["A"]["std"]
+    robust = {r["object"]: r for r in ph.uncertainties_rows(original, _records(), ident, use_flagged=True, sigma="robust")}
+    # |20.1 - 20.1|, |20.3 - 20.1|, |19.9 - 20.1| -> median 0.2.
+    assert robust["A"]["sigma"] == pytest.approx(1.4826 * 0.2) and robust["A"]["std"] == with_flagged["A"]["std"]
+    with pytest.raises(ValueError, match="stats.sigma: 'mean' is not known"):
+        ph.uncertainties_rows(original, _records(), ident, use_flagged=True, sigma="mean")
 
 
 def test_parameters_rows_free_only_and_circular_pa():
@@ -151,6 +164,103 @@ def test_parameters_rows_free_only_and_circular_pa():
     assert pa["n_used"] == 3 and pa["median"] == pytest.approx(91.0) and pa["bias"] == pytest.approx(1.0)
     mag = next(r for r in rows if r["component"] == 2 and r["parameter"] == "MAG")
     assert mag["type"] == "sersic" and mag["value_original"] == 21.0 and mag["median"] == pytest.approx(21.0)
+    # Without use_flagged, r02 is left out of object A's components only.
+    strict = {(r["component"], r["parameter"]): r for r in ph.parameters_rows(original, _records(), use_flagged=False, comp_ident={1: "A", 2: "B"})}
+    assert strict[(1, "MAG")]["n_used"] == 2 and strict[(2, "MAG")]["n_used"] == 3
+
+
+def test_sky_row_is_each_fit_minus_its_window_level():
+    # Every re-fit's sky is 0.5; the windows' own levels were 0.25, 0.75 and 0.5: offsets
+    # +0.25, -0.25 and 0 (median 0), while the original fit's sky is 0.5 too.
+    original = _header((1, "sersic", _sersic(20.0, 90.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY))
+    sky = next(r for r in ph.parameters_rows(original, _records(), use_flagged=True) if r["parameter"] == "SKY")
+    assert sky["value_original"] == 0.5 and sky["n_used"] == 3
+    assert sky["median"] == pytest.approx(0.0) and sky["bias"] == pytest.approx(0.0)
+    assert sky["std"] == pytest.approx(0.25) and sky["p16"] < -0.1 < 0.1 < sky["p84"]
+    # A record without the window's level gives no sky value.
+    records = [{**r, "sky_level": float("nan")} for r in _records()]
+    assert next(r for r in ph.parameters_rows(original, records, use_flagged=True) if r["parameter"] == "SKY")["n_used"] == 0
+
+
+def test_window_sky_level_is_the_mean_of_usable_pixels():
+    import numpy as np
+
+    cleaned = np.array([[1.0, 2.0, 3.0], [4.0, np.nan, 100.0]])
+    assert ph.window_sky_level(cleaned) == pytest.approx(110.0 / 5)
+    bad = np.array([[0, 0, 0], [0, 0, 1]])  # GALFIT's mask: > 0 is bad
+    assert ph.window_sky_level(cleaned, bad) == pytest.approx(2.5)
+    assert math.isnan(ph.window_sky_level(np.full((2, 2), np.nan)))
+
+
+def test_natural_order_of_objects():
+    ids = ["10", "2", "1", "B", "A", "obj10", "obj9"]
+    assert sorted(ids, key=ph.natural_key) == ["1", "2", "10", "A", "B", "obj9", "obj10"]
+
+
+def test_formal_error_of_an_object_by_hand():
+    # Two components of 20 and 21 mag with errors 0.1 and 0.2: fluxes 1 and 10^-0.4 = 0.398
+    # (in units of the first); sigma = sqrt((1 * 0.1)^2 + (0.398 * 0.2)^2) / 1.398.
+    header = _header((1, "sersic", _sersic(20.0)), (2, "sersic", [("MAG", "21.0 +/- 0.2")]), (3, "sersic", [("MAG", "[19.0]")]), (4, "sky", SKY))
+    f2 = 10 ** -0.4
+    expected = math.sqrt(0.1**2 + (f2 * 0.2) ** 2) / (1 + f2)
+    formal = ph.object_formal_errors(header, {1: "A", 2: "A", 3: "C"})
+    assert formal["A"] == pytest.approx(expected, rel=1e-12)
+    assert math.isnan(formal["C"])  # a fixed magnitude has no error
+
+
+def test_formal_error_on_the_real_decals_fit(shared):
+    # Object 3 is component 6 alone: 6_MAG = '20.6374 +/- 0.0213'.
+    header = gf.read_fit_header(shared("decals-coolj0112", "galfit_output_example.fits"))
+    ident = gf.read_comp_ident(shared("decals-coolj0112", "comp_ident_example.txt"))
+    formal = ph.object_formal_errors(header, ident)
+    assert formal["3"] == pytest.approx(0.0213)
+
+
+def test_bootstrap_interval_is_seeded_and_brackets_sigma():
+    import numpy as np
+
+    values = np.random.default_rng(3).normal(0.0, 0.1, 30)
+    lo, hi = ph.bootstrap_interval(values, "std", 2000, [0, 1])
+    assert (lo, hi) == ph.bootstrap_interval(values, "std", 2000, [0, 1])
+    assert (lo, hi) != ph.bootstrap_interval(values, "std", 2000, [0, 2])
+    # The std of 30 Gaussian values has a relative error of about 1/sqrt(2 * 29) = 13 %.
+    assert lo < np.std(values, ddof=1) < hi
+    assert (hi - lo) / 2 == pytest.approx(0.13 * np.std(values, ddof=1), rel=0.35)
+    # Brute force on three values: every resample of (0, 0, 1) has std 0 or 0.577.
+    lo3, hi3 = ph.bootstrap_interval([0.0, 0.0, 1.0], "std", 500, 1)
+    assert lo3 == 0.0 and hi3 == pytest.approx(math.sqrt(1 / 3))
+    assert all(math.isnan(v) for v in ph.bootstrap_interval([1.0], "std", 100, 0))
+
+
+def test_split_statistic_by_hand():
+    # 0, 0.1, 0.2 | 1.2, 1.3, 1.4: groups of std 0.1 (pooled over n - 2 = 4: sqrt(0.04 / 4) = 0.1),
+    # gap 1.0 -> 10 pooled stds.
+    assert ph.split_statistic([0.0, 0.1, 0.2, 1.2, 1.3, 1.4], floor=0.01) == pytest.approx(10.0)
+    # The floor stands in for a spread smaller than it.
+    assert ph.split_statistic([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], floor=0.5) == pytest.approx(2.0)
+    # One outlier is not a second solution: at least 3 values on each side.
+    assert ph.split_statistic([0.0, 0.1, 0.2, 0.3, 0.4, 9.0], floor=0.01) < 3
+    assert ph.split_statistic([1.0, 2.0], floor=0.01) == 0.0
+
+
+def test_warning_for_split_refits_and_an_original_outside():
+    original = _header((1, "sersic", _sersic(20.0, re="2.0 +/- 0.1")), (2, "sky", SKY))
+    ident = {1: "A"}
+
+    def refit(mag, re):
+        return {"region": "r", "status": "ok", "header": _header((1, "sersic", _sersic(mag, re=f"{re} +/- 0.1")), (2, "sky", SKY))}
+
+    # Sizes in two solutions, 1 and 4 pixels (0.6 dex apart), magnitudes around the original.
+    mags = [19.98, 20.0, 20.02, 19.99, 20.01, 20.0, 19.97, 20.03]
+    records = [refit(m, re) for m, re in zip(mags, [1.0, 1.02, 0.98, 1.01, 4.0, 4.1, 3.9, 4.05])]
+    row = ph.uncertainties_rows(original, records, ident, use_flagged=True)[0]
+    assert row["warning"] == "re-fits split: 1_RE"
+    # One solution, but the original 0.1 mag below all of them.
+    records = [refit(m + 0.1, 2.0 + 0.01 * k) for k, m in enumerate(mags)]
+    row = ph.uncertainties_rows(original, records, ident, use_flagged=True)[0]
+    assert row["warning"] == "original outside p16-p84"
+    records = [refit(m, 2.0 + 0.01 * k) for k, m in enumerate(mags)]
+    assert ph.uncertainties_rows(original, records, ident, use_flagged=True)[0]["warning"] == ""
 
 
 def test_parameters_rows_positions_back_in_the_original_frame():

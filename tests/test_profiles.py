@@ -33,6 +33,12 @@ def fake(shared, tmp_path):
     return tmp_path
 
 
+def rule_names():
+    """Every rule's name, those derived with ``use rule ... as NAME`` included."""
+    text = "".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
+    return set(rule_blocks()) | set(re.findall(r"^use rule \w+ as (\w+)", text, re.M))
+
+
 def job_resources(output):
     """(rule, resources line) of every job a dry run lists."""
     return re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    resources: (.*)$", output, re.M)
@@ -47,14 +53,18 @@ def test_every_rule_declares_threads_and_resources():
         assert re.search(r"^        mem_mb=", resources, re.M) and re.search(r"^        runtime=", resources, re.M), f"rule {name}: no mem_mb/runtime"
 
 
-def test_no_empty_default_profile():
-    default = REPO / "profiles" / "default"
-    assert not default.exists() or any(default.iterdir())
+def test_every_profile_is_a_tested_configuration():
+    # Each profile folder holds a non-empty config.yaml and has a dry run below.
+    profiles = sorted(p.name for p in (REPO / "profiles").iterdir() if p.is_dir())
+    assert profiles == ["local", "slurm"]
+    for name in profiles:
+        config = yaml.safe_load((REPO / "profiles" / name / "config.yaml").read_text())
+        assert isinstance(config, dict) and config, name
 
 
 def test_slurm_profile_names_real_rules():
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-    rules = set(rule_blocks())
+    rules = rule_names()
     assert profile["executor"] == "slurm"
     arrays = {r.strip() for r in profile["slurm-array-jobs"].split(",")}
     assert set(PER_REGION) <= arrays <= rules

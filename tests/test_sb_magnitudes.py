@@ -14,7 +14,7 @@ from scipy import integrate, special
 
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter.totals import sb_area
-from galfit_unc.photometry import component_magnitude, object_magnitudes
+from galfit_unc.photometry import component_magnitude, component_magnitude_error, object_magnitudes
 
 RENDERS = Path(__file__).parent / "data" / "galfit305-renders" / "renders"
 
@@ -103,3 +103,15 @@ def test_object_combines_surface_brightness_and_mag_components():
     assert object_magnitudes(header, {1: "A", 2: "A"}, (0.1, 0.1))["A"] == pytest.approx(expected, abs=1e-12)
     with pytest.raises(gf.GalfitFormatError, match="component 1: a edgedisk component's magnitude needs the plate scale"):
         object_magnitudes(header, {1: "A"})
+
+
+def test_formal_error_of_a_surface_brightness_magnitude():
+    # m = mu - 2.5 log10(2 pi Rs hs dx dy): sigma^2 = s_mu^2 + (2.5/ln 10)^2 ((s_Rs/Rs)^2 + (s_hs/hs)^2).
+    comp = gf.HeaderComponent(
+        1,
+        "edgedisk",
+        [("XC", gf.HeaderValue(50.0, 0.3)), ("YC", gf.HeaderValue(50.0, 0.3)), ("MU_0", gf.HeaderValue(19.0, 0.05)),
+         ("HS", gf.HeaderValue(2.0, 0.2)), ("RS", gf.HeaderValue(8.0, 0.4)), ("PA", gf.HeaderValue(30.0, None, "fixed"))],
+    )
+    expected = math.sqrt(0.05**2 + (2.5 / math.log(10)) ** 2 * ((0.4 / 8.0) ** 2 + (0.2 / 2.0) ** 2))
+    assert component_magnitude_error(comp, (0.1, 0.1)) == pytest.approx(expected, rel=1e-6)

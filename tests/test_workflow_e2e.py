@@ -117,7 +117,7 @@ def test_mask_and_sigma_columns(shared, tmp_path):
     assert fits.getdata(out(work, "mask.fits"))[:, 500:].all()
     assert fits.getheader(out(work, "galaxy.fits"))["SKYINMOD"] is False
     regions = [ln.split("\t") for ln in out(work, "regions.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "region"))]
-    for region, x1, x2, y1, y2, _ in regions:
+    for region, x1, x2, y1, y2, *_ in regions:
         fit = out(work, "regions", region, "fit")
         gal = (fit / "fit.gal").read_text()
         assert "C) badpix.fits" not in gal and "F) badpix.fits" in gal and "C) sigma.fits" in gal

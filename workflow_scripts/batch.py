@@ -15,7 +15,8 @@ def main(snakemake):
     members = batches(windows, snakemake.params.size).get(w.batch)
     if members is None:
         raise ValueError(f"{snakemake.input.regions}: regions: no batch {w.batch} of {snakemake.params.size} windows; rerun the workflow to plan the batches anew")
-    inputs = {k: v for k, v in snakemake.input.items() if k != "regions"}
+    # The alternative PSFs are chosen per window (run_batch keys each window by its own).
+    inputs = {k: v for k, v in snakemake.input.items() if k not in ("regions", "psfs")}
     output = Path(snakemake.output[0])
     records = run_batch(
         [(region, windows[region]) for region in members],
@@ -25,6 +26,7 @@ def main(snakemake):
         Path(snakemake.log[0]).parents[1] / "regions",
         label=f"re-fit of {w.target} {w.band}",
         threads=snakemake.threads,
+        first=list(windows).index(members[0]),
     )
     output.write_text(json.dumps(records, indent=1) + "\n")
 

@@ -1,4 +1,5 @@
-"""Rule galaxy: the original model's galaxy light (HDU2 without the fitted sky, if it is there)."""
+"""Rule galaxy: the original model's galaxy light (HDU2 without the fitted sky, if it is there,
+plus the components the fit left out of HDU2)."""
 
 from _common import run
 
@@ -7,7 +8,7 @@ def main(snakemake):
     from astropy.io import fits
 
     from galfit_unc.galfit_files import read_feedme, read_fit_header
-    from galfit_unc.injection import galaxy_light, sky_in_model
+    from galfit_unc.injection import fit_keywords, galaxy_light, skipped_light, sky_in_model
 
     imgblock = snakemake.input.imgblock
     header = read_fit_header(imgblock)
@@ -19,7 +20,12 @@ def main(snakemake):
     out = fits.Header()
     out["SKYINMOD"] = (flag, "HDU2 held the fitted sky (subtracted here)")
     out["COMMENT"] = f"sky decision: {reason}"
-    fits.PrimaryHDU(galaxy_light(imgblock, sky_in_model_flag=flag), header=out).writeto(snakemake.output[0], overwrite=True)
+    exptime = float(fit_keywords(imgblock).get("EXPTIME", 1.0))
+    hidden = skipped_light(header, feedme, snakemake.input.psf, exptime)
+    print(f"components left out of HDU2 (Z) 1), rendered in: total {hidden.sum():.6g}")
+    out["SKIPLGHT"] = (float(hidden.sum()), "flux of Z) 1 components added (rendered)")
+    light = galaxy_light(imgblock, sky_in_model_flag=flag) + hidden
+    fits.PrimaryHDU(light, header=out).writeto(snakemake.output[0], overwrite=True)
 
 
 run(snakemake, main)  # noqa: F821

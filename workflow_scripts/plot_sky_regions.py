@@ -1,4 +1,5 @@
-"""Rule plot_sky_regions: the frame, its mask, every window and the target's region."""
+"""Rule plot_sky_regions: the frame, its mask, every window and the target's region, and the
+local sky-noise map."""
 
 from _common import run
 
@@ -14,8 +15,10 @@ def main(snakemake):
     mask = fits.getdata(snakemake.input.mask) > 0
     windows = read_regions_tsv(snakemake.input.regions)
     target = read_fit_header(snakemake.input.imgblock).fitsect
+    noise, header = fits.getdata(snakemake.input.noise, header=True)
     w = snakemake.wildcards
-    plot_sky_regions(image, mask, windows, target, snakemake.output[0], title=f"{w.target} {w.band}: {len(windows)} windows")
+    title = f"{w.target} {w.band}: {len(windows)} windows"
+    plot_sky_regions(image, mask, windows, target, snakemake.output[0], title=title, noise=noise, target_sigma=header["TGTSIGMA"])
 
 
 run(snakemake, main)  # noqa: F821

@@ -11,7 +11,7 @@ def main(snakemake):
 
     from galfit_unc.galfit_files import read_comp_ident, read_fit_header
     from galfit_unc.injection import pixel_scale
-    from galfit_unc.photometry import magnitudes_rows, parameters_rows, uncertainties_rows, write_table
+    from galfit_unc.photometry import MAG_COLUMNS, SIGMA_CHOICES, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
     from galfit_unc.skysearch import load_frame
 
     original = read_fit_header(snakemake.input.imgblock)
@@ -24,43 +24,59 @@ def main(snakemake):
                 record["header"] = None if record["status"] == "failed" else read_fit_header(record["output"])
                 records.append(record)
     use_flagged = snakemake.params.use_flagged
+    stats = snakemake.params.stats
     # The re-fits' K) is the frame's WCS scale; surface-brightness components need it.
     platescale = pixel_scale(load_frame(snakemake.input.image)[1])
     mag_rows = magnitudes_rows(original, records, comp_ident, platescale)
-    counts = Counter(r["status"] for r in records)
-    used = counts["ok"] + (counts["flagged"] if use_flagged else 0)
+    counts = Counter(r["status"] for r in mag_rows[1:])
     w = snakemake.wildcards
     settings = snakemake.params.settings
+    seeds = [f"cleaning.seed {settings['cleaning']['seed']} (fill noise of the cleaned windows)", f"stats.seed {stats['seed']} (bootstrap of sigma)"]
+    if snakemake.params.demo_seed is not None:
+        seeds.insert(0, f"demo.seed {snakemake.params.demo_seed} (demo frame and user fit)")
     comments = {
         "target": w.target,
         "band": w.band,
         "engine": snakemake.params.engine,
-        "seed": settings["cleaning"]["seed"],
+        "seed": "; ".join(seeds),
         "stats.use_flagged": use_flagged,
         "regions": len(records),
         "ok": counts["ok"],
         "flagged": counts["flagged"],
         "failed": counts["failed"],
-        "used": f"{used} ({'ok and flagged' if use_flagged else 'ok only'})",
+        "used": "ok values, and values flagged for the object" if use_flagged else "values not flagged for the object",
+        "original flags": original_problems(original) or "none",
+        "flags": "a re-fit is flagged only for what the original has not: FLAGS 1 (iteration_limit) or 2 (convergence), "
+        "or a *...* value (bound); GALFIT's warning flags (A-, C-, H-, I-) are not fit flags",
     }
     for section, values in settings.items():
         for key, value in values.items():
             comments[f"{section}.{key}"] = json.dumps(value)
+    for key, value in stats.items():
+        comments[f"stats.{key}"] = json.dumps(value)
     objects = [c for c in mag_rows[0] if c.startswith("obj_")]
-    write_table(snakemake.output.magnitudes, mag_rows, ["region", "status", "reason", "chi2nu", "engine", *objects], comments)
+    write_table(snakemake.output.magnitudes, mag_rows, [*MAG_COLUMNS, *objects], comments)
     write_table(
         snakemake.output.uncertainties,
-        uncertainties_rows(mag_rows, use_flagged),
-        ["object", "mag_original", *STATS],
-        {**comments, "statistics": "std with ddof 1; mad_sigma = 1.4826 MAD; bias = median - mag_original"},
+        uncertainties_rows(
+            original, records, comp_ident, use_flagged=use_flagged, sigma=stats["sigma"], bootstrap=stats["bootstrap"], seed=stats["seed"], platescale=platescale
+        ),
+        UNC_COLUMNS,
+        {
+            **comments,
+            "sigma": f"headline = {SIGMA_CHOICES[stats['sigma']]} (stats.sigma: {stats['sigma']}); "
+            f"sigma_lo, sigma_hi = its 68 % bootstrap interval ({stats['bootstrap']} resamples)",
+            "statistics": "std with ddof 1; mad_sigma = 1.4826 MAD; bias = median - mag_original; "
+            "sigma_formal = GALFIT's errors of the components propagated through the flux sum; sigma_ratio = sigma / sigma_formal",
+        },
     )
     write_table(
         snakemake.output.parameters,
-        parameters_rows(original, records, use_flagged),
+        parameters_rows(original, records, use_flagged, comp_ident),
         ["component", "type", "parameter", "value_original", *STATS],
-        {**comments, "statistics": "as uncertainties.tsv; PA on a 180 degree circle"},
+        {**comments, "statistics": "as uncertainties.tsv; PA on a 180 degree circle; SKY: each re-fit's sky minus its window's level before injection"},
     )
-    print(f"{len(records)} regions: {dict(counts)}; {used} used")
+    print(f"{len(records)} regions: {dict(counts)}")
 
 
 run(snakemake, main)  # noqa: F821

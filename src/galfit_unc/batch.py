@@ -10,12 +10,16 @@ Files of window ``R`` under ``regions_dir/R/``:
 ``sky.fits``
     The cleaned cutout (:mod:`galfit_unc.cleaning`).
 ``mask_cut.fits``, ``sigma_cut.fits``
-    The user's bad-pixel mask and sigma image at the window, when the target has them.
+    The user's bad-pixel mask at the window, and the re-fit's sigma image (the window's
+    sky sigma with the target's source variance), when the target has them.
+``constraints.txt``
+    The re-fit's constraint file: the original fit's ranges as absolute boxes.
 ``injected.fits``, ``fit.gal``
     The cutout with the galaxy light, and the re-fit's GALFIT input file
     (:mod:`galfit_unc.injection`).
 ``fit/``, ``status.json``
-    The engine's directory and the fit's record (:mod:`galfit_unc.runner`).
+    The engine's directory and the fit's record (:mod:`galfit_unc.runner`), with the
+    window's sky level before injection (``sky_level``, :func:`galfit_unc.photometry.window_sky_level`).
 ``done.json``
     Written last: the key of everything the window's files depend on (the window, the
     settings, the contents of the input files and this package's version).
@@ -38,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from galfit_unc import __version__
+from galfit_unc.refit import window_psf
 
 __all__ = ["BATCH_FORMAT", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
 
@@ -127,7 +132,7 @@ def cut_aux(data, window, path, kind: str) -> np.ndarray:
     return cut
 
 
-def process_window(region: str, window, shared: dict, settings: dict, region_dir: Path, threads: int = 1) -> dict:
+def process_window(region: str, window, shared: dict, settings: dict, region_dir: Path, threads: int = 1, index: int = 0) -> dict:
     """Cut, clean, inject and re-fit one window; return the fit's record.
 
     Parameters
@@ -138,22 +143,29 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         ``[x1, x2, y1, y2]``.
     shared : dict
         What every window of a batch uses, loaded once: ``frame``, ``frame_header``
-        (:func:`galfit_unc.skysearch.load_frame`), ``galaxy`` (galaxy light), ``refit``
+        (:func:`galfit_unc.skysearch.load_frame`), ``keywords`` (the header the original
+        fit read: HDU1 of its image block), ``fitsect``, ``galaxy`` (galaxy light), ``refit``
         (function of the window shape giving the re-fit's Feedme), ``aux`` (kind -> (data,
         path) of the user's mask / sigma image), ``staged`` (stage name -> path of the files
-        every fit shares: PSF, constraints), ``label`` (text for the input file's header).
+        every fit shares: the PSF), ``constraints`` (text of the re-fit's constraint file, or
+        None), ``label`` (text for the input file's header), ``plan`` (the
+        :class:`galfit_unc.refit.RefitPlan`: start, source noise), ``original`` (the original
+        fit's header, against which flags are judged).
     settings : dict
-        ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
+        ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the configuration.
     region_dir : Path
         The window's folder (created).
     threads : int
         BLAS/OpenMP threads of the engine.
+    index : int
+        The window's position in the regions table (it chooses the window's ``refit.psfs``).
     """
     from astropy.io import fits
 
     from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
     from galfit_unc.galfit_files import write_feedme
-    from galfit_unc.injection import inject, write_injected
+    from galfit_unc.injection import inject, refit_sigma, write_injected
+    from galfit_unc.photometry import window_sky_level
     from galfit_unc.runner import STAGE_NAMES, run_fit
     from galfit_unc.skysearch import Window
 
@@ -169,6 +181,7 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         kernel_sigmas=tuple(cleaning["kernel_sigmas"]),
         fill_noise=cleaning["fill_noise"],
         rng=np.random.default_rng(region_seed(cleaning["seed"], region)),
+        sources=cut_aux(shared["sources"], window, "mask.fits", "source mask"),
     )
     write_cleaned(region_dir / "sky.fits", cleaned, cut_header, float(filled.mean()))
     print(f"cutout {window}: {filled.mean():.4f} of the pixels filled")
@@ -176,14 +189,26 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     staged = dict(shared["staged"])
     for kind, (aux, path) in shared["aux"].items():
         cut_path = region_dir / f"{kind}_cut.fits"
-        fits.PrimaryHDU(cut_aux(aux, window, path, kind)).writeto(cut_path, overwrite=True)
+        cut = cut_aux(aux, window, path, kind)  # also refuses an image without the window
+        if kind == "sigma":
+            cut = refit_sigma(aux, window, shared["fitsect"])
+        fits.PrimaryHDU(cut).writeto(cut_path, overwrite=True)
         staged[STAGE_NAMES[kind]] = cut_path
+    if shared["constraints"] is not None:
+        staged[STAGE_NAMES["constraints"]] = region_dir / "constraints.txt"
+        staged[STAGE_NAMES["constraints"]].write_text(shared["constraints"])
 
     # The injection starts from the cutout as written (float32), as a re-run from files would.
     sky = fits.getdata(region_dir / "sky.fits")
     staged[STAGE_NAMES["image"]] = region_dir / "injected.fits"
-    write_injected(staged[STAGE_NAMES["image"]], inject(sky, shared["galaxy"]), cut_header, shared["frame_header"])
-    write_feedme(shared["refit"](sky.shape), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+    plan = shared["plan"]
+    injected = plan.inject_noise(inject(sky, shared["galaxy"]), shared["galaxy"], region)
+    write_injected(staged[STAGE_NAMES["image"]], injected, cut_header, shared["keywords"])
+    write_feedme(plan.start(shared["refit"](sky.shape), region), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+    staged[STAGE_NAMES["psf"]] = window_psf(settings.get("refit"), index) or staged[STAGE_NAMES["psf"]]
+    # The window's own level before injection: what the re-fit's sky is compared with.
+    bad = fits.getdata(staged[STAGE_NAMES["mask"]]) if "mask" in shared["aux"] else None
+    sky_level = window_sky_level(sky, bad)
 
     record = run_fit(
         region_dir / "fit.gal",
@@ -193,26 +218,29 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         timeout=fitter["timeout"],
         threads=threads,
         inputs=staged,
+        original=shared["original"],
     )
-    record = {"region": region, **record}
+    record = {"region": region, **record, "sky_level": sky_level}
     print(json.dumps(record, indent=1))
     _write_json(region_dir / _STATUS, record)
     return record
 
 
-def _load_shared(inputs: dict, label: str) -> dict:
+def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
     """What every window of a batch uses, read once (see :func:`process_window`)."""
     from astropy.io import fits
 
     from galfit_unc.galfit_files import read_feedme, read_fit_header
-    from galfit_unc.injection import pixel_scale, refit_feedme
+    from galfit_unc.injection import fit_keywords, pixel_scale, refit_constraints, refit_feedme
+    from galfit_unc.refit import RefitPlan
     from galfit_unc.runner import STAGE_NAMES
     from galfit_unc.skysearch import load_frame, read_image_2d
 
     frame, frame_header = load_frame(inputs["image"])
     fit_header = read_fit_header(inputs["imgblock"])
     original = read_feedme(inputs["feedme"]) if inputs.get("feedme") else None
-    platescale = pixel_scale(frame_header)
+    # K) as the original fit had it; the frame's WCS only when there is no input file.
+    platescale = original.platescale if original is not None and "K" in original.control else pixel_scale(frame_header)
     given = {kind: bool(inputs.get(kind)) for kind in ("constraints", "mask", "sigma")}
 
     def refit(shape):
@@ -229,12 +257,30 @@ def _load_shared(inputs: dict, label: str) -> dict:
             platescale=platescale,
         )
 
-    staged = {STAGE_NAMES[k]: inputs[k] for k in ("psf", "constraints") if inputs.get(k)}
+    staged = {STAGE_NAMES["psf"]: inputs["psf"]}
+    constraints = refit_constraints(inputs["constraints"], original, fit_header.fitsect) if given["constraints"] else None
     aux = {kind: (read_image_2d(inputs[kind])[0], inputs[kind]) for kind in ("mask", "sigma") if inputs.get(kind)}
-    return {"frame": frame, "frame_header": frame_header, "galaxy": fits.getdata(inputs["galaxy"]), "refit": refit, "aux": aux, "staged": staged, "label": label}
+    keywords = fit_keywords(inputs["imgblock"])
+    # The start is clipped into the re-fit's own (absolute, window-frame) boxes; the source
+    # noise uses the photometric keywords the original fit read (HDU1).
+    plan = RefitPlan(settings.get("refit"), settings["cleaning"]["seed"], fit_header, original, constraints, keywords, inputs["imgblock"])
+    return {
+        "frame": frame,
+        "frame_header": frame_header,
+        "keywords": keywords,
+        "fitsect": fit_header.fitsect,
+        "galaxy": fits.getdata(inputs["galaxy"]),
+        "refit": refit,
+        "aux": aux,
+        "staged": staged,
+        "constraints": constraints,
+        "label": label,
+        "plan": plan,
+        "original": fit_header,
+    }
 
 
-def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1) -> list[dict]:
+def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1, first: int = 0) -> list[dict]:
     """Process a batch of windows in turn, skipping those already done with the same key.
 
     Parameters
@@ -242,16 +288,19 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
     members : list of (str, sequence of int)
         Region id and window ``[x1, x2, y1, y2]`` of each window, in order.
     inputs : dict
-        Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, and
-        optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
+        Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, ``sources``
+        (the frame's source mask), and optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
     settings : dict
-        ``mask``, ``cleaning`` and ``fitter`` sections of the configuration.
+        ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the
+        configuration (:func:`galfit_unc.refit.step_settings`).
     regions_dir, logs_dir : path-like
         Parents of the windows' folders and of their logs.
     label : str
         Names the target in each input file's header line.
     threads : int
         BLAS/OpenMP threads of each fit.
+    first : int
+        Position of the first member in the regions table.
 
     Returns
     -------
@@ -264,20 +313,26 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
         A window's cutout or injection failed (bad input); its message names the window.
         Windows before it are done and kept.  A failed *fit* is a record, not an error.
     """
+    from galfit_unc.skysearch import read_image_2d
+
     regions_dir, logs_dir = Path(regions_dir), Path(logs_dir)
     logs_dir.mkdir(parents=True, exist_ok=True)
     digests = {name: file_digest(path) for name, path in sorted(inputs.items()) if path}
     shared = None
     records = []
-    for region, window in members:
-        key = window_key(window, settings, digests)
+    for index, (region, window) in enumerate(members, first):
+        # A window's own alternative PSF is part of its key, not the others'.
+        psf = window_psf(settings.get("refit"), index)
+        key = window_key(window, settings, {**digests, "psf": file_digest(psf)} if psf else digests)
         record = _finished(regions_dir / region, key)
         if record is not None:
             print(f"{region}: done before with the same inputs and settings; kept")
             records.append(record)
             continue
         if shared is None:
-            shared = _load_shared(inputs, label)
+            shared = _load_shared(inputs, label, settings)
+            # The frame's source mask: each window's cleaning fills its pixels.
+            shared["sources"] = read_image_2d(inputs["sources"])[0] > 0
             if settings["fitter"]["engine"] == "embedded":
                 # Imported once here, the fitter is inherited by every forked fit.
                 importlib.import_module("galfit_unc.fitter.fit")
@@ -285,7 +340,7 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
         (regions_dir / region / _DONE).unlink(missing_ok=True)
         with open(logs_dir / f"{region}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
-                record = process_window(region, window, shared, settings, regions_dir / region, threads)
+                record = process_window(region, window, shared, settings, regions_dir / region, threads, index)
             except Exception as exc:
                 traceback.print_exc()
                 raise RuntimeError(f"window {region}: {exc}") from exc

@@ -1,10 +1,11 @@
 """Cut sky windows out of the frame and replace their remaining sources by sky.
 
-A window from :mod:`galfit_unc.skysearch` is nearly blank, but faint sources and the odd
-bright pixel are left.  :func:`clean_cutout` masks them with the cutout's own
-sigma-clipped statistics and fills them by normalised Gaussian-kernel interpolation from
-the surrounding sky, then adds sky-like noise to the filled pixels only, so that the
-cleaned cutout has the texture of blank sky.
+A window from :mod:`galfit_unc.skysearch` is nearly blank, but faint sources are left.
+:func:`clean_cutout` fills the pixels of the frame's source mask at the window (the one
+detection of :func:`galfit_unc.skysearch.detect_sources`, also used to choose the windows)
+or, without it, of the same detection run on the cutout, by normalised Gaussian-kernel
+interpolation from the surrounding sky, then adds noise of the cutout's clipped standard
+deviation to the filled pixels only, so that the cleaned cutout has the texture of blank sky.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from astropy.nddata import Cutout2D
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
-from .skysearch import clipped_stats
+from .skysearch import clipped_stats, detect_sources
 
 __all__ = ["celestial_wcs", "cut_window", "region_seed", "clean_cutout", "write_cleaned"]
 
@@ -98,6 +99,7 @@ def clean_cutout(
     kernel_sigmas=(8, 4),
     fill_noise=True,
     rng=None,
+    sources=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replace sources and bad pixels of a sky cutout by interpolated sky.
 
@@ -105,10 +107,11 @@ def clean_cutout(
     ----------
     data : ndarray, shape (ny, nx)
     nsigma : float
-        Pixels above ``median + nsigma * std`` of the cutout's own sigma-clipped pixels,
-        and non-finite pixels, are filled.
+        Without ``sources``: pixels above ``median + nsigma * std`` of the cutout's own
+        sigma-clipped pixels are filled (:func:`~galfit_unc.skysearch.detect_sources`
+        without smoothing).  Non-finite pixels are always filled.
     clip_sigma, clip_iters : float, int
-        Sigma clipping of those statistics.
+        Sigma clipping of the cutout's statistics (median and fill-noise std).
     kernel_sigmas : sequence of float
         Gaussian kernel widths (pixels), applied in turn: each pass fills the masked pixels
         still empty that have sky within reach of its kernel.
@@ -116,6 +119,8 @@ def clean_cutout(
         Add Gaussian noise with the clipped standard deviation to the filled pixels.
     rng : numpy.random.Generator
         Source of that noise; required when ``fill_noise`` is true (see :func:`region_seed`).
+    sources : ndarray of bool, shape (ny, nx), optional
+        Pixels to fill: the frame's source mask at the window.
 
     Returns
     -------
@@ -129,8 +134,13 @@ def clean_cutout(
     if not np.isfinite(data).any():
         raise ValueError("clean_cutout: data: no finite pixel; this window is not sky")
     median, std = clipped_stats(data, clip_sigma, clip_iters)
-    with np.errstate(invalid="ignore"):
-        filled = ~np.isfinite(data) | (data > median + nsigma * std)
+    if sources is None:
+        filled, _ = detect_sources(data, nsigma=nsigma, clip_sigma=clip_sigma, clip_iters=clip_iters)
+    else:
+        sources = np.asarray(sources, dtype=bool)
+        if sources.shape != data.shape:
+            raise ValueError(f"clean_cutout: sources: shape {sources.shape} differs from the cutout's {data.shape}; cut the frame mask at the window")
+        filled = sources | ~np.isfinite(data)
     cleaned = np.where(filled, np.nan, data)
     for sigma in kernel_sigmas:
         if not np.isnan(cleaned).any():

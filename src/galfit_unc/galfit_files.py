@@ -32,6 +32,7 @@ __all__ = [
     "parse_feedme",
     "read_feedme",
     "format_feedme",
+    "format_number",
     "write_feedme",
     "parameter_table",
     "parse_header_value",
@@ -392,11 +393,13 @@ def read_feedme(path) -> Feedme:
     return parse_feedme(text, str(path))
 
 
-def _fmt(v: float) -> str:
-    # Shortest exact form: write -> read returns the same float.
+def format_number(v: float) -> str:
+    """A number as an input file carries it: whole numbers as ``%.4f`` (GALFIT's own style),
+    others as the shortest text that reads back as the same float."""
+    v = float(v)
     if v == int(v) and abs(v) < 1e7:
         return f"{v:.4f}"
-    return repr(float(v))
+    return repr(v)
 
 
 _CONTROL_COMMENTS = {
@@ -431,7 +434,7 @@ def format_feedme(fm: Feedme, header: str | None = None) -> str:
         out.append(f"# Component number: {i}")
         out.append(f" 0) {comp.type:<22s} #  Component type")
         for row in comp.rows.values():
-            vals = " ".join(_fmt(v) if row.key != "Z" else str(int(v)) for v in row.values)
+            vals = " ".join(format_number(v) if row.key != "Z" else str(int(v)) for v in row.values)
             if row.text is not None:
                 vals = (row.text + " " + vals).strip()
             togs = " ".join(str(t) for t in row.toggles)

@@ -8,6 +8,8 @@ of the full frame, ``x`` is the column, numpy arrays are indexed ``[y, x]``.
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
@@ -23,11 +25,24 @@ __all__ = [
     "inject",
     "pixel_scale",
     "refit_feedme",
+    "refit_constraints",
+    "skipped_light",
+    "refit_sigma",
+    "fit_keywords",
+    "check_refit_inputs",
     "write_injected",
 ]
 
-#: Frame keywords GALFIT reads for its internal sigma image and photometry.
+#: Keywords GALFIT reads from its input image for its internal sigma image and photometry.
 FRAME_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE", "BUNIT")
+#: The ones whose values change a re-fit (BUNIT is ignored by GALFIT).
+PHOTOMETRIC_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE")
+
+
+def _decimal_sum(*values) -> float:
+    """Sum of floats as their shortest texts add up: 298.7289 - 219 is 79.7289, not the
+    binary 79.72890000000001 that an input file would then carry."""
+    return float(sum(Decimal(repr(float(v))) for v in values))
 
 
 def _region_shape(fit_header: gf.FitHeader) -> tuple[int, int]:
@@ -156,8 +171,17 @@ def pixel_scale(header) -> tuple[float, float]:
     wcs = celestial_wcs(header)
     if wcs.naxis != 2:
         raise ValueError("pixel scale: the frame header has no celestial WCS (CTYPE1/2, CRPIX, CD or CDELT); give the frame with its WCS")
-    dx, dy = proj_plane_pixel_scales(wcs) * 3600.0
-    return float(dx), float(dy)
+    # 12 significant digits: a WCS holds no more; the rest is binary noise of the product.
+    return tuple(float(f"{v:.12g}") for v in proj_plane_pixel_scales(wcs) * 3600.0)
+
+
+def _check_components(fit_header: gf.FitHeader, original_feedme: gf.Feedme) -> None:
+    fm_types = [c.type for c in original_feedme.components]
+    hd_types = [c.type for c in fit_header.components]
+    if fm_types != hd_types:
+        raise gf.GalfitFormatError(
+            f"{original_feedme.source}: components: types {fm_types} differ from the image block's {hd_types}; give the input file of this fit"
+        )
 
 
 def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
@@ -178,7 +202,7 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
         row.values.append(value.value)
         row.toggles.append(0 if value.kind == "fixed" else 1)
     if base != "sky":
-        rows["1"].values = [rows["1"].values[0] - shift[0], rows["1"].values[1] - shift[1]]
+        rows["1"].values = [_decimal_sum(rows["1"].values[0], -shift[0]), _decimal_sum(rows["1"].values[1], -shift[1])]
     rows["Z"] = gf.Row("Z", [0.0])
     return rows
 
@@ -193,7 +217,7 @@ def _feedme_rows(hcomp: gf.HeaderComponent, comp: gf.Component, shift) -> dict[s
     # The truncation centroid T1) is a frame position like 1).
     for key in ("1", "T1") if comp.base_type != "sky" else ("T1",):
         if key in rows and len(rows[key].values) == 2:
-            rows[key].values = [rows[key].values[0] - shift[0], rows[key].values[1] - shift[1]]
+            rows[key].values = [_decimal_sum(rows[key].values[0], -shift[0]), _decimal_sum(rows[key].values[1], -shift[1])]
     return rows
 
 
@@ -244,12 +268,7 @@ def refit_feedme(
     shift = (x1 - 1, y1 - 1)
     ny, nx = window_shape
     if original_feedme is not None:
-        fm_types = [c.type for c in original_feedme.components]
-        hd_types = [c.type for c in fit_header.components]
-        if fm_types != hd_types:
-            raise gf.GalfitFormatError(
-                f"{original_feedme.source}: components: types {fm_types} differ from the image block's {hd_types}; give the input file of this fit"
-            )
+        _check_components(fit_header, original_feedme)
         comps = [
             gf.Component(c.type, _feedme_rows(h, c, shift), c.comment)
             for h, c in zip(fit_header.components, original_feedme.components)
@@ -274,19 +293,256 @@ def refit_feedme(
         "G": constraints or "none",
         "H": f"1 {nx} 1 {ny}",
         "I": f"{convbox[0]} {convbox[1]}",
-        "J": repr(float(fit_header.magzpt)),
-        "K": f"{float(platescale[0])!r} {float(platescale[1])!r}",
+        "J": gf.format_number(fit_header.magzpt),
+        "K": f"{gf.format_number(platescale[0])} {gf.format_number(platescale[1])}",
         "O": "regular",
         "P": "0",
     }
     return gf.Feedme(control, comps, source=output)
 
 
+def refit_constraints(path, original_feedme: gf.Feedme | None, fitsect) -> str:
+    """Text of a re-fit's constraint file: the original fit's ranges as absolute boxes.
+
+    GALFIT centres a relative range (``1 n -1.5 6``) on the input file's starting value.
+    A re-fit starts elsewhere (the best fit), so each relative line becomes one absolute
+    line per component, ``start + low to start + high`` with the start from the original
+    input file; positions move into the window's frame like the re-fit's ``1)`` rows.
+    Every other line (absolute ranges, offsets and ratios kept from the start, differences
+    and ratios between components) does not depend on the start and is kept as written.
+
+    Parameters
+    ----------
+    path : path-like
+        The original fit's constraint file.
+    original_feedme : Feedme or None
+        The original fit's input file; required when the file has relative ranges.
+    fitsect : tuple of int
+        ``(x1, x2, y1, y2)`` of the fitted region.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    GalfitFormatError
+        Relative ranges without the original input file, or a start the input file lacks.
+    """
+    text = Path(path).read_text()
+    relative = {c.line: c for c in gf.parse_constraints(text, str(path)) if c.kind == "relative"}
+    if relative and original_feedme is None:
+        first = min(relative)
+        raise gf.GalfitFormatError(
+            f"{path}: line {first}: '{text.splitlines()[first - 1].split('#', 1)[0].strip()}' is a range relative to the original "
+            "fit's starting values; give the fit's input file in the targets table's feedme column, or write absolute ranges 'lo to hi'"
+        )
+    shift = {("1", 0): fitsect[0] - 1, ("1", 1): fitsect[2] - 1}
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        con = relative.get(lineno)
+        if con is None:
+            out.append(line)
+            continue
+        row, idx = con.parameter
+        for number in con.components:
+            comp = original_feedme.components[number - 1] if number <= len(original_feedme.components) else None
+            if comp is None or row not in comp.rows or len(comp.rows[row].values) <= idx:
+                raise gf.GalfitFormatError(
+                    f"{original_feedme.source}: component {number}: no starting value {row}) for line {lineno} of {path}; "
+                    "give the input file of this fit"
+                )
+            start = _decimal_sum(comp.rows[row].values[idx], -shift.get(con.parameter, 0) if comp.base_type != "sky" else 0)
+            low, high = (gf.format_number(_decimal_sum(start, v)) for v in (con.low, con.high))
+            out.append(f"{number} {con.name} {low} to {high}   # {line.split('#', 1)[0].strip()} about the start {gf.format_number(start)}")
+    return "\n".join(out) + "\n"
+
+
+def skipped_light(fit_header: gf.FitHeader, original_feedme: gf.Feedme | None, psf_path, exptime: float = 1.0) -> np.ndarray:
+    """Light of the components the original fit used but left out of HDU2 (``Z) 1``).
+
+    GALFIT fits a ``Z) 1`` component like any other but does not draw it into its model
+    image, so the light the original fit faced holds it and HDU2 does not.  It is rendered
+    here over FITSECT at the best-fit values with the embedded fitter's renderer (PSF,
+    EXPTIME and zeropoint of the original fit) so that the injected light holds it too.
+    Sky components are never rendered: each window brings its own sky.
+
+    Parameters
+    ----------
+    fit_header : FitHeader
+        Header of the original fit (HDU2).
+    original_feedme : Feedme or None
+        Its input file (the only record of ``Z)``); None gives zeros.
+    psf_path : path-like
+        The PSF of the original fit.
+    exptime : float
+        EXPTIME the original fit used (1 when its input image had none).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of FITSECT.
+
+    Raises
+    ------
+    GalfitFormatError
+        The input file's components differ from the header's, or the renderer does not
+        implement a skipped component or the input file's E).
+    """
+    from galfit_unc.fitter.psf import load_psf
+    from galfit_unc.fitter.render import ModelRenderer
+
+    light = np.zeros(_region_shape(fit_header))
+    if original_feedme is None:
+        return light
+    _check_components(fit_header, original_feedme)
+    skipped = []
+    for hcomp, comp in zip(fit_header.components, original_feedme.components):
+        if comp.skip and comp.base_type != "sky":
+            rows = _feedme_rows(hcomp, comp, (0, 0))
+            rows["Z"] = gf.Row("Z", [0.0])
+            skipped.append(gf.Component(comp.type, rows))
+    if not skipped:
+        return light
+    psf = load_psf(psf_path, original_feedme.finesample)
+    renderer = ModelRenderer(skipped, fit_header.fitsect, psf, fit_header.convbox, fit_header.magzpt, exptime=exptime, finesample=original_feedme.finesample)
+    return renderer.model(renderer.theta0)
+
+
+def refit_sigma(sigma_image, window, fitsect) -> np.ndarray:
+    """A re-fit's sigma image: the window's sky sigma plus the original source variance.
+
+    The user's sigma image holds, at the target, the sky's variance plus the source's
+    (Poisson) variance; at a blank window only the sky's.  A re-fit of the injected
+    window faces the window's sky and the target's light, so its variance is
+
+        sigma_window**2 + max(sigma_target**2 - b**2, 0)
+
+    pixel by pixel, with ``b**2`` the sky variance at the target: the sigma-clipped
+    (3 sigma) median of ``sigma_target**2`` over FITSECT, where the sky pixels are the
+    majority and the source pixels are clipped.  For a sigma image made as GALFIT makes
+    its own (``RMS**2 + source / GAIN``) this gives GALFIT's sigma image of the injected
+    window, up to the difference between the two windows' sky RMS.
+
+    Parameters
+    ----------
+    sigma_image : numpy.ndarray
+        The user's sigma image of the frame.
+    window, fitsect : tuple of int
+        ``(x1, x2, y1, y2)`` of the window and of the fitted region (same size).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of the window.
+    """
+    sigma_image = np.asarray(sigma_image, dtype=np.float64)
+    sky = sigma_image[gf.region_slices(window)] ** 2
+    target = sigma_image[gf.region_slices(fitsect)] ** 2
+    if sky.shape != target.shape:
+        raise ValueError(f"refit_sigma: window {tuple(window)} and FITSECT {gf.format_fitsect(fitsect)} differ in size; cut windows the size of FITSECT")
+    _, background, _ = sigma_clipped_stats(target[np.isfinite(target)], sigma=3.0)
+    return np.sqrt(sky + np.clip(target - background, 0.0, None))
+
+
+def fit_keywords(imgblock_path) -> fits.Header:
+    """Header of the image block's HDU1: the input image's header as the original fit read it."""
+    return fits.getheader(imgblock_path, 1)
+
+
+def _keyword_text(header, key) -> str:
+    return "absent" if key not in header else repr(header[key])
+
+
+def _same_keyword(a, b, key) -> bool:
+    if (key in a) != (key in b):
+        return False
+    if key not in a:
+        return True
+    try:
+        return bool(np.isclose(float(a[key]), float(b[key]), rtol=1e-9, atol=0.0))
+    except (TypeError, ValueError):
+        return a[key] == b[key]
+
+
+def check_frame_block(frame_path, imgblock_path) -> None:
+    """Refuse a frame that is not the image the original fit was run on.
+
+    HDU1 of GALFIT's image block is the fitted section of its input image, with that
+    image's header.  The frame's pixels at FITSECT must equal HDU1's (a non-finite frame
+    pixel, which GALFIT zeroes, is 0 or non-finite in HDU1) and EXPTIME, GAIN, NCOMBINE and RDNOISE
+    must agree (present in both with the same value, or absent from both).
+
+    Raises
+    ------
+    GalfitFormatError
+        One line naming both files, the field and what to do.
+    """
+    from galfit_unc.skysearch import _first_2d_hdu, _open_fits
+
+    fit_header = gf.read_fit_header(imgblock_path)
+    with fits.open(imgblock_path) as hdul:
+        stored, block_header = hdul[1].data, hdul[1].header
+        block = np.asarray(stored, dtype=np.float64)
+    with _open_fits(frame_path) as hdul:
+        hdu = hdul[_first_2d_hdu(hdul, frame_path)]
+        frame_header = hdu.header
+        x1, x2, y1, y2 = fit_header.fitsect
+        section = np.asarray(hdu.section[y1 - 1 : y2, x1 - 1 : x2])
+    # HDU1 may hold the pixels at a lower float precision than the frame (GALFIT writes floats).
+    if stored.dtype.kind == "f" and section.dtype.kind == "f" and stored.dtype.itemsize < section.dtype.itemsize:
+        section = section.astype(stored.dtype)
+    section = section.astype(np.float64)
+    where = f"{frame_path}: frame vs HDU1 of {imgblock_path}"
+    todo = "give the frame the original fit was run on (or the image block of a fit on this frame)"
+    if section.shape != block.shape:
+        raise gf.GalfitFormatError(f"{where}: FITSECT {gf.format_fitsect(fit_header.fitsect)}: frame section {section.shape} differs from HDU1 {block.shape}; {todo}")
+    # GALFIT zeroes non-finite input pixels (flag I-3) in HDU1.
+    differ = np.where(np.isfinite(section), section != block, np.isfinite(block) & (block != 0))
+    if differ.any():
+        y, x = (int(v[0]) for v in np.nonzero(differ))
+        raise gf.GalfitFormatError(
+            f"{where}: pixels of FITSECT {gf.format_fitsect(fit_header.fitsect)}: {int(differ.sum())} differ "
+            f"(first at x={x1 + x}, y={y1 + y}: {section[y, x]:.9g} vs {block[y, x]:.9g}); {todo}"
+        )
+    for key in PHOTOMETRIC_KEYWORDS:
+        if not _same_keyword(frame_header, block_header, key):
+            raise gf.GalfitFormatError(
+                f"{where}: {key}: {_keyword_text(frame_header, key)} in the frame, {_keyword_text(block_header, key)} in HDU1 "
+                f"(the fit used HDU1's); {todo}"
+            )
+
+
+def check_refit_inputs(files: dict, feedme_named: bool) -> None:
+    """Checks of a targets-table row that the re-fits' inputs need, before any job runs.
+
+    A constraint file with relative ranges needs the original input file (``feedme``)
+    (see :func:`refit_constraints`), and the frame must be the image the fit was run on
+    (see :func:`check_frame_block`).
+
+    Parameters
+    ----------
+    files : dict
+        Column -> path of the row's existing files.
+    feedme_named : bool
+        Whether the row names an input file (it may be made by a rule later).
+
+    Raises
+    ------
+    GalfitFormatError
+    """
+    if "constraints" in files and not feedme_named and "imgblock" in files:
+        refit_constraints(files["constraints"], None, gf.read_fit_header(files["imgblock"]).fitsect)
+    if "image" in files and "imgblock" in files:
+        check_frame_block(files["image"], files["imgblock"])
+
+
 def write_injected(path, data, cutout_header, frame_header) -> None:
-    """Write an injected window with the cutout's WCS and the frame's detector keywords.
+    """Write an injected window with the cutout's WCS and the original fit's detector keywords.
 
     EXPTIME, GAIN, NCOMBINE, RDNOISE and BUNIT are copied from ``frame_header`` where
-    present, because GALFIT uses them for photometry and its internal sigma image.
+    present, because GALFIT uses them for photometry and its internal sigma image; pass
+    the header the original fit read (:func:`fit_keywords`).
     """
     header = fits.Header(cutout_header, copy=True)
     for key in ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "PCOUNT", "GCOUNT", "BSCALE", "BZERO"):

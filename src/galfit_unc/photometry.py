@@ -1,19 +1,35 @@
-"""Per-object magnitudes, robust statistics of the re-fits and their TSV tables."""
+"""Per-object magnitudes, robust statistics of the re-fits and their TSV tables.
+
+See ``docs/statistics.md`` for the statistics, the flags and the warnings.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter.totals import sb_area
+from galfit_unc.runner import judge_header
 
 __all__ = [
+    "natural_key",
     "combine_magnitudes",
     "component_magnitude",
+    "component_magnitude_error",
     "object_magnitudes",
+    "object_formal_errors",
+    "judge_records",
+    "original_problems",
+    "flagged_for",
+    "bootstrap_interval",
+    "split_statistic",
+    "window_sky_level",
     "summary_statistics",
     "circular_statistics",
     "write_table",
@@ -26,9 +42,30 @@ __all__ = [
 #: Scale of the median absolute deviation to a Gaussian sigma.
 MAD_TO_SIGMA = 1.4826
 STAT_KEYS = ("n_used", "median", "std", "mad_sigma", "p16", "p84", "bias")
-MAG_COLUMNS = ["region", "status", "reason", "chi2nu", "engine"]
-UNC_COLUMNS = ["object", "mag_original", *STAT_KEYS]
+MAG_COLUMNS = ["region", "status", "reason", "flag", "flagged_objects", "chi2nu", "engine"]
+UNC_COLUMNS = [
+    "object", "mag_original", "n_used", "median", "sigma", "sigma_lo", "sigma_hi", "std", "mad_sigma", "p16", "p84", "bias",
+    "sigma_formal", "sigma_ratio", "n_flagged", "n_iteration_limit", "warning",
+]
 PAR_COLUMNS = ["component", "type", "parameter", "value_original", *STAT_KEYS]
+#: Headline sigma (``stats.sigma``) -> the statistic it reports.
+SIGMA_CHOICES = {"std": "std", "robust": "mad_sigma"}
+#: A split of the re-fits into two solutions: a gap between consecutive sorted values wider
+#: than SPLIT_GAP pooled within-group standard deviations, with at least SPLIT_MIN values and
+#: SPLIT_FRACTION of them on each side (see docs/statistics.md for its false-alarm rates).
+SPLIT_GAP = 3.0
+SPLIT_MIN = 3
+SPLIT_FRACTION = 0.15
+#: Smallest within-group spread a gap is measured against: magnitudes (mag), and the
+#: log10 of Sersic indices and sizes (dex); closer solutions are not worth a warning.
+SPLIT_FLOOR = {"mag": 0.01, "log": 0.01}
+#: Shape parameters whose re-fits are tested for a split, in log10: index and sizes.
+SPLIT_PARAMETERS = ("N", "RE", "RS", "FWHM")
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders digit runs by value: ``1, 2, 10`` and ``A, B, C``."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", str(text))]
 
 
 def combine_magnitudes(mags) -> float:
@@ -77,6 +114,28 @@ def component_magnitude(comp: gf.HeaderComponent, platescale=None) -> float | No
     return comp[mu].value - 2.5 * math.log10(area * platescale[0] * platescale[1])
 
 
+def component_magnitude_error(comp: gf.HeaderComponent, platescale=None) -> float | None:
+    """Formal error of :func:`component_magnitude`: ``MAG``'s own, or for a surface-brightness
+    component the first-order propagation of its parameters' errors (taken as independent;
+    derivatives by central differences).  None when no parameter has an error."""
+    mag = comp.get("MAG")
+    if mag is not None:
+        return mag.error
+    variance, any_error = 0.0, False
+    for pos, (key, hv) in enumerate(comp.params):
+        if hv.error is None or not math.isfinite(hv.error) or hv.kind == "fixed":
+            continue
+        any_error = True
+        step = 1e-6 * max(abs(hv.value), 1.0)
+        shifted = []
+        for sign in (1.0, -1.0):
+            params = list(comp.params)
+            params[pos] = (key, dataclasses.replace(hv, value=hv.value + sign * step))
+            shifted.append(component_magnitude(dataclasses.replace(comp, params=params), platescale))
+        variance += ((shifted[0] - shifted[1]) / (2 * step) * hv.error) ** 2
+    return math.sqrt(variance) if any_error else None
+
+
 def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str], platescale=None) -> dict[str, float]:
     """Magnitude of every object, combining the fluxes of its components.
 
@@ -114,6 +173,28 @@ def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str], plat
             )
         per_object.setdefault(obj, []).append(mag)
     return {obj: combine_magnitudes(mags) for obj, mags in per_object.items()}
+
+
+def object_formal_errors(fit_header: gf.FitHeader, comp_ident: dict[int, str], platescale=None) -> dict[str, float]:
+    """GALFIT's formal magnitude error of every object, from its components' errors.
+
+    The object's flux is the sum of its components' fluxes ``F_i``; their errors are taken as
+    independent (GALFIT reports no covariances) and propagated to first order:
+    ``sigma_m = sqrt(sum (F_i sigma_i)^2) / sum F_i``.  A component without an error (fixed
+    or held by a constraint) adds nothing; an object none of whose components has one gets nan.
+    Surface-brightness components: see :func:`component_magnitude_error`.
+    """
+    terms: dict[str, list[tuple[float, float | None]]] = {}
+    for number, obj in comp_ident.items():
+        comp = fit_header.component(number)
+        mag = component_magnitude(comp, platescale)
+        terms.setdefault(obj, []).append((10.0 ** (-0.4 * mag), component_magnitude_error(comp, platescale)))
+    out = {}
+    for obj, parts in terms.items():
+        errors = [(flux, err) for flux, err in parts if err is not None and math.isfinite(err)]
+        total = sum(flux for flux, _ in parts)
+        out[obj] = math.sqrt(sum((flux * err) ** 2 for flux, err in errors)) / total if errors else math.nan
+    return out
 
 
 def _stats(values: np.ndarray, original: float) -> dict:
@@ -169,6 +250,91 @@ def circular_statistics(pa_values, original, period: float = 180.0) -> dict:
     return _stats(unwrapped + shift, original)
 
 
+def _mad_sigma(samples: np.ndarray) -> np.ndarray:
+    median = np.median(samples, axis=-1, keepdims=True)
+    return MAD_TO_SIGMA * np.median(np.abs(samples - median), axis=-1)
+
+
+def _std(samples: np.ndarray) -> np.ndarray:
+    return np.std(samples, axis=-1, ddof=1)
+
+
+_ESTIMATORS = {"std": _std, "mad_sigma": _mad_sigma}
+
+
+def bootstrap_interval(values, statistic: str, resamples: int, seed) -> tuple[float, float]:
+    """68 % percentile-bootstrap interval of a spread statistic of ``values``.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Non-finite values are left out.
+    statistic : {"std", "mad_sigma"}
+        Sample standard deviation (ddof 1) or 1.4826 x median absolute deviation.
+    resamples : int
+        Number of resamples drawn with replacement.
+    seed : int or sequence of int
+        Seed of :func:`numpy.random.default_rng`: equal seeds give equal intervals.
+
+    Returns
+    -------
+    tuple of float
+        16th and 84th percentiles of the statistic over the resamples (nan, nan for fewer
+        than two values).
+    """
+    values = _finite(values)
+    if values.size < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    samples = values[rng.integers(0, values.size, size=(int(resamples), values.size))]
+    lo, hi = np.percentile(_ESTIMATORS[statistic](samples), [16, 84])
+    return float(lo), float(hi)
+
+
+def split_statistic(values, floor: float) -> float:
+    """Largest gap between consecutive sorted values, in pooled within-group std.
+
+    Every cut leaving at least ``max(SPLIT_MIN, SPLIT_FRACTION * n)`` values on each side is
+    tried; the gap at the cut is divided by the pooled standard deviation of the two groups
+    (sums of squares over ``n - 2``), or by ``floor`` when that is larger.  Values above
+    :data:`SPLIT_GAP` mean the re-fits fall into separate solutions.
+
+    Returns
+    -------
+    float
+        The largest ratio; 0 when there are too few values for two groups.
+    """
+    x = np.sort(_finite(values))
+    n = x.size
+    least = max(SPLIT_MIN, math.ceil(SPLIT_FRACTION * n))
+    best = 0.0
+    for k in range(least, n - least + 1):
+        left, right = x[:k], x[k:]
+        pooled = math.sqrt((np.sum((left - left.mean()) ** 2) + np.sum((right - right.mean()) ** 2)) / (n - 2))
+        best = max(best, float(x[k] - x[k - 1]) / max(pooled, floor))
+    return best
+
+
+def window_sky_level(cleaned, bad=None) -> float:
+    """Sky level of a cleaned window before injection: the mean of its usable pixels.
+
+    It is the constant a least-squares fit of the cleaned window alone would return, so a
+    re-fit's sky minus this level is what the fit made of the sky it was given.
+
+    Parameters
+    ----------
+    cleaned : ndarray
+        The cleaned cutout.
+    bad : ndarray, optional
+        The user's bad-pixel mask at the window (> 0 = bad, left out as GALFIT does).
+    """
+    cleaned = np.asarray(cleaned, dtype=np.float64)
+    good = np.isfinite(cleaned)
+    if bad is not None:
+        good &= ~(np.asarray(bad) > 0)
+    return float(cleaned[good].mean()) if good.any() else math.nan
+
+
 def _format_cell(value) -> str:
     if isinstance(value, (float, np.floating)):
         return "nan" if math.isnan(value) else f"{value:.4f}"
@@ -197,8 +363,10 @@ def _parse_cell(text: str):
         return text
 
 
-def read_table(path) -> tuple[list[dict], dict]:
-    """Read a table written by :func:`write_table`: rows (numbers as float) and comments."""
+def read_table(path, text_columns=()) -> tuple[list[dict], dict]:
+    """Read a table written by :func:`write_table`: rows (numbers as float) and comments.
+
+    Cells of ``text_columns`` stay text (object ids such as ``2`` or ``007``)."""
     path = Path(path)
     comments: dict[str, str] = {}
     columns = None
@@ -216,12 +384,76 @@ def read_table(path) -> tuple[list[dict], dict]:
             continue
         if len(cells) != len(columns):
             raise ValueError(f"{path}: line {lineno}: {len(cells)} cells for {len(columns)} columns; re-create the table")
-        rows.append({col: _parse_cell(cell) for col, cell in zip(columns, cells)})
+        rows.append({col: cell if col in text_columns else _parse_cell(cell) for col, cell in zip(columns, cells)})
     return rows, comments
 
 
-def _object_columns(comp_ident) -> list[str]:
-    return [f"obj_{obj}" for obj in dict.fromkeys(comp_ident.values())]
+def _objects(comp_ident) -> list[str]:
+    """Object ids in natural order."""
+    return sorted(set(comp_ident.values()), key=natural_key)
+
+
+def judge_records(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str]) -> list[dict]:
+    """Every re-fit record judged against the original fit, object by object.
+
+    Parameters
+    ----------
+    original_header : FitHeader
+    records : list of dict
+        ``{region, status, header, ...}``; ``header`` (the re-fit's FitHeader) is None for a
+        failed fit.
+    comp_ident : dict
+        Component number -> object id.
+
+    Returns
+    -------
+    list of dict
+        Each record updated by :func:`galfit_unc.runner.judge_header` (a failed one keeps
+        its status and reason), with ``flagged_objects`` and ``flagged_components``: the
+        sets of objects and component numbers whose values in this fit are flagged.  A new
+        FLAGS value concerns the whole fit, so everything; a new ``*…*`` value concerns its
+        component's object (all of its components), or everything when the component
+        belongs to no object (the sky).
+    """
+    every = set(comp_ident.values())
+    components = {c.number for c in original_header.components}
+    out = []
+    for record in records:
+        header = record.get("header")
+        if record.get("status") == "failed" or header is None:
+            out.append({**record, "status": "failed", "header": None, "flag": "", "flagged_objects": set(), "flagged_components": set()})
+            continue
+        verdict = judge_header(header, original_header)
+        owners = {int(key.split("_", 1)[0]): comp_ident.get(int(key.split("_", 1)[0])) for key in verdict["new_suspect"]}
+        if verdict["new_flags"] or None in owners.values():
+            objects, numbers = set(every), set(components)
+        else:
+            objects = set(owners.values())
+            numbers = {n for n, o in comp_ident.items() if o in objects}
+        out.append({**record, **verdict, "flagged_objects": objects, "flagged_components": numbers})
+    return out
+
+
+def _flagged_cell(flagged: set, every: list[str]) -> str:
+    if not flagged:
+        return ""
+    return "all" if flagged >= set(every) else " ".join(sorted(flagged, key=natural_key))
+
+
+def flagged_for(row: dict, obj: str) -> bool:
+    """Whether object ``obj``'s value in a :func:`magnitudes_rows` row is flagged."""
+    cell = str(row.get("flagged_objects") or "")
+    return cell == "all" or obj in cell.split()
+
+
+def original_problems(header: gf.FitHeader) -> str:
+    """The fit-quality FLAGS and ``*…*`` values of a fit, as a reason text ("" when none)."""
+    parts = []
+    if header.fit_flags:
+        parts.append("FLAGS " + " ".join(header.fit_flags))
+    if header.suspect:
+        parts.append("suspect " + " ".join(header.suspect))
+    return "; ".join(parts)
 
 
 def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str], platescale=None) -> list[dict]:
@@ -232,7 +464,8 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
     original_header : FitHeader
     records : list of dict
         ``{region, status, reason, chi2nu, engine, header}``; ``header`` is None for a
-        failed fit, whose magnitudes are nan.
+        failed fit, whose magnitudes are nan.  Flags are judged again against the original
+        (:func:`judge_records`).
     comp_ident : dict
         Component number -> object id.
     platescale : (float, float), optional
@@ -241,57 +474,142 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
     Returns
     -------
     list of dict
-        Columns ``region status reason chi2nu engine obj_<id>…``.
+        Columns ``region status reason flag flagged_objects chi2nu engine obj_<id>…``,
+        objects in natural order.  The original's row gives its own FLAGS and ``*…*``
+        values as its reason.
     """
-    columns = _object_columns(comp_ident)
+    objects = _objects(comp_ident)
 
-    def row(region, status, reason, chi2nu, engine, header):
+    def row(region, status, reason, flag, flagged, chi2nu, engine, header):
         mags = object_magnitudes(header, comp_ident, platescale) if header is not None and status != "failed" else {}
-        out = {"region": region, "status": status, "reason": reason or "", "engine": engine or ""}
+        out = {"region": region, "status": status, "reason": reason or "", "flag": flag or "", "flagged_objects": _flagged_cell(flagged, objects)}
         out["chi2nu"] = math.nan if chi2nu is None else float(chi2nu)
-        for obj, col in zip(dict.fromkeys(comp_ident.values()), columns):
-            out[col] = mags.get(obj, math.nan)
+        out["engine"] = engine or ""
+        for obj in objects:
+            out[f"obj_{obj}"] = mags.get(obj, math.nan)
         return out
 
-    rows = [row("original", "original", "", original_header.chi2nu, "", original_header)]
-    rows += [row(r["region"], r["status"], r.get("reason"), r.get("chi2nu"), r.get("engine"), r.get("header")) for r in records]
+    rows = [row("original", "original", original_problems(original_header), "", set(), original_header.chi2nu, "", original_header)]
+    for r in judge_records(original_header, records, comp_ident):
+        rows.append(row(r["region"], r["status"], r.get("reason"), r.get("flag"), r["flagged_objects"], r.get("chi2nu"), r.get("engine"), r["header"]))
     return rows
 
 
-def _used(status, use_flagged) -> bool:
-    return status == "ok" or (use_flagged and status == "flagged")
+def _value(header: gf.FitHeader, number: int, key: str) -> float:
+    """A parameter of a re-fit's component (nan when the re-fit lacks it)."""
+    try:
+        return header.component(number)[key].value
+    except KeyError:
+        return math.nan
 
 
-def uncertainties_rows(mag_rows: list[dict], use_flagged: bool) -> list[dict]:
-    """Statistics per object from :func:`magnitudes_rows` (status ok, plus flagged if asked)."""
-    original = next((r for r in mag_rows if r["status"] == "original"), None)
-    if original is None:
-        raise ValueError("uncertainties: the magnitudes table has no 'original' row; re-create it")
-    used = [r for r in mag_rows if _used(r["status"], use_flagged)]
+def _object_warning(mags, stats, shape_values) -> str:
+    """Why an object's uncertainty should not be trusted as it is ('' when nothing is wrong)."""
+    split = []
+    if split_statistic(mags, SPLIT_FLOOR["mag"]) > SPLIT_GAP:
+        split.append("mag")
+    for key, values in shape_values.items():
+        values = np.asarray(values, dtype=float)
+        logs = np.log10(values[np.isfinite(values) & (values > 0)])
+        if split_statistic(logs, SPLIT_FLOOR["log"]) > SPLIT_GAP:
+            split.append(key)
+    parts = [f"re-fits split: {' '.join(split)}"] if split else []
+    if stats["n_used"] and not stats["p16"] <= stats["mag_original"] <= stats["p84"]:
+        parts.append("original outside p16-p84")
+    return "; ".join(parts)
+
+
+def uncertainties_rows(
+    original_header: gf.FitHeader,
+    records: list[dict],
+    comp_ident: dict[int, str],
+    *,
+    use_flagged: bool,
+    sigma: str = "std",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    platescale=None,
+) -> list[dict]:
+    """Statistics of every object's magnitude over a list of re-fit records.
+
+    Parameters
+    ----------
+    original_header : FitHeader
+        The user's fit: reference values, formal errors and the flags already present.
+    records : list of dict
+        Re-fit records as for :func:`magnitudes_rows`.
+    comp_ident : dict
+        Component number -> object id.
+    use_flagged : bool
+        Whether values flagged for the object enter the statistics.
+    sigma : {"std", "robust"}
+        The headline ``sigma``: the sample std or the MAD-based robust sigma.
+    bootstrap : int
+        Resamples of the bootstrap interval of ``sigma``.
+    seed : int
+        Bootstrap seed; each object draws from ``(seed, crc32(object id))``.
+    platescale : (float, float), optional
+        Plate scale of the fits (see :func:`object_magnitudes`).
+
+    Returns
+    -------
+    list of dict
+        One row per object in natural order, keys :data:`UNC_COLUMNS`.
+    """
+    if sigma not in SIGMA_CHOICES:
+        raise ValueError(f"stats.sigma: {sigma!r} is not known; use one of {', '.join(SIGMA_CHOICES)}")
+    judged = judge_records(original_header, records, comp_ident)
+    original = object_magnitudes(original_header, comp_ident, platescale)
+    formal = object_formal_errors(original_header, comp_ident, platescale)
+    fits = [r for r in judged if r["status"] != "failed"]
+    magnitudes = [object_magnitudes(r["header"], comp_ident, platescale) for r in fits]
     out = []
-    for col in (c for c in original if c.startswith("obj_")):
-        stats = summary_statistics([r[col] for r in used], original[col])
-        out.append({"object": col[4:], "mag_original": original[col], **stats})
+    for obj in _objects(comp_ident):
+        used = [(r, m[obj]) for r, m in zip(fits, magnitudes) if use_flagged or obj not in r["flagged_objects"]]
+        mags = [mag for _, mag in used]
+        stats = {"object": obj, "mag_original": original[obj], **summary_statistics(mags, original[obj])}
+        stats["sigma"] = stats[SIGMA_CHOICES[sigma]]
+        stats["sigma_lo"], stats["sigma_hi"] = bootstrap_interval(mags, SIGMA_CHOICES[sigma], bootstrap, [seed, zlib.crc32(obj.encode())])
+        stats["sigma_formal"] = formal[obj]
+        stats["sigma_ratio"] = stats["sigma"] / formal[obj] if formal[obj] > 0 else math.nan
+        flagged = [r for r in fits if obj in r["flagged_objects"]]
+        stats["n_flagged"] = len(flagged)
+        stats["n_iteration_limit"] = sum("1" in r["new_flags"] for r in flagged)
+        shape_values = {}
+        for number in (n for n, o in comp_ident.items() if o == obj):
+            for key, value in original_header.component(number).params:
+                if key in SPLIT_PARAMETERS and value.kind != "fixed":
+                    shape_values[f"{number}_{key}"] = [_value(r["header"], number, key) for r, _ in used]
+        stats["warning"] = _object_warning(mags, stats, shape_values)
+        out.append(stats)
     return out
 
 
-def parameters_rows(original_header: gf.FitHeader, records: list[dict], use_flagged: bool) -> list[dict]:
+def parameters_rows(original_header: gf.FitHeader, records: list[dict], use_flagged: bool, comp_ident: dict[int, str] | None = None) -> list[dict]:
     """Statistics of every fitted (not fixed) parameter of every component.
 
     PA is treated as an angle modulo 180 deg (:func:`circular_statistics`). A key that
     repeats within a component is matched by its position among the component's cards.
+    A component's values are left out of a fit flagged for its object (see
+    :func:`judge_records`; without ``comp_ident`` any flag concerns every component) unless
+    ``use_flagged``.  The sky's ``SKY`` row is of each re-fit's sky minus its window's own
+    level before injection (the record's ``sky_level``), so its ``bias`` says whether the
+    sky was recovered; its ``value_original`` is the original fit's sky.
     """
-    headers = [r["header"] for r in records if r.get("header") is not None and _used(r["status"], use_flagged)]
-    # Re-fits run on cutouts: their positions are shifted back into the original fit's frame.
-    shifts = [
-        {"XC": original_header.fitsect[0] - h.fitsect[0], "YC": original_header.fitsect[2] - h.fitsect[2]} for h in headers
-    ]
+    comp_ident = comp_ident or {}
+    judged = [r for r in judge_records(original_header, records, comp_ident) if r["status"] != "failed"]
     out = []
     for comp in original_header.components:
-        refits = [
-            (h.component(comp.number), shift) if comp.number in {c.number for c in h.components} else (None, shift)
-            for h, shift in zip(headers, shifts)
-        ]
+        refits = []
+        for r in judged:
+            if not use_flagged and comp.number in r["flagged_components"]:
+                continue
+            h = r["header"]
+            # Re-fits run on cutouts: their positions are shifted back into the original fit's frame.
+            shift = {"XC": original_header.fitsect[0] - h.fitsect[0], "YC": original_header.fitsect[2] - h.fitsect[2]}
+            if comp.base_type == "sky":
+                shift["SKY"] = -float(r.get("sky_level", math.nan))
+            refits.append((h.component(comp.number) if comp.number in {c.number for c in h.components} else None, shift))
         for pos, (key, original) in enumerate(comp.params):
             if original.kind == "fixed":
                 continue
@@ -300,7 +618,12 @@ def parameters_rows(original_header: gf.FitHeader, records: list[dict], use_flag
                 for c, shift in refits
                 if c is not None and len(c.params) > pos and c.params[pos][0] == key
             ]
-            stats = circular_statistics(values, original.value) if key == "PA" else summary_statistics(values, original.value)
+            if key == "PA":
+                stats = circular_statistics(values, original.value)
+            else:
+                # The sky level is compared with each window's own level: the reference is 0.
+                reference = 0.0 if comp.base_type == "sky" and key == "SKY" else original.value
+                stats = summary_statistics(values, reference)
             out.append({"component": comp.number, "type": comp.type, "parameter": key, "value_original": original.value, **stats})
     return out
 

@@ -20,9 +20,12 @@ Engines
     long numpy call.
 
 A fit succeeded only if its output block exists and parses: GALFIT 3.0.5 exits 0 after a
-crash without writing one.  The returned record says ``ok``, ``flagged`` (FLAGS 1 or 2, or
-a value marked ``*…*``) or ``failed`` (no or unreadable output block, non-zero exit,
-timeout, engine error) with the reason; failure is data, never an exception.
+crash without writing one.  The returned record says ``ok``, ``flagged`` or ``failed`` (no
+or unreadable output block, non-zero exit, timeout, engine error) with the reason; failure
+is data, never an exception.  A fit is ``flagged`` for what its block has and the user's
+original fit had not (:func:`judge_header`): a fit-quality FLAGS value (1 iteration limit,
+2 suspected convergence error) or a value marked ``*…*``.  GALFIT's warning flags (``A-3``,
+``H-1``, …) say which inputs were absent and are not fit flags.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import collections
 import fcntl
 import json
+import math
 import os
 import resource
 import shutil
@@ -39,7 +43,7 @@ import time
 import uuid
 from pathlib import Path
 
-__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "run_fit", "judge_output", "failure_reasons", "thread_env"]
+__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "FIT_FLAGS", "run_fit", "judge_header", "judge_output", "failure_reasons", "thread_env"]
 
 #: Plain names of the files a re-fit's input file refers to, inside its fit directory.
 STAGE_NAMES = {
@@ -53,6 +57,9 @@ STAGE_NAMES = {
 }
 ENGINES = ("embedded", "galfit")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+#: GALFIT's fit-quality FLAGS values and the ``flag`` word each one gives a re-fit.
+FIT_FLAGS = {"1": "iteration_limit", "2": "convergence"}
+_FLAG_TEXT = {"1": "iteration limit", "2": "suspected convergence error"}
 _STAMP = "attempt.json"
 _KILL_GRACE = 3.0
 
@@ -176,7 +183,66 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def judge_output(output, exit_code, failure: str = "") -> dict:
+def _held_by_original(header, original, key: str) -> bool:
+    """Whether the original fit already has the ``*…*`` value ``key`` (``<component>_<name>``)
+    of ``header``: marked ``*…*`` itself, or at the same value (the same bound: GALFIT does
+    not mark every value sitting on a constraint bound, the embedded fitter does)."""
+    if key in original.suspect:
+        return True
+    number, name = key.split("_", 1)
+    try:
+        mine, theirs = header.component(int(number))[name].value, original.component(int(number))[name].value
+    except KeyError:
+        return False
+    return math.isclose(mine, theirs, rel_tol=1e-4, abs_tol=1e-4)
+
+
+def judge_header(header, original=None) -> dict:
+    """Status of a parsed output block, relative to the user's original fit.
+
+    Only what ``original`` does not have counts: a FLAGS value of :data:`FIT_FLAGS` that the
+    original's FLAGS lacks, and a ``*…*`` value (numerically suspect, often at a constraint
+    bound) of a parameter that is neither ``*…*`` in the original nor at the original's
+    value (to 1e-4).  A re-fit that only repeats the original's problems is ``ok``; the
+    user's fit already carries them.
+
+    Parameters
+    ----------
+    header : galfit_unc.galfit_files.FitHeader
+        The re-fit's image-block header.
+    original : galfit_unc.galfit_files.FitHeader, optional
+        The original fit's header; None judges the block on its own (everything is new).
+
+    Returns
+    -------
+    dict
+        ``status`` (ok | flagged), ``reason``, ``chi2nu``, ``flag`` (the words of
+        :data:`FIT_FLAGS` for new FLAGS values, then ``bound`` for new ``*…*`` values, space
+        separated), ``new_flags`` (FLAGS values) and ``new_suspect`` (``<component>_<key>``).
+    """
+    known_flags = set(original.fit_flags) if original is not None else set()
+    new_flags = [f for f in header.fit_flags if f not in known_flags]
+    new_suspect = [k for k in header.suspect if original is None or not _held_by_original(header, original, k)]
+    words = [FIT_FLAGS[f] for f in sorted(set(new_flags))] + (["bound"] if new_suspect else [])
+    problems = []
+    if new_flags:
+        problems.append("FLAGS " + " ".join(f"{f} ({_FLAG_TEXT[f]})" for f in new_flags))
+    if new_suspect:
+        problems.append("suspect " + " ".join(new_suspect))
+    reason = "; ".join(problems)
+    if reason and original is not None:
+        reason = "new vs the original: " + reason
+    return {
+        "status": "flagged" if problems else "ok",
+        "reason": reason,
+        "chi2nu": header.chi2nu,
+        "flag": " ".join(words),
+        "new_flags": new_flags,
+        "new_suspect": new_suspect,
+    }
+
+
+def judge_output(output, exit_code, failure: str = "", original=None) -> dict:
     """Status of a finished run from its output block.
 
     Parameters
@@ -187,11 +253,14 @@ def judge_output(output, exit_code, failure: str = "") -> dict:
         The engine's exit status (None: it did not exit by itself).
     failure : str
         Why the run failed, when already known (timeout, non-zero exit, engine error).
+    original : galfit_unc.galfit_files.FitHeader, optional
+        The user's original fit, against which flags are judged (:func:`judge_header`).
 
     Returns
     -------
     dict
-        ``status`` (ok | flagged | failed), ``reason``, ``chi2nu`` (None unless parsed).
+        ``status`` (ok | flagged | failed), ``reason``, ``chi2nu`` (None unless parsed);
+        a parsed block adds the fields of :func:`judge_header`.
     """
     from galfit_unc.galfit_files import GalfitFormatError, read_fit_header
 
@@ -206,12 +275,7 @@ def judge_output(output, exit_code, failure: str = "") -> dict:
         header = read_fit_header(output)
     except GalfitFormatError as exc:
         return {"status": "failed", "reason": f"unreadable output block: {exc}", "chi2nu": None}
-    problems = []
-    if header.fit_flags:
-        problems.append("FLAGS " + " ".join(header.fit_flags))
-    if header.suspect:
-        problems.append("suspect " + " ".join(header.suspect))
-    return {"status": "flagged" if problems else "ok", "reason": "; ".join(problems), "chi2nu": header.chi2nu}
+    return judge_header(header, original)
 
 
 def failure_reasons(rows, use_flagged: bool, top: int = 3) -> list[tuple[str, int]]:
@@ -265,7 +329,7 @@ def _install(attempt: Path, final: Path, started: int) -> bool:
     return True
 
 
-def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0, threads=1, inputs=None) -> dict:
+def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0, threads=1, inputs=None, original=None) -> dict:
     """Run one re-fit and return its status record.
 
     Parameters
@@ -285,6 +349,8 @@ def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0
         BLAS/OpenMP thread cap for the engine.
     inputs : dict, optional
         Plain name -> path of every file to stage.
+    original : galfit_unc.galfit_files.FitHeader, optional
+        The user's original fit: flags are judged against it (:func:`judge_header`).
 
     Returns
     -------
@@ -313,7 +379,7 @@ def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0
     else:
         code, failure = _run_embedded(attempt, timeout, threads)
     seconds, cpu = time.monotonic() - t0, _children_cpu() - cpu0
-    record = judge_output(attempt / output_name, code, failure)
+    record = judge_output(attempt / output_name, code, failure, original)
     record.update(seconds=round(seconds, 3), cpu_seconds=round(cpu, 3), engine=engine, exit_code=code, output=str(final / output_name))
     (attempt / "status.json").write_text(json.dumps(record, indent=1) + "\n")
     if _install(attempt, final, started):

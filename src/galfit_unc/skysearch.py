@@ -1,10 +1,15 @@
 """Search a frame for nearly blank sky windows of the size of the fitted region.
 
-The frame is turned into a source mask (pixels brighter than the sigma-clipped sky, plus
-non-finite and user-flagged pixels).  A summed-area table gives the number of masked
-pixels in every window position at once; windows with few masked pixels that stay clear
-of the fitted region are then taken greedily, fewest masked pixels first, as long as each
-new window shares at most ``max_overlap`` of its area with every window already taken.
+The frame is turned into a source mask (:func:`detect_sources`: a detection on the frame
+smoothed with the PSF, kept when it covers ``min_area`` pixels and grown by about one PSF
+FWHM, plus non-finite and user-flagged pixels).  A summed-area table gives the number of
+masked pixels in every window position at once.  The sky noise is measured by a local RMS
+map of the masked frame (:func:`noise_map`), around the target and in every window
+position.  Candidates are the windows with few masked pixels, clear of the fitted region,
+and (optionally) with a noise within ``noise_tolerance`` of the target's.  They are taken
+greedily, either fewest masked pixels first or in farthest-point order (each new window is
+the candidate farthest from the target and from every window already taken), as long as
+each new window shares at most ``max_overlap`` of its area with every window already taken.
 
 Windows are GALFIT regions: 1-based, inclusive, ``x`` = column (see the package docstring).
 """
@@ -18,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
+from scipy import ndimage, signal
 
 from .galfit_files import GalfitFormatError
 
@@ -27,7 +33,12 @@ __all__ = [
     "read_image_2d",
     "read_frame_header",
     "clipped_stats",
+    "psf_fwhm",
+    "detect_sources",
     "source_mask",
+    "noise_map",
+    "window_sigma",
+    "region_sigma",
     "window_counts",
     "overlap_fraction",
     "select_windows",
@@ -37,7 +48,7 @@ __all__ = [
     "check_enough",
 ]
 
-TSV_COLUMNS = ("region", "x1", "x2", "y1", "y2", "masked_frac")
+TSV_COLUMNS = ("region", "x1", "x2", "y1", "y2", "masked_frac", "sky_sigma")
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,8 @@ class Window:
         Column and row bounds, inclusive.
     masked_frac : float
         Fraction of the window's pixels covered by the source mask.
+    sky_sigma : float
+        Local sky noise of the window (:func:`window_sigma`); NaN when not measured.
     """
 
     x1: int
@@ -57,6 +70,7 @@ class Window:
     y1: int
     y2: int
     masked_frac: float
+    sky_sigma: float = float("nan")
 
     @property
     def region(self) -> str:
@@ -163,18 +177,93 @@ def clipped_stats(values, clip_sigma, clip_iters) -> tuple[float, float]:
     return float(median), float(std)
 
 
-def source_mask(image, nsigma=3.0, clip_sigma=3.0, clip_iters=5, bad=None) -> np.ndarray:
+def psf_fwhm(psf) -> float:
+    """FWHM of a PSF image in pixels: the diameter of the disc whose area is the number of
+    pixels at or above half the peak (exact for a circular PSF, whatever its profile).
+
+    Raises
+    ------
+    ValueError
+        The PSF has no positive pixel.
+    """
+    psf = np.nan_to_num(np.asarray(psf, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    peak = psf.max()
+    if not peak > 0:
+        raise ValueError("PSF: no positive pixel; give the PSF image of the fitted frame")
+    return float(2.0 * np.sqrt(np.count_nonzero(psf >= peak / 2) / np.pi))
+
+
+def detect_sources(image, *, psf=None, nsigma=3.0, min_area=1, grow=0.0, clip_sigma=3.0, clip_iters=5) -> tuple[np.ndarray, tuple[float, float]]:
+    """Pixels of sources: the one detection used for the frame mask and for window cleaning.
+
+    The image is smoothed with the PSF (the matched filter of a point source; non-finite
+    pixels count as the clipped median), pixels of the smoothed image above its clipped
+    median plus ``nsigma`` clipped standard deviations are detections, detections of fewer
+    than ``min_area`` 8-connected pixels are dropped (noise peaks), and the rest is grown by
+    a disc of radius ``grow`` pixels to take in the sources' wings.  Non-finite pixels are
+    masked too.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    psf : ndarray, optional
+        PSF image (any normalisation); None = detect on the image itself.
+    nsigma : float
+        Detection threshold in clipped standard deviations of the (smoothed) image.
+    min_area : int
+        Smallest detection kept, in pixels.
+    grow : float
+        Radius (pixels) of the disc by which detections are grown; 0 = no growth.
+    clip_sigma, clip_iters : float, int
+        Clipping of the statistics, as in :func:`clipped_stats`.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (H, W)
+        True = source or non-finite.
+    stats : tuple of float
+        Clipped ``(median, std)`` of the detection image (smoothed when ``psf`` is given).
+    """
+    image = np.asarray(image, dtype=np.float64)
+    finite = np.isfinite(image)
+    det = image
+    if psf is not None:
+        kernel = np.nan_to_num(np.asarray(psf, dtype=np.float64))
+        if not kernel.sum() > 0:
+            raise ValueError("PSF: its pixels do not sum to a positive value; give the PSF image of the fitted frame")
+        median, _ = clipped_stats(image, clip_sigma, clip_iters)
+        # Correlating with the PSF (convolving with it flipped) is the point-source matched filter.
+        det = signal.fftconvolve(np.where(finite, image - median, 0.0), kernel[::-1, ::-1] / kernel.sum(), mode="same")
+    median, std = clipped_stats(np.where(finite, det, np.nan), clip_sigma, clip_iters)
+    with np.errstate(invalid="ignore"):
+        hits = finite & (det > median + nsigma * std)
+    if min_area > 1:
+        labels, _ = ndimage.label(hits, structure=np.ones((3, 3), dtype=bool))
+        keep = np.bincount(labels.ravel()) >= min_area
+        keep[0] = False
+        hits = keep[labels]
+    if grow > 0:
+        r = int(np.floor(grow))
+        dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+        hits = ndimage.binary_dilation(hits, structure=dy**2 + dx**2 <= grow**2)
+    return hits | ~finite, (median, std)
+
+
+def source_mask(image, nsigma=3.0, clip_sigma=3.0, clip_iters=5, bad=None, *, psf=None, min_area=1, grow=0.0) -> np.ndarray:
     """Mask of pixels that are not blank sky.
 
     Parameters
     ----------
     image : ndarray, shape (H, W)
     nsigma : float
-        Pixels above ``median + nsigma * std`` of the sigma-clipped finite pixels are masked.
+        Detection threshold of :func:`detect_sources`.
     clip_sigma, clip_iters : float, int
         Clipping threshold and iteration limit of :func:`astropy.stats.sigma_clipped_stats`.
     bad : ndarray of bool, shape (H, W), optional
         User's bad-pixel mask (True = bad), OR-ed in.
+    psf, min_area, grow
+        Smoothing, smallest detection and growth radius of :func:`detect_sources`; the
+        defaults mask single pixels above the threshold of the unsmoothed image.
 
     Returns
     -------
@@ -182,16 +271,84 @@ def source_mask(image, nsigma=3.0, clip_sigma=3.0, clip_iters=5, bad=None) -> np
         True = masked (source, non-finite or bad).
     """
     image = np.asarray(image, dtype=np.float64)
-    median, std = clipped_stats(image, clip_sigma, clip_iters)
-    finite = np.isfinite(image)
-    mask = ~finite
-    mask[finite] = image[finite] > median + nsigma * std
+    mask, _ = detect_sources(image, psf=psf, nsigma=nsigma, min_area=min_area, grow=grow, clip_sigma=clip_sigma, clip_iters=clip_iters)
     if bad is not None:
         bad = np.asarray(bad, dtype=bool)
         if bad.shape != image.shape:
             raise ValueError(f"bad-pixel mask: shape {bad.shape} differs from the frame {image.shape}; give a mask of the frame")
         mask |= bad
     return mask
+
+
+def noise_map(image, mask, box=32, clip_sigma=3.0, clip_iters=5, min_sky=0.5) -> np.ndarray:
+    """Local sky noise: the clipped standard deviation of the unmasked pixels of each box.
+
+    The frame is cut into ``box`` x ``box`` boxes from pixel (1, 1) (the last row and
+    column of boxes may be smaller).  A box with fewer than ``min_sky`` of its pixels
+    unmasked takes the value of the nearest measured box (ties: the lower box index), so
+    a large galaxy does not leave a hole.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    mask : ndarray of bool, shape (H, W)
+        True = not sky (:func:`source_mask`).
+    box : int
+        Box side in pixels.
+    clip_sigma, clip_iters : float, int
+        Clipping of each box's statistics (:func:`clipped_stats`).
+    min_sky : float
+        Smallest unmasked fraction of a measured box.
+
+    Returns
+    -------
+    ndarray of float64, shape (H, W)
+        Each pixel holds the noise of its box; all NaN when no box has enough unmasked pixels.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    sky = ~np.asarray(mask, dtype=bool) & np.isfinite(image)
+    h, w = image.shape
+    nby, nbx = -(-h // box), -(-w // box)
+    rms = np.full((nby, nbx), np.nan)
+    for i in range(nby):
+        for j in range(nbx):
+            block = np.s_[i * box : (i + 1) * box, j * box : (j + 1) * box]
+            values = image[block][sky[block]]
+            if values.size >= max(min_sky * sky[block].size, 2):
+                rms[i, j] = clipped_stats(values, clip_sigma, clip_iters)[1]
+    if np.isnan(rms).all():
+        return np.full((h, w), np.nan)  # nothing is sky: no window can match a noise
+    nearest = ndimage.distance_transform_edt(np.isnan(rms), return_distances=False, return_indices=True)
+    rms = rms[tuple(nearest)]
+    return np.repeat(np.repeat(rms, box, axis=0), box, axis=1)[:h, :w]
+
+
+def window_sigma(noise, ny, nx) -> np.ndarray:
+    """Noise of every ``ny`` x ``nx`` window: the root mean square of ``noise`` over it.
+
+    Returns
+    -------
+    ndarray of float64, shape (H - ny + 1, W - nx + 1)
+        Indexed like :func:`window_counts`.
+    """
+    var = np.asarray(noise, dtype=np.float64) ** 2
+    h, w = var.shape
+    if not (1 <= ny <= h and 1 <= nx <= w):
+        raise ValueError(f"window size {ny}x{nx} (rows x columns) does not fit in the frame {h}x{w}; use a smaller fitting region")
+    sat = np.zeros((h + 1, w + 1))
+    np.cumsum(np.cumsum(var, axis=0), axis=1, out=sat[1:, 1:])
+    total = sat[ny:, nx:] - sat[:-ny, nx:] - sat[ny:, :-nx] + sat[:-ny, :-nx]
+    return np.sqrt(np.maximum(total, 0.0) / (ny * nx))
+
+
+def region_sigma(noise, region, margin=(0, 0)) -> float:
+    """Root mean square of ``noise`` over a GALFIT region ``(x1, x2, y1, y2)`` grown by
+    ``margin`` = ``(margin_y, margin_x)`` pixels and clipped to the frame."""
+    noise = np.asarray(noise, dtype=np.float64)
+    x1, x2, y1, y2 = region
+    my, mx = margin
+    cut = noise[max(y1 - 1 - my, 0) : y2 + my, max(x1 - 1 - mx, 0) : x2 + mx]
+    return float(np.sqrt(np.mean(cut**2)))
 
 
 def window_counts(mask, ny, nx) -> np.ndarray:
@@ -261,8 +418,12 @@ def select_windows(
     contaminant_frac=0.005,
     max_overlap=0.5,
     max_regions=50,
+    sigma=None,
+    target_sigma=None,
+    noise_tolerance=None,
+    spread=False,
 ) -> list[Window]:
-    """Pick nearly blank sky windows, cleanest first, with limited mutual overlap.
+    """Pick nearly blank sky windows with limited mutual overlap.
 
     Parameters
     ----------
@@ -282,11 +443,25 @@ def select_windows(
         window kept before it.
     max_regions : int
         Stop after this many windows.
+    sigma : ndarray, optional
+        Noise of every window position (:func:`window_sigma`), stored in each window.
+    target_sigma : float, optional
+        The target's local noise (:func:`region_sigma`).
+    noise_tolerance : float, optional
+        Candidates have ``|sigma / target_sigma - 1|`` at most this (none when either is NaN);
+        None = any noise.
+    spread : bool
+        False: fewest masked pixels first, ties by row then column.  True: farthest-point
+        order, so the windows spread over the frame: let ``d`` be the distance from a
+        candidate's centre to the nearest of the target's centre and the kept windows'
+        centres; among the candidates with ``d`` within a quarter of the window's shorter
+        side of the largest ``d``, the one with fewest masked pixels is kept (ties: larger
+        ``d``, then row, then column).
 
     Returns
     -------
     list of Window
-        In selection order: fewest masked pixels first, ties by row then column.
+        In selection order.
     """
     mask = np.asarray(mask, dtype=bool)
     ny, nx = (int(v) for v in shape)
@@ -298,23 +473,62 @@ def select_windows(
         my, mx = np.broadcast_to(np.asarray(target_margin, dtype=int), (2,))
     counts = window_counts(mask, ny, nx)
     npy, npx = counts.shape
+    if sigma is None:
+        sigma = np.full(counts.shape, np.nan)
+    elif np.shape(sigma) != counts.shape:
+        raise ValueError(f"window noise: shape {np.shape(sigma)} differs from the window positions {counts.shape}; compute it with window_sigma")
 
     # blocked[y0, x0]: position excluded by the target or by a kept window.
     blocked = counts / (ny * nx) >= contaminant_frac
+    if noise_tolerance is not None:
+        if target_sigma is None:
+            raise ValueError("noise_tolerance: needs the target's noise; pass target_sigma from region_sigma")
+        with np.errstate(invalid="ignore"):
+            blocked |= ~(np.abs(sigma / target_sigma - 1.0) <= noise_tolerance)
     # 0-based window rows y0 .. y0+ny-1 meet grown target rows ty1-1-my .. ty2-1+my.
     blocked[max(ty1 - 1 - my - ny + 1, 0) : max(ty2 + my, 0), max(tx1 - 1 - mx - nx + 1, 0) : max(tx2 + mx, 0)] = True
-
-    # Rank by count, then y0, then x0: candidates are listed in flat (y0, x0) order and a
-    # stable sort keeps that order among equal counts (a radix sort for small integers).
-    cand = np.flatnonzero(~blocked.ravel())
-    key = counts.ravel()[cand]
-    if ny * nx <= np.iinfo(np.uint16).max:
-        key = key.astype(np.uint16)
-    order = cand[np.argsort(key, kind="stable")]
 
     stencil = _blocked_stencil(ny, nx, max_overlap)
     blocked_flat = blocked.ravel()  # view: updated as windows are kept
     kept: list[Window] = []
+
+    def keep(idx):
+        y0, x0 = divmod(int(idx), npx)
+        kept.append(Window(x0 + 1, x0 + nx, y0 + 1, y0 + ny, float(counts[y0, x0] / (ny * nx)), float(sigma[y0, x0])))
+        # Block every position too close to the new window (stencil clipped to the grid).
+        ya, yb = max(y0 - ny + 1, 0), min(y0 + ny, npy)
+        xa, xb = max(x0 - nx + 1, 0), min(x0 + nx, npx)
+        sy, sx = ya - (y0 - ny + 1), xa - (x0 - nx + 1)
+        blocked[ya:yb, xa:xb] |= stencil[sy : sy + yb - ya, sx : sx + xb - xa]
+        return y0, x0
+
+    cand = np.flatnonzero(~blocked_flat)
+    if spread:
+        # Farthest-point order; window and target have one size, so corner offsets are
+        # centre offsets.  Candidates within a quarter window of the farthest distance are
+        # equally far: the cleanest of them is taken, so that the far edge of the candidate
+        # set (windows just under contaminant_frac) is not preferred.
+        slack = min(ny, nx) / 4
+        cy, cx = np.divmod(cand, npx)
+        dist = np.hypot(cy - (ty1 - 1), cx - (tx1 - 1))
+        while cand.size and len(kept) < max_regions:
+            free = ~blocked_flat[cand]
+            cand, cy, cx, dist = cand[free], cy[free], cx[free], dist[free]
+            if not cand.size:
+                break
+            near = np.flatnonzero(dist >= dist.max() - slack)
+            # Fewest masked pixels, then farthest, then row and column (flat order).
+            best = near[np.lexsort((near, -dist[near], counts.ravel()[cand[near]]))[0]]
+            y0, x0 = keep(cand[best])
+            dist = np.minimum(dist, np.hypot(cy - y0, cx - x0))
+        return kept
+
+    # Rank by count, then y0, then x0: candidates are listed in flat (y0, x0) order and a
+    # stable sort keeps that order among equal counts (a radix sort for small integers).
+    key = counts.ravel()[cand]
+    if ny * nx <= np.iinfo(np.uint16).max:
+        key = key.astype(np.uint16)
+    order = cand[np.argsort(key, kind="stable")]
     start, chunk = 0, 1024
     while start < order.size and len(kept) < max_regions:
         block = order[start : start + chunk]
@@ -323,15 +537,8 @@ def select_windows(
             start += block.size
             chunk = min(chunk * 2, 1 << 20)  # long runs of rejects: look further at once
             continue
-        idx = int(block[free[0]])
+        keep(block[free[0]])
         start += int(free[0]) + 1
-        y0, x0 = divmod(idx, npx)
-        kept.append(Window(x0 + 1, x0 + nx, y0 + 1, y0 + ny, float(counts[y0, x0] / (ny * nx))))
-        # Block every position too close to the new window (stencil clipped to the grid).
-        ya, yb = max(y0 - ny + 1, 0), min(y0 + ny, npy)
-        xa, xb = max(x0 - nx + 1, 0), min(x0 + nx, npx)
-        sy, sx = ya - (y0 - ny + 1), xa - (x0 - nx + 1)
-        blocked[ya:yb, xa:xb] |= stencil[sy : sy + yb - ya, sx : sx + xb - xa]
     return kept
 
 
@@ -351,7 +558,7 @@ def write_regions_tsv(windows, path, comments: dict) -> None:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(TSV_COLUMNS)
         for win in windows:
-            writer.writerow([win.region, win.x1, win.x2, win.y1, win.y2, f"{win.masked_frac:.6f}"])
+            writer.writerow([win.region, win.x1, win.x2, win.y1, win.y2, f"{win.masked_frac:.6f}", f"{win.sky_sigma:.6g}"])
 
 
 def read_regions_tsv(path) -> list[Window]:
@@ -375,11 +582,11 @@ def read_regions_tsv(path) -> list[Window]:
         try:
             if len(fields) != len(TSV_COLUMNS):
                 raise ValueError
-            win = Window(*(int(v) for v in fields[1:5]), float(fields[5]))
+            win = Window(*(int(v) for v in fields[1:5]), float(fields[5]), float(fields[6]))
         except ValueError:
             raise GalfitFormatError(
                 f"{path}: line {lineno}: expected {len(TSV_COLUMNS)} tab-separated fields "
-                "(region, 4 integers, fraction); re-run the sky-window search"
+                "(region, 4 integers, fraction, noise); re-run the sky-window search"
             ) from None
         if win.region != fields[0]:
             raise GalfitFormatError(f"{path}: line {lineno}: region {fields[0]!r} does not match x1/y1 ({win.region}); do not edit ids by hand")

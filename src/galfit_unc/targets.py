@@ -208,8 +208,9 @@ def check_contents(rows, source) -> None:
     The image block's header, the comp_ident table and the constraint file (both against
     the block's components), the feedme, the frame's shape (from its headers; its pixels
     are checked by the mask stage), the fitted region against the frame, and the mask's and
-    sigma image's shapes against the frame's.  Files that do not exist yet (made by a rule)
-    are left to the rule that reads them.
+    sigma image's shapes against the frame's, and what the re-fits inherit from the original
+    fit (:func:`galfit_unc.injection.check_refit_inputs`).  Files that do not exist yet (made
+    by a rule) are left to the rule that reads them.
 
     Raises
     ------
@@ -217,11 +218,13 @@ def check_contents(rows, source) -> None:
         One line: the table, the row, then the file, the field and what to do.
     """
     from galfit_unc.galfit_files import GalfitFormatError
+    from galfit_unc.injection import check_refit_inputs
 
     for row in rows:
         files = {col: row[col] for col in FILE_COLUMNS if row.get(col) and os.path.exists(row[col])}
         try:
             _check_row(files)
+            check_refit_inputs(files, bool(row.get("feedme")))
         except GalfitFormatError as exc:
             raise TargetsError(f"{source}: target {row['target']}, band {row['band']}: {exc}") from None
 

@@ -6,8 +6,8 @@ order (windows past its end, or empty items, behave as ``like``):
 
 ``like``      tests/standins/galfit_like.py unchanged
 ``ok``        like, with FLAGS cleared
-``flagged``   like, with FLAGS 2 (suspected convergence error)
-``suspect``   like, with the first free size marked ``*...*`` as numerically suspect
+``flagged``   like, with FLAGS 1 (iteration limit; the DECaLS original has FLAGS 2 itself)
+``suspect``   like, with the first free size moved by 10 % and marked ``*...*`` as numerically suspect
 ``crash0``    GALFIT's crash: a message, exit status 0 and no output block
 ``exit3``     a message and exit status 3
 ``hang``      never finishes (tests/standins/hang.py: a child too, pids in hang.pids)
@@ -53,7 +53,8 @@ def shift_magnitudes(header) -> None:
 def mark_suspect(header) -> None:
     key = next(k for k in header if k.endswith(("_RE", "_RS", "_FWHM")) and "+/-" in str(header[k]))
     value = parse_header_value(header[key])
-    header[key] = f"*{value.value:.4f}* +/- *{value.error:.4f}*"
+    # Moved off the original's value: a *...* value the original already has is not a new flag.
+    header[key] = f"*{1.1 * value.value:.4f}* +/- *{value.error:.4f}*"
 
 
 def main():
@@ -92,7 +93,7 @@ def main():
     if behaviour == "ok":
         edit_model_header(output, lambda h: h.update(FLAGS=""))
     elif behaviour == "flagged":
-        edit_model_header(output, lambda h: h.update(FLAGS="2"))
+        edit_model_header(output, lambda h: h.update(FLAGS="1"))
     elif behaviour == "suspect":
         edit_model_header(output, lambda h: (h.update(FLAGS=""), mark_suspect(h)))
     elif behaviour != "like":

@@ -5,8 +5,8 @@ writes the image block (HDU0 zeros, HDU1 data, HDU2 model header with GALFIT's k
 and value grammar, HDU3 residual), a restart file and a fit.log line.  The "best fit" is the
 input values with each free magnitude moved by a small amount drawn from a generator seeded
 by the data, so different windows give different magnitudes.  Fits whose data checksum is
-divisible by 3 are marked as GALFIT often marks them (FLAGS 2), so some regions come out
-flagged.
+divisible by 3 are marked as having hit the iteration limit (FLAGS 1, which the shared DECaLS
+fit has not), so some regions come out flagged.
 """
 
 import sys
@@ -44,7 +44,7 @@ def main(path):
                 comp.rows[row].values[index] = value
             model[f"{i}_{key}"] = format_header_value(value, 0.01, "free") if free else format_header_value(value, None, "fixed")
     ndof = cut.size - nfree
-    model["FLAGS"] = "2" if checksum % 3 == 0 else ""
+    model["FLAGS"] = "1" if checksum % 3 == 0 else ""
     model["CHISQ"] = float(ndof)
     model["NDOF"] = ndof
     model["NFREE"] = nfree

@@ -16,7 +16,8 @@ DECALS = {
     "image": "org_data_example.fits",
     "imgblock": "galfit_output_example.fits",
     "psf": "psf_example.fits",
-    "constraints": "cons_rel.txt",
+    # Absolute ranges: a relative file needs the original fit's input file (its starts).
+    "constraints": "cons_abs.txt",
     "comp_ident": "comp_ident_example.txt",
 }
 
