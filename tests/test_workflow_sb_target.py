@@ -133,6 +133,12 @@ def test_magnitudes_of_every_fit(run):
     for u in unc:
         column = [r[f"obj_{u['object']}"] for r in rows[1:]]
         assert u["n_used"] == 3 and u["std"] == pytest.approx(np.std(column, ddof=1), abs=1e-4)
+    # GALFIT-style formal errors: the edgedisk's from mu(0), Rs and hs (first order, by hand).
+    h = fits.getheader(run / "imgblock.fits", 2)
+    err = {k: float(str(h[f"1_{k}"]).split("+/-")[1]) for k in ("MU_0", "RS", "HS")}
+    expected_a = math.sqrt(err["MU_0"] ** 2 + (2.5 / math.log(10)) ** 2 * ((err["RS"] / raw(h, "1_RS")) ** 2 + (err["HS"] / raw(h, "1_HS")) ** 2))
+    assert unc[0]["sigma_formal"] == pytest.approx(expected_a, rel=2e-3)
+    assert unc[1]["sigma_formal"] == pytest.approx(float(str(h["2_MAG"]).split("+/-")[1]), rel=2e-3)
 
 
 def test_parameters_table_lists_every_fitted_parameter(run):
