@@ -11,6 +11,7 @@ rule tables:
         batches=per_batch,
         imgblock=column("imgblock"),
         comp_ident=column("comp_ident"),
+        image=column("image"),
     output:
         magnitudes=report("results/{target}/{band}/magnitudes.tsv", caption="../report/magnitudes_table.rst", category="{target}", subcategory="{band}"),
         uncertainties=report("results/{target}/{band}/uncertainties.tsv", caption="../report/uncertainties.rst", category="{target}", subcategory="{band}"),

@@ -25,7 +25,6 @@ CASES = ("fit-bulge-disk-psf", "fit-edgedisk", "fit-ferrer", "fit-king", "fit-nu
 KNOWN = {
     "fit-bulge-disk-psf": "chi2 0.9964 x GALFIT's, bulge Re 6.0 and disc mag 3.9 of GALFIT's errors off: the "
     "compact bulge is unconstrained (our chi2 at GALFIT's answer is 0.05 above our minimum, Re 2.4 vs 1.08)",
-    "fit-sersic-bending": "refused: component 1 (sersic): hidden row B2)",
 }
 
 

@@ -10,7 +10,9 @@ def main(snakemake):
     from collections import Counter
 
     from galfit_unc.galfit_files import read_comp_ident, read_fit_header
+    from galfit_unc.injection import pixel_scale
     from galfit_unc.photometry import MAG_COLUMNS, SIGMA_CHOICES, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
+    from galfit_unc.skysearch import load_frame
 
     original = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in original.components])
@@ -23,7 +25,9 @@ def main(snakemake):
                 records.append(record)
     use_flagged = snakemake.params.use_flagged
     stats = snakemake.params.stats
-    mag_rows = magnitudes_rows(original, records, comp_ident)
+    # The re-fits' K) is the frame's WCS scale; surface-brightness components need it.
+    platescale = pixel_scale(load_frame(snakemake.input.image)[1])
+    mag_rows = magnitudes_rows(original, records, comp_ident, platescale)
     counts = Counter(r["status"] for r in mag_rows[1:])
     w = snakemake.wildcards
     settings = snakemake.params.settings
@@ -54,7 +58,9 @@ def main(snakemake):
     write_table(snakemake.output.magnitudes, mag_rows, [*MAG_COLUMNS, *objects], comments)
     write_table(
         snakemake.output.uncertainties,
-        uncertainties_rows(original, records, comp_ident, use_flagged=use_flagged, sigma=stats["sigma"], bootstrap=stats["bootstrap"], seed=stats["seed"]),
+        uncertainties_rows(
+            original, records, comp_ident, use_flagged=use_flagged, sigma=stats["sigma"], bootstrap=stats["bootstrap"], seed=stats["seed"], platescale=platescale
+        ),
         UNC_COLUMNS,
         {
             **comments,

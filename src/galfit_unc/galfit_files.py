@@ -87,6 +87,9 @@ CONTROL_KEYS = tuple("ABCDEFGHIJKOP")
 
 _ROW_KEY = re.compile(r"^(?:\d{1,2}|Z|C0|[FB]\d{1,2}|R\d{1,2}|T[io]?\d{0,2})$")
 _SUFFIXED_TYPE = re.compile(r"^([a-z]+?)(\d?)$")
+# GALFIT's image-block types of truncations: the linked component (sersic1 \, sersic3 /)
+# and the truncation itself.
+_TRUNCATED_TYPE = re.compile(r"^(?:[a-z]+\d\s*[\\/]|radial2?(?:-b)?)$")
 # Sizes for which the header key name varies with the component type; all are lengths.
 _CONSTRAINT_NAMES = {
     "x": ("1", 0),
@@ -641,6 +644,10 @@ def parse_fit_header(header, source: str = "<imgblock>") -> FitHeader:
             n = int(m.group(1))
             comps[n].params.append((m.group(2), parse_header_value(card.value, source, key)))
     for c in comps.values():
+        if _TRUNCATED_TYPE.match(c.type):
+            raise _err(
+                source, f"HDU2 COMP_{c.number}", f"component type {c.type!r} is part of a To)/Ti) truncation, which is not supported yet", "give a fit without truncations"
+            )
         if _SUFFIXED_TYPE.match(c.type) is None or c.base_type not in PARAMETERS:
             raise _err(source, f"HDU2 COMP_{c.number}", f"unknown component type {c.type!r}", "use a GALFIT 3 image block")
     convbox = None
@@ -849,8 +856,8 @@ def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
             if attr:
                 setattr(cur, attr, rest)
                 continue
-            if label == "fourier" and cur.components:
-                # Hidden rows of the component above: (m: amplitude, phase) per mode.
+            if label in ("fourier", "bend") and cur.components:
+                # Hidden rows of the component above: (m: amplitude, phase) or (m: amplitude) per mode.
                 toks = _log_tokens(re.sub(r"\d+:", " ", rest).replace("(", " ").replace(")", " ").replace(",", " "))
                 hidden = cur.components[-1]
                 hidden.values += [v for v, _ in toks]

@@ -5,6 +5,7 @@ See ``docs/statistics.md`` for the statistics, the flags and the warnings.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import zlib
@@ -13,11 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.fitter.totals import sb_area
 from galfit_unc.runner import judge_header
 
 __all__ = [
     "natural_key",
     "combine_magnitudes",
+    "component_magnitude",
+    "component_magnitude_error",
     "object_magnitudes",
     "object_formal_errors",
     "judge_records",
@@ -72,7 +76,67 @@ def combine_magnitudes(mags) -> float:
     return float(-2.5 * np.log10(np.sum(10.0 ** (-0.4 * mags))))
 
 
-def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str]) -> dict[str, float]:
+# Surface-brightness components: header keys of (reference brightness, size, shapes).
+_SB_KEYS = {
+    "edgedisk": ("MU_0", "RS", ("HS",)),
+    "nuker": ("MU", "RB", ("ALPHA", "BETA", "GAMMA")),
+    "king": ("MU_0", "RC", ("ALPHA", "RT")),
+    "ferrer": ("MU_0", "ROUT", ("ALPHA", "BETA")),
+}
+
+
+def component_magnitude(comp: gf.HeaderComponent, platescale=None) -> float | None:
+    """Total magnitude of one component, or None for a component without flux (sky).
+
+    ``MAG`` where the component has one.  For edgedisk, nuker, king and ferrer, whose row 3
+    is a surface brightness mu (mag/arcsec^2), the total is
+    ``mu - 2.5 log10(A dx dy)`` with A the profile's area in pixels (analytic, see
+    :func:`galfit_unc.fitter.totals.sb_area`) and ``platescale = (dx, dy)`` in
+    arcsec/pixel (the fit's ``K)``); ``inf`` for a nuker whose total diverges.
+    """
+    mag = comp.get("MAG")
+    if mag is not None:
+        return mag.value
+    keys = _SB_KEYS.get(comp.base_type)
+    if keys is None:
+        return None
+    if platescale is None:
+        raise gf.GalfitFormatError(f"component {comp.number}: a {comp.type} component's magnitude needs the plate scale (K) of the fit; give the frame's WCS")
+    mu, size, shapes = keys
+    c0 = comp.get("C0")
+    area = sb_area(
+        comp.base_type,
+        comp[size].value,
+        *(comp[k].value for k in shapes),
+        q=comp["AR"].value if comp.base_type != "edgedisk" else 1.0,
+        c0=0.0 if c0 is None else c0.value,
+    )
+    return comp[mu].value - 2.5 * math.log10(area * platescale[0] * platescale[1])
+
+
+def component_magnitude_error(comp: gf.HeaderComponent, platescale=None) -> float | None:
+    """Formal error of :func:`component_magnitude`: ``MAG``'s own, or for a surface-brightness
+    component the first-order propagation of its parameters' errors (taken as independent;
+    derivatives by central differences).  None when no parameter has an error."""
+    mag = comp.get("MAG")
+    if mag is not None:
+        return mag.error
+    variance, any_error = 0.0, False
+    for pos, (key, hv) in enumerate(comp.params):
+        if hv.error is None or not math.isfinite(hv.error) or hv.kind == "fixed":
+            continue
+        any_error = True
+        step = 1e-6 * max(abs(hv.value), 1.0)
+        shifted = []
+        for sign in (1.0, -1.0):
+            params = list(comp.params)
+            params[pos] = (key, dataclasses.replace(hv, value=hv.value + sign * step))
+            shifted.append(component_magnitude(dataclasses.replace(comp, params=params), platescale))
+        variance += ((shifted[0] - shifted[1]) / (2 * step) * hv.error) ** 2
+    return math.sqrt(variance) if any_error else None
+
+
+def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str], platescale=None) -> dict[str, float]:
     """Magnitude of every object, combining the fluxes of its components.
 
     Parameters
@@ -80,6 +144,9 @@ def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str]) -> d
     fit_header : FitHeader
     comp_ident : dict
         Component number -> object id.
+    platescale : (float, float), optional
+        ``K)`` of the fit in arcsec/pixel; needed for surface-brightness components
+        (see :func:`component_magnitude`).
 
     Returns
     -------
@@ -99,27 +166,29 @@ def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str]) -> d
             raise gf.GalfitFormatError(
                 f"comp_ident: component {number}: not in the fit (it has {len(fit_header.components)} components); fix the component-object table"
             ) from None
-        mag = comp.get("MAG")
+        mag = component_magnitude(comp, platescale)
         if mag is None:
             raise gf.GalfitFormatError(
                 f"comp_ident: component {number}: a {comp.type} component has no magnitude; list only components with a MAG"
             )
-        per_object.setdefault(obj, []).append(mag.value)
+        per_object.setdefault(obj, []).append(mag)
     return {obj: combine_magnitudes(mags) for obj, mags in per_object.items()}
 
 
-def object_formal_errors(fit_header: gf.FitHeader, comp_ident: dict[int, str]) -> dict[str, float]:
+def object_formal_errors(fit_header: gf.FitHeader, comp_ident: dict[int, str], platescale=None) -> dict[str, float]:
     """GALFIT's formal magnitude error of every object, from its components' errors.
 
     The object's flux is the sum of its components' fluxes ``F_i``; their errors are taken as
     independent (GALFIT reports no covariances) and propagated to first order:
     ``sigma_m = sqrt(sum (F_i sigma_i)^2) / sum F_i``.  A component without an error (fixed
     or held by a constraint) adds nothing; an object none of whose components has one gets nan.
+    Surface-brightness components: see :func:`component_magnitude_error`.
     """
     terms: dict[str, list[tuple[float, float | None]]] = {}
     for number, obj in comp_ident.items():
-        mag = fit_header.component(number)["MAG"]
-        terms.setdefault(obj, []).append((10.0 ** (-0.4 * mag.value), mag.error))
+        comp = fit_header.component(number)
+        mag = component_magnitude(comp, platescale)
+        terms.setdefault(obj, []).append((10.0 ** (-0.4 * mag), component_magnitude_error(comp, platescale)))
     out = {}
     for obj, parts in terms.items():
         errors = [(flux, err) for flux, err in parts if err is not None and math.isfinite(err)]
@@ -387,7 +456,7 @@ def original_problems(header: gf.FitHeader) -> str:
     return "; ".join(parts)
 
 
-def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str]) -> list[dict]:
+def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str], platescale=None) -> list[dict]:
     """One row per fit: the original first, then every region.
 
     Parameters
@@ -399,6 +468,8 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
         (:func:`judge_records`).
     comp_ident : dict
         Component number -> object id.
+    platescale : (float, float), optional
+        Plate scale of the fits (see :func:`object_magnitudes`).
 
     Returns
     -------
@@ -410,7 +481,7 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
     objects = _objects(comp_ident)
 
     def row(region, status, reason, flag, flagged, chi2nu, engine, header):
-        mags = object_magnitudes(header, comp_ident) if header is not None and status != "failed" else {}
+        mags = object_magnitudes(header, comp_ident, platescale) if header is not None and status != "failed" else {}
         out = {"region": region, "status": status, "reason": reason or "", "flag": flag or "", "flagged_objects": _flagged_cell(flagged, objects)}
         out["chi2nu"] = math.nan if chi2nu is None else float(chi2nu)
         out["engine"] = engine or ""
@@ -457,6 +528,7 @@ def uncertainties_rows(
     sigma: str = "std",
     bootstrap: int = 1000,
     seed: int = 0,
+    platescale=None,
 ) -> list[dict]:
     """Statistics of every object's magnitude over a list of re-fit records.
 
@@ -476,6 +548,8 @@ def uncertainties_rows(
         Resamples of the bootstrap interval of ``sigma``.
     seed : int
         Bootstrap seed; each object draws from ``(seed, crc32(object id))``.
+    platescale : (float, float), optional
+        Plate scale of the fits (see :func:`object_magnitudes`).
 
     Returns
     -------
@@ -485,10 +559,10 @@ def uncertainties_rows(
     if sigma not in SIGMA_CHOICES:
         raise ValueError(f"stats.sigma: {sigma!r} is not known; use one of {', '.join(SIGMA_CHOICES)}")
     judged = judge_records(original_header, records, comp_ident)
-    original = object_magnitudes(original_header, comp_ident)
-    formal = object_formal_errors(original_header, comp_ident)
+    original = object_magnitudes(original_header, comp_ident, platescale)
+    formal = object_formal_errors(original_header, comp_ident, platescale)
     fits = [r for r in judged if r["status"] != "failed"]
-    magnitudes = [object_magnitudes(r["header"], comp_ident) for r in fits]
+    magnitudes = [object_magnitudes(r["header"], comp_ident, platescale) for r in fits]
     out = []
     for obj in _objects(comp_ident):
         used = [(r, m[obj]) for r, m in zip(fits, magnitudes) if use_flagged or obj not in r["flagged_objects"]]

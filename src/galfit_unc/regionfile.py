@@ -7,6 +7,8 @@ measured from +y counter-clockwise, DS9's angle from +x counter-clockwise.
 
 from __future__ import annotations
 
+import re
+
 import astropy.units as u
 from regions import (
     CirclePixelRegion,
@@ -20,7 +22,7 @@ from regions import (
 
 from galfit_unc import galfit_files as gf
 
-__all__ = ["galfit_pa_to_ds9", "model_regions", "write_region_files"]
+__all__ = ["galfit_pa_to_ds9", "model_regions", "undrawn_notes", "write_region_files"]
 
 #: Radius (pixels) of the marker drawn for a PSF component.
 PSF_RADIUS = 2.0
@@ -43,6 +45,34 @@ _MAJOR = {
     "king": ("RC", 1.0),
     "ferrer": ("ROUT", 1.0),
 }
+
+
+# Hidden-row header keys that change a component's shape but not its drawn ellipse.
+_UNDRAWN = (
+    (re.compile(r"C0$"), "boxiness C0"),
+    (re.compile(r"F\d+$"), "Fourier modes"),
+    (re.compile(r"B\d+$"), "bending modes"),
+)
+
+
+def undrawn_notes(fit_header: gf.FitHeader) -> list[str]:
+    """One line per component whose shape an ellipse cannot show, naming what is left out.
+
+    Such a component is drawn as its base ellipse (sizes as in :func:`model_regions`).
+    """
+    notes = []
+    for comp in fit_header.components:
+        keys = [k for k, _ in comp.params]
+        left_out = [name for pattern, name in _UNDRAWN if any(pattern.match(k) for k in keys)]
+        if left_out:
+            notes.append(f"component {comp.number} ({comp.type}): {', '.join(left_out)} not drawn; the ellipse is the base shape")
+    return notes
+
+
+def _with_notes(text: str, notes: list[str]) -> str:
+    """Region-file text with ``notes`` as comment lines after its first (format) line."""
+    first, _, rest = text.partition("\n")
+    return "\n".join([first, *(f"# {n}" for n in notes), rest]) if notes else text
 
 
 def galfit_pa_to_ds9(pa) -> float:
@@ -128,7 +158,13 @@ def model_regions(fit_header: gf.FitHeader, comp_ident: dict[int, str], *, frame
 def write_region_files(fit_header: gf.FitHeader, comp_ident: dict[int, str], wcs, reg_path, fk5_path, frame: str = "frame") -> None:
     """Write ``reg_path`` (DS9 image coordinates) and ``fk5_path`` (sky coordinates).
 
-    ``wcs`` is the frame's WCS; its celestial part converts the regions to the sky.
+    ``wcs`` is the frame's WCS; its celestial part converts the regions to the sky.  What
+    an ellipse cannot show (:func:`undrawn_notes`) is said in comment lines of both files.
     """
-    model_regions(fit_header, comp_ident, frame=frame).write(reg_path, format="ds9", overwrite=True)
-    model_regions(fit_header, comp_ident, wcs=wcs.celestial).write(fk5_path, format="ds9", overwrite=True)
+    notes = undrawn_notes(fit_header)
+    for regions, path in (
+        (model_regions(fit_header, comp_ident, frame=frame), reg_path),
+        (model_regions(fit_header, comp_ident, wcs=wcs.celestial), fk5_path),
+    ):
+        with open(path, "w") as fh:
+            fh.write(_with_notes(regions.serialize(format="ds9"), notes))

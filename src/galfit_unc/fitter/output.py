@@ -59,12 +59,16 @@ _HEADER_COMMENTS = {
 }
 _RULE = "-" * 72
 _FOURIER_KEY = re.compile(r"^F(\d+)(PA)?$")
+_BENDING_KEY = re.compile(r"^B(\d+)$")
 
 
 def _header_comment(key):
     m = _FOURIER_KEY.match(key)
     if m:
         return f"Azimuthal Fourier mode {m[1]} {'phase angle' if m[2] else 'amplitude'}"
+    m = _BENDING_KEY.match(key)
+    if m:
+        return f"Bending mode {m[1]} amplitude"
     return _HEADER_COMMENTS.get(key, key)
 
 
@@ -235,9 +239,14 @@ def write_model_image(path, model, report: FitReport) -> None:
 _LOG_WIDTHS = {"RE": 10, "RS": 10, "FWHM": 10, "HS": 10, "RB": 10, "RC": 10, "ROUT": 10, "PA": 9}
 
 
+def _mark(hv: HeaderValue, text: str) -> str:
+    """``text`` in GALFIT's brackets of a fixed, constrained or suspect value."""
+    return {"fixed": "[{}]", "constrained": "{{{}}}", "suspect": "*{}*"}.get(hv.kind, "{}").format(text)
+
+
 def _log_number(hv: HeaderValue, value: float, sky: bool) -> str:
     text = f"{value:.2e}" if sky and value != 0 and abs(value) < 1 or sky and hv.kind == "fixed" else f"{value:.2f}"
-    return {"fixed": "[{}]", "constrained": "{{{}}}", "suspect": "*{}*"}.get(hv.kind, "{}").format(text)
+    return _mark(hv, text)
 
 
 def _fourier_lines(params) -> list[str]:
@@ -256,11 +265,25 @@ def _fourier_lines(params) -> list[str]:
     return [line_v, line_e]
 
 
+def _bending_lines(params) -> list[str]:
+    """GALFIT's ``bend :`` value and error lines, ``(m: amplitude)`` per mode."""
+    modes = [(k[1:], v) for k, v in params if _BENDING_KEY.match(k)]
+    if not modes:
+        return []
+    line_v, line_e = "   bend    : ", " " * 13
+    for m, hv in modes:
+        err = 0.0 if hv.kind == "fixed" else (hv.error or 0.0)
+        line_v += f"({m}: {_mark(hv, f'{hv.value:9.2e}')})  "
+        line_e += f"({m}: {_mark(hv, f'{err:9.2e}')})  "
+    return [line_v, line_e]
+
+
 def _log_lines(ctype: str, params) -> list[str]:
     values = dict(params)
     sky = ctype.startswith("sky")
     hidden = [(k, v) for k, v in params if _FOURIER_KEY.match(k)]
-    params = [(k, v) for k, v in params if not _FOURIER_KEY.match(k)]
+    bends = [(k, v) for k, v in params if _BENDING_KEY.match(k)]
+    params = [(k, v) for k, v in params if not _FOURIER_KEY.match(k) and not _BENDING_KEY.match(k)]
     rest = [(k, v) for k, v in params if k not in ("XC", "YC")]
     if ctype.startswith("devauc"):
         # GALFIT lists the Sersic index of devauc as a fixed 4.
@@ -282,7 +305,7 @@ def _log_lines(ctype: str, params) -> list[str]:
         line_v += f"{_log_number(hv, hv.value, sky):>{width}s}"
         err = 0.0 if hv.kind == "fixed" else (hv.error or 0.0)
         line_e += f"{_log_number(hv, err, sky):>{width}s}"
-    return [line_v.rstrip(), line_e.rstrip()] + _fourier_lines(hidden)
+    return [line_v.rstrip(), line_e.rstrip()] + _bending_lines(bends) + _fourier_lines(hidden)
 
 
 def format_log_block(report: FitReport, input_label: str) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import re
 
 import numpy as np
@@ -89,9 +90,54 @@ _SHAPE_KEY = {"sersic": "N", "moffat": "POW", "nuker": "ALPHA", "king": "ALPHA",
 _SHAPE2_KEY = {"nuker": "BETA", "king": "RT", "ferrer": "BETA"}
 _SHAPE3_KEY = {"nuker": "GAMMA"}
 _DEVAUC_N = 4.0
-_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|F\d{1,2})$")
+_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|[FB]\d{1,2})$")
 _FOURIER_ROW = re.compile(r"^F\d{1,2}$")
+_BENDING_ROW = re.compile(r"^B\d{1,2}$")
 _FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "SHAPE2", "SHAPE3", "AR", "PA", "C0")
+
+
+def _group_fields(modes, bends):
+    return _FIELDS + tuple(f"F{m}{part}" for m in modes for part in ("", "PA")) + tuple(f"B{m}" for m in bends)
+
+
+def _bend(dx, dy, modes, amp, size, pa):
+    """GALFIT's bending modes as a shift of the offsets along the minor axis.
+
+    With x' = dy cos(PA) - dx sin(PA) along the major axis and u = -x' / Re, the minor-axis
+    coordinate moves by ``dB = sum_m a_m u^m`` pixels (found on GALFIT's B1-B3 renders),
+    i.e. ``dx + cos(PA) dB, dy + sin(PA) dB``.  Returns the new offsets and the pieces of
+    the chain rule: (cos, sin, dB, B' = d dB / d x', y', u^m per mode, d dB / d Re).
+    """
+    dt = dx.dtype
+    theta = np.radians(np.asarray(pa, dtype=np.float64))[:, None]
+    c, sn = np.cos(theta).astype(dt), np.sin(theta).astype(dt)
+    size = np.asarray(size, dtype=np.float64)[:, None].astype(dt)
+    xp = dy * c - dx * sn
+    u = -xp / size
+    powers = [u**m for m in modes]
+    a = [np.asarray(amp[:, k : k + 1], dtype=dt) for k in range(len(modes))]
+    db = sum(ak * pk for ak, pk in zip(a, powers))
+    dpow = [m * u ** (m - 1) if m > 1 else np.ones_like(u) for m in modes]
+    bprime = -sum(ak * dk for ak, dk in zip(a, dpow)) / size
+    dsize = -sum(m * ak * pk for m, ak, pk in zip(modes, a, powers)) / size
+    yp = dx * c + dy * sn
+    return dx + c * db, dy + sn * db, (c, sn, db, bprime, yp, powers, dsize)
+
+
+def _bent_derivatives(d, parts, modes):
+    """Chain rule of :func:`_bend` on the derivatives ``d`` evaluate gave at the bent offsets."""
+    c, sn, db, bp, yp, powers, dsize = parts
+    gx, gy = d["XC"], d["YC"]  # -df/d(dx'), -df/d(dy')
+    along = gx * c + gy * sn
+    out = dict(d)
+    out["XC"] = gx * (1 - c * sn * bp) - gy * sn * sn * bp
+    out["YC"] = gx * c * c * bp + gy * (1 + sn * c * bp)
+    deg = np.asarray(math.pi / 180.0, dtype=gx.dtype)
+    out["PA"] = d["PA"] - (gx * (-sn * db - c * bp * yp) + gy * (c * db - sn * bp * yp)) * deg
+    out["SIZE"] = d["SIZE"] - along * dsize
+    for m, pk in zip(modes, powers):
+        out[f"B{m}"] = -along * pk
+    return out
 
 
 def profiles_kind(comp):
@@ -143,6 +189,9 @@ def check_supported(components, has_psf, finesample=1, source=None):
                 raise _refuse(where, i, comp, "C0) boxiness on this type")
             if _FOURIER_ROW.match(key) and (base not in _PROFILE_TYPES or base == "edgedisk"):
                 raise _refuse(where, i, comp, f"Fourier mode {key}) on this type")
+            # GALFIT's bending radius is known (found on its renders) for Sersic's Re only.
+            if _BENDING_ROW.match(key) and (_PROFILE_TYPES.get(base) != "sersic" or int(key[1:]) < 1):
+                raise _refuse(where, i, comp, f"bending mode {key}) on this type")
         if base == "psf" and not has_psf:
             raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
 
@@ -188,7 +237,7 @@ def _add_curvature(stack):
 class _Group:
     """Components of one radial-profile family, with the theta index of each parameter."""
 
-    def __init__(self, kind, members, index, modes=()):
+    def __init__(self, kind, members, index, modes=(), bends=()):
         self.kind = kind
         self.members = np.array(members)
         # index[field] -> (m,) positions in the extended theta (constants appended).
@@ -196,7 +245,9 @@ class _Group:
         self.has_c0 = bool(np.any(index["C0"] < index["_n_theta"]))
         # Fourier mode numbers of any member (amplitude 0 for members without the mode).
         self.modes = tuple(modes)
-        self.fields = _FIELDS + tuple(f"F{m}{part}" for m in self.modes for part in ("", "PA"))
+        # Bending mode numbers of any member (amplitude 0 for members without the mode).
+        self.bends = tuple(bends)
+        self.fields = _group_fields(self.modes, self.bends)
 
 
 class ModelRenderer:
@@ -346,7 +397,8 @@ class ModelRenderer:
                 continue
             index = {"_n_theta": n_theta}
             modes = sorted({int(key[1:]) for i in members for key in self.components[i].rows if _FOURIER_ROW.match(key)})
-            for field in _FIELDS + tuple(f"F{m}{part}" for m in modes for part in ("", "PA")):
+            bends = sorted({int(key[1:]) for i in members for key in self.components[i].rows if _BENDING_ROW.match(key)})
+            for field in _group_fields(modes, bends):
                 idx = []
                 for i in members:
                     base = self.components[i].base_type
@@ -360,7 +412,7 @@ class ModelRenderer:
                     fallback = {"SHAPE": k_n4, "AR": k_one}.get(field, k_zero)
                     idx.append(where.get((i, key), fallback))
                 index[field] = np.array(idx)
-            self._groups.append(_Group(kind, members, index, modes))
+            self._groups.append(_Group(kind, members, index, modes, bends))
         self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
         self._sky_members = [i for i, c in enumerate(self.components) if c.base_type == "sky"]
         self._where = where
@@ -386,15 +438,22 @@ class ModelRenderer:
         yc = (par["YC"] - oy0).astype(np.float32)
         amp = np.stack([par[f"F{m}"] for m in group.modes], axis=1) if group.modes else None
         phase = np.stack([par[f"F{m}PA"] for m in group.modes], axis=1) if group.modes else None
-        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0, par["SHAPE2"], par["SHAPE3"], amp, phase)
+        bamp = np.stack([par[f"B{m}"] for m in group.bends], axis=1) if group.bends else None
+        args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0, par["SHAPE2"], par["SHAPE3"], amp, phase, bamp)
 
         def ev(dx, dy, k=slice(None)):
             sub = tuple(None if a is None else np.asarray(a)[k] for a in args)
             fourier = None if amp is None else (group.modes, sub[8], sub[9])
+            if bamp is not None:
+                dx, dy, parts = _bend(dx, dy, group.bends, sub[10], sub[1], sub[4])
             res = profiles.evaluate(
                 group.kind, dx, dy, *sub[:6], derivs=derivs, shape2=sub[6], shape3=sub[7], fourier=fourier
             )
-            return res if derivs else (res, {})
+            if not derivs:
+                return res, {}
+            if bamp is not None:
+                return res[0], _bent_derivatives(res[1], parts, group.bends)
+            return res
 
         # Pixel centres, one component at a time: the rows stay in cache (twice as fast).
         img = np.empty((len(xc), self._gx.size), dtype=np.float32)
