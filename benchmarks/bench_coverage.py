@@ -187,18 +187,16 @@ def user_start(truth: gf.FitHeader, window, constraints, rng, image="observation
     free or not, so a trial's start depends only on its seed).  ``H)`` is the window in the
     frame, so the output block's FITSECT is the target region the workflow sees.
     """
-    x1, _, y1, _ = truth.fitsect
-    dx, dy = window.x1 - x1, window.y1 - y1
     ny, nx = window.y2 - window.y1 + 1, window.x2 - window.x1 + 1
     fm = refit_feedme(truth, window_shape=(ny, nx), image=image, output="imgblock.fits", constraints="constraints.txt")
     fm.control["H"] = f"{window.x1} {window.x2} {window.y1} {window.y2}"
-    layout = {}
-    for number, (comp, hcomp) in enumerate(zip(fm.components, truth.components), 1):
+    true_values = {}  # (component, (row, index)) -> the truth, positions in the frame
+    for number, comp in enumerate(fm.components, 1):
         for key, row, index in gf.parameter_table(comp):
-            layout[(number, (row, index))] = hcomp.get(key).value
             if key in ("XC", "YC") and comp.base_type != "sky":
-                comp.rows[row].values[index] += (x1 - 1 + dx) if key == "XC" else (y1 - 1 + dy)
-                layout[(number, (row, index))] = comp.rows[row].values[index]
+                # refit_feedme put positions into a cut-out of the window; the user fits the frame.
+                comp.rows[row].values[index] += (window.x1 - 1) if key == "XC" else (window.y1 - 1)
+            true_values[(number, (row, index))] = comp.rows[row].values[index]
             how, low, high = PERTURBATION.get(key, (None, 0.0, 0.0))
             draw = rng.uniform(low, high)
             if how is None or comp.base_type == "sky" or not comp.rows[row].free(index):
@@ -213,9 +211,9 @@ def user_start(truth: gf.FitHeader, window, constraints, rng, image="observation
             continue
         for number in con.components:
             key = (number, con.parameter)
-            if key not in layout:
+            if key not in true_values:
                 continue
-            true = layout[key]
+            true = true_values[key]
             low, high = (true - con.high, true - con.low) if con.kind == "relative" else (con.low, con.high)
             row = fm.components[number - 1].rows[con.parameter[0]]
             row.values[con.parameter[1]] = min(max(row.values[con.parameter[1]], low), high)
