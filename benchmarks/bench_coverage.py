@@ -328,6 +328,15 @@ def trial_rows(k: int, truth: dict, original: dict, results: Path) -> list[dict]
     return rows
 
 
+def with_sigma(row: dict, column: str) -> dict:
+    """``row`` with σ taken from another column of uncertainties.tsv (kept as ``unc_<column>``)."""
+    key = f"unc_{column}"
+    if key not in row:
+        raise BenchError(f"--sigma-column: {column!r} is not a column of the trials' uncertainties.tsv; use one of {sorted(k[4:] for k in row if k.startswith('unc_'))}")
+    sigma = float(row[key])
+    return {**row, "sigma": sigma, "z": (row["original"] - row["truth"]) / sigma if sigma > 0 else math.nan}
+
+
 def run_trial(k: int, args, config: dict, out: Path, windows) -> dict:
     """Run (or reuse) trial ``k``; returns its record (rows, cost, times)."""
     trial_dir = out / f"trial_{k:03d}"
@@ -525,6 +534,12 @@ def parse_args(argv):
     parser.add_argument("--data", default=None, help="folder of the DECaLS case (real mode)")
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores of every run")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument(
+        "--sigma-column",
+        default="sigma",
+        help="column of uncertainties.tsv that z divides by (e.g. std, mad_sigma); other than sigma, the outputs are "
+        "coverage_COLUMN.tsv, summary_COLUMN.tsv and coverage_COLUMN.png (trials already run are only re-read)",
+    )
     args = parser.parse_args(argv)
     if args.trials < 1 or args.windows < 1:
         parser.error("--trials and --windows must be at least 1")
@@ -573,6 +588,10 @@ def main(argv=None) -> int:
         print(exc, file=sys.stderr)
         return 1
     rows = [r for rec in records for r in rec["rows"]]
+    suffix = ""
+    if args.sigma_column != "sigma":
+        rows = [with_sigma(r, args.sigma_column) for r in rows]
+        suffix = f"_{args.sigma_column}"
     extra = list(dict.fromkeys(k for r in rows for k in r if k not in COVERAGE_COLUMNS))
     comments = {
         "mode": args.mode, "trials": args.trials, "seed": args.seed, "windows": args.windows, "engine": args.engine,
@@ -582,11 +601,12 @@ def main(argv=None) -> int:
         "trial seconds (sum)": round(sum(r["seconds"] for r in records), 1),
         "fits per window": round(sum(r["fits"] for r in records) / max(sum(r["windows"] for r in records), 1), 3),
     }
-    write_tsv(out / "coverage.tsv", rows, COVERAGE_COLUMNS + extra, comments)
+    comments["sigma"] = f"uncertainties.tsv column {args.sigma_column}"
+    write_tsv(out / f"coverage{suffix}.tsv", rows, COVERAGE_COLUMNS + extra, comments)
     summary = summarize(rows, args.seed)
-    write_tsv(out / "summary.tsv", summary, SUMMARY_COLUMNS, comments)
+    write_tsv(out / f"summary{suffix}.tsv", summary, SUMMARY_COLUMNS, comments)
     title = f"{args.mode}: {args.trials} trials × {args.windows} windows, engine {args.engine}" + (f", {' '.join(args.set)}" if args.set else "")
-    plot(rows, out / "coverage.png", title)
+    plot(rows, out / f"coverage{suffix}.png", title)
     for s in summary:
         print("\t".join(_cell(s[c]) for c in SUMMARY_COLUMNS))
     return 0

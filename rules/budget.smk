@@ -13,10 +13,16 @@ use rule batch as budget_batch with:
 
 use rule tables as budget_tables with:
     input:
-        regions="results/{target}/{band}/regions.tsv",
-        batches=per_batch_of_step,
-        imgblock=column("imgblock"),
-        comp_ident=column("comp_ident"),
+        unpack(
+            optional(
+                "feedme",
+                regions="results/{target}/{band}/regions.tsv",
+                batches=per_batch_of_step,
+                imgblock=column("imgblock"),
+                comp_ident=column("comp_ident"),
+                image=column("image"),
+            )
+        ),
     output:
         magnitudes="results/{target}/{band}/budget/{variant}/magnitudes.tsv",
         uncertainties="results/{target}/{band}/budget/{variant}/uncertainties.tsv",

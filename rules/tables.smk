@@ -7,11 +7,16 @@ from galfit_unc.demo import DemoSettings
 
 rule tables:
     input:
-        regions="results/{target}/{band}/regions.tsv",
-        batches=per_batch,
-        imgblock=column("imgblock"),
-        comp_ident=column("comp_ident"),
-        image=column("image"),
+        unpack(
+            optional(
+                "feedme",
+                regions="results/{target}/{band}/regions.tsv",
+                batches=per_batch,
+                imgblock=column("imgblock"),
+                comp_ident=column("comp_ident"),
+                image=column("image"),
+            )
+        ),
     output:
         magnitudes=report("results/{target}/{band}/magnitudes.tsv", caption="../report/magnitudes_table.rst", category="{target}", subcategory="{band}"),
         uncertainties=report("results/{target}/{band}/uncertainties.tsv", caption="../report/uncertainties.rst", category="{target}", subcategory="{band}"),

@@ -9,10 +9,10 @@ def main(snakemake):
     import json
     from collections import Counter
 
-    from galfit_unc.galfit_files import read_comp_ident, read_fit_header
-    from galfit_unc.injection import pixel_scale
+    from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
+    from galfit_unc.injection import refit_platescale
     from galfit_unc.photometry import MAG_COLUMNS, SIGMA_CHOICES, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
-    from galfit_unc.skysearch import load_frame
+    from galfit_unc.skysearch import read_frame_header
 
     original = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in original.components])
@@ -25,8 +25,9 @@ def main(snakemake):
                 records.append(record)
     use_flagged = snakemake.params.use_flagged
     stats = snakemake.params.stats
-    # The re-fits' K) is the frame's WCS scale; surface-brightness components need it.
-    platescale = pixel_scale(load_frame(snakemake.input.image)[1])
+    # Surface-brightness components need the plate scale the fits used (the re-fits' K)).
+    feedme = read_feedme(snakemake.input.feedme) if "feedme" in snakemake.input.keys() else None
+    platescale = refit_platescale(feedme, read_frame_header(snakemake.input.image))
     mag_rows = magnitudes_rows(original, records, comp_ident, platescale)
     counts = Counter(r["status"] for r in mag_rows[1:])
     w = snakemake.wildcards

@@ -231,7 +231,7 @@ def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
     from astropy.io import fits
 
     from galfit_unc.galfit_files import read_feedme, read_fit_header
-    from galfit_unc.injection import fit_keywords, pixel_scale, refit_constraints, refit_feedme
+    from galfit_unc.injection import fit_keywords, refit_constraints, refit_feedme, refit_platescale
     from galfit_unc.refit import RefitPlan
     from galfit_unc.runner import STAGE_NAMES
     from galfit_unc.skysearch import load_frame, read_image_2d
@@ -240,7 +240,7 @@ def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
     fit_header = read_fit_header(inputs["imgblock"])
     original = read_feedme(inputs["feedme"]) if inputs.get("feedme") else None
     # K) as the original fit had it; the frame's WCS only when there is no input file.
-    platescale = original.platescale if original is not None and "K" in original.control else pixel_scale(frame_header)
+    platescale = refit_platescale(original, frame_header)
     given = {kind: bool(inputs.get(kind)) for kind in ("constraints", "mask", "sigma")}
 
     def refit(shape):

@@ -175,6 +175,17 @@ def pixel_scale(header) -> tuple[float, float]:
     return tuple(float(f"{v:.12g}") for v in proj_plane_pixel_scales(wcs) * 3600.0)
 
 
+def refit_platescale(original_feedme: gf.Feedme | None, frame_header) -> tuple[float, float]:
+    """The plate scale ``K)`` of every re-fit: the original input file's, else the frame's WCS.
+
+    Surface-brightness parameters (sersic1, edgedisk, nuker, king, ferrer ``mu``) mean what
+    the original fit meant only with its own ``K)``.
+    """
+    if original_feedme is not None and "K" in original_feedme.control:
+        return original_feedme.platescale
+    return pixel_scale(frame_header)
+
+
 def _check_components(fit_header: gf.FitHeader, original_feedme: gf.Feedme) -> None:
     fm_types = [c.type for c in original_feedme.components]
     hd_types = [c.type for c in fit_header.components]
