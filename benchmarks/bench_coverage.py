@@ -141,9 +141,8 @@ def workflow_config(args) -> dict:
 
 
 def default_data() -> Path:
-    """The DECaLS case in the repository's test data, else in the shared folder beside it."""
-    inside = REPO / "tests" / "data" / "decals-coolj0112"
-    return inside if inside.exists() else (REPO / ".." / "shared" / "data" / "decals-coolj0112").resolve()
+    """The DECaLS case in the repository's test data."""
+    return REPO / "tests" / "data" / "decals-coolj0112"
 
 
 # ------------------------------------------------------------------------------------------
