@@ -159,3 +159,33 @@ def test_select_windows_ranks_counts_above_65535():
     (first,) = select_windows(mask, (400, 400), (1, 10, 901, 1000), target_margin=0, contaminant_frac=0.5, max_regions=1)
     assert (first.x1, first.y1) == (101, 1)
     assert first.masked_frac == pytest.approx(25600 / 160000)
+
+
+def _clip_by_hand(values, clip_sigma, iters):
+    """Median-centred sigma clipping written out: keep |x - median| <= clip_sigma * std (ddof 0)."""
+    kept = np.asarray(values, float)
+    for _ in range(iters):
+        med, std = np.median(kept), np.std(kept)
+        new = kept[np.abs(kept - med) <= clip_sigma * std]
+        if new.size == kept.size:
+            break
+        kept = new
+    return float(np.median(kept)), float(np.std(kept))
+
+
+def test_clipped_stats_iterate_as_often_as_asked():
+    # A core of +-1 and a ladder of outliers: each clipping round peels off the farthest rungs,
+    # so one round and five rounds give different statistics.
+    values = np.concatenate([np.tile([-1.0, 1.0], 200), [3.5, 4.5, 6.0, 8.0, 11.0, 15.0, 20.0, 200.0]])
+    one, five = _clip_by_hand(values, 3.0, 1), _clip_by_hand(values, 3.0, 5)
+    assert one[1] > 1.2 * five[1]
+    assert sky_stats(values, 3.0, 1) == pytest.approx(one)
+    assert sky_stats(values, 3.0, 5) == pytest.approx(five)
+
+
+def test_circular_statistics_unwrap_a_wide_cluster_about_its_mean():
+    # Five angles 35 degrees apart centred on 60 (one written as 170 = -10 mod 180): unwrapped
+    # about 60 they are -10 ... 130; a centre off by 20 degrees would cut the cluster at 130.
+    stats = ph.circular_statistics([170.0, 25.0, 60.0, 95.0, 130.0], 60.0)
+    assert stats["median"] == pytest.approx(60.0)
+    assert stats["std"] == pytest.approx(np.std([-10.0, 25.0, 60.0, 95.0, 130.0], ddof=1))
