@@ -252,7 +252,10 @@ def case(shared, tmp_path, monkeypatch):
     fits.writeto(galaxy, galaxy_light(inputs["imgblock"], sky_in_model_flag=True))
     fitter = {"engine": "galfit", "galfit": engine(tmp_path, "galfit_like"), "timeout": 120}
     monkeypatch.chdir(tmp_path)
-    return {**inputs, "galaxy": galaxy}, {**SETTINGS, "fitter": fitter}, tmp_path
+    # The frame's source mask, whose pixels each window's cleaning fills.
+    sources = tmp_path / "sources.fits"
+    fits.writeto(sources, (fits.getdata(inputs["image"]) > 200).astype(np.uint8))
+    return {**inputs, "galaxy": galaxy, "sources": sources}, {**SETTINGS, "fitter": fitter}, tmp_path
 
 
 def gal_values(path):

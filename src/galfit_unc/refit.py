@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 #: The configuration's defaults (also in config/schemas/config.schema.yaml): today's re-fit.
+#: A re-fit with no added term: what ``refit=None`` means to these functions.  The workflow's
+#: defaults are the configuration schema's (start: perturbed, source_noise: true).
 DEFAULTS = {
     "start": "best_fit",
     "perturb": {"mag": 0.3, "size": [0.7, 1.4], "n": [0.6, 1.6], "q": 0.1, "pa": 15.0, "xy": 1.0},
@@ -239,7 +241,7 @@ def photon_scale(header, source) -> float:
         GAIN is absent or not positive, or the image is a rate without EXPTIME; the message
         names ``source`` and the keyword.
     """
-    todo = "add it to the frame header or set refit.source_noise: false"
+    todo = "set refit.source_noise: false, or give the gain in the image's header and redo the fit so that HDU1 carries it"
     gain = header.get("GAIN")
     if gain is None or not float(gain) > 0:
         raise ValueError(f"{source}: GAIN: {'absent' if gain is None else f'{gain} is not positive'}; refit.source_noise needs the gain (e-/ADU) to draw the model's photon noise; {todo}")
