@@ -282,8 +282,8 @@ def test_flux_model_is_the_renderer_at_other_magnitudes_and_sky():
     [
         (" 0) sky\n 1) 1 1\n 0) nuker\n 1) 5 5 1 1\n 3) 20 1\n 4) 3 1\n 5) 1 1\n 6) 2 1\n 7) 0.5 1\n 9) 1 1\n10) 0 1\nR0) powerlaw\n",
          r"component 2 \(nuker\): hidden row R0\): not supported by the embedded fitter; use engine galfit"),
-        (" 0) sersic\n 1) 5 5 1 1\n 3) 20 1\n 4) 3 1\n 5) 1 1\n 9) 1 1\n10) 0 1\nB2) 0.1 1\n",
-         r"component 1 \(sersic\): hidden row B2\)"),
+        (" 0) expdisk\n 1) 5 5 1 1\n 3) 20 1\n 4) 3 1\n 9) 1 1\n10) 0 1\nB2) 0.1 1\n",
+         r"component 1 \(expdisk\): bending mode B2\) on this type: not supported"),
         (" 0) sersic2\n 1) 5 5 1 1\n 3) 20 1\n 4) 3 1\n 5) 1 1\n 9) 1 1\n10) 0 1\n", r"component 1 \(sersic2\)"),
         (" 0) psf\n 1) 5 5 1 1\n 3) 20 1\n", r"component 1 \(psf\): needs a PSF image"),
     ],

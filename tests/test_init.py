@@ -41,12 +41,17 @@ def centres(block) -> dict:
 def decals_work(shared, tmp_path):
     """A user's folder with the DECaLS fit's files under fit/."""
     (tmp_path / "fit").mkdir()
-    for name in ("org_data_example.fits", "galfit_output_example.fits", "psf_example.fits", "cons_rel.txt"):
+    for name in ("org_data_example.fits", "galfit_output_example.fits", "psf_example.fits", "cons_rel.txt", "original-reconstructed.gal"):
         shutil.copyfile(shared(DECALS, name), tmp_path / "fit" / name)
     return tmp_path
 
 
-DECALS_ARGS = ("fit/galfit_output_example.fits", "--band", "z", "--target", "cool", "--frame", "fit/org_data_example.fits", "--psf", "fit/psf_example.fits", "--constraints", "fit/cons_rel.txt")
+# The fit's INITFILE is not published: its reconstructed input file is given by hand (relative
+# constraints need the input file's starting values).
+DECALS_ARGS = (
+    "fit/galfit_output_example.fits", "--band", "z", "--target", "cool", "--frame", "fit/org_data_example.fits", "--psf", "fit/psf_example.fits",
+    "--constraints", "fit/cons_rel.txt", "--feedme", "fit/original-reconstructed.gal",
+)
 
 
 def test_decals_row_and_comp_ident_accepted_by_the_workflow(decals_work):
@@ -55,7 +60,7 @@ def test_decals_row_and_comp_ident_accepted_by_the_workflow(decals_work):
     table = decals_work / "config" / "targets.tsv"
     lines = table.read_text().splitlines()
     assert lines[0].split("\t") == ["target", "band", "image", "imgblock", "psf", "constraints", "comp_ident", "feedme"]
-    assert lines[1].split("\t") == ["cool", "z", "fit/org_data_example.fits", "fit/galfit_output_example.fits", "fit/psf_example.fits", "fit/cons_rel.txt", "config/cool_z_comp_ident.txt", ""]
+    assert lines[1].split("\t") == ["cool", "z", "fit/org_data_example.fits", "fit/galfit_output_example.fits", "fit/psf_example.fits", "fit/cons_rel.txt", "config/cool_z_comp_ident.txt", "fit/original-reconstructed.gal"]
     ident_path = decals_work / "config" / "cool_z_comp_ident.txt"
     ident = gf.read_comp_ident(ident_path, 24)
     # Components 3, 4 and 5 share a centre: one object; the sky (24) is in none.
@@ -76,7 +81,8 @@ def test_decals_row_and_comp_ident_accepted_by_the_workflow(decals_work):
     assert f"# object {ident[3]}: components 3 (sersic), 4 (sersic), 5 (sersic) at x 280.39" in ident_path.read_text()
     # What to check, printed: the joined components and the file to edit.
     assert "components 3, 4, 5" in run.stdout and "config/cool_z_comp_ident.txt" in run.stdout
-    assert "INITFILE ARC_Z_params not found" in run.stdout
+    # The input file given by hand replaces the header's INITFILE (not published), silently.
+    assert "fit/original-reconstructed.gal" in run.stdout and "ARC_Z_params" not in run.stdout
     # The workflow takes the table as it is, with no configuration at all.
     dry = subprocess.run([str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(decals_work), "--cores", "1", "-n"], capture_output=True, text=True, timeout=300)
     assert dry.returncode == 0, text(dry)[-3000:]

@@ -216,7 +216,10 @@ def test_refit_inherits_boxes_platescale_and_keywords_of_the_original(shared, tm
         "constraints": decals(shared, "cons_rel.txt"),
         "feedme": ORIGINAL,
         "galaxy": galaxy,
+        # The frame's source mask, whose pixels each window's cleaning fills.
+        "sources": tmp_path / "sources.fits",
     }
+    fits.writeto(inputs["sources"], (fits.getdata(frame) > 200).astype(np.uint8))
     settings = {**SETTINGS, "fitter": {**SETTINGS["fitter"], "galfit": engine(tmp_path, "galfit_like")}}
     [record] = run_batch([("x0030_y0020", [30, 125, 20, 97])], inputs, settings, tmp_path / "regions", tmp_path / "logs")
     folder = tmp_path / "regions" / "x0030_y0020"

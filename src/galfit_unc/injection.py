@@ -489,8 +489,12 @@ def check_frame_block(frame_path, imgblock_path) -> None:
     GalfitFormatError
         One line naming both files, the field and what to do.
     """
+    # preflight imports targets, which imports this module's checks: imported here.
+    from galfit_unc.preflight import check_region_in_frame
     from galfit_unc.skysearch import _first_2d_hdu, _open_fits
 
+    # A fitted region beyond the frame has its own message (the frame cannot be compared).
+    check_region_in_frame(imgblock_path, frame_path)
     fit_header = gf.read_fit_header(imgblock_path)
     with fits.open(imgblock_path) as hdul:
         stored, block_header = hdul[1].data, hdul[1].header
