@@ -16,8 +16,8 @@ def main(snakemake):
     comments["steps"] = "cumulative: sky = sky only (best-fit start, no source noise, the target's PSF); start = + refit.start; source_noise = + the model's photon noise; psf = + refit.psfs (the headline run)"
     for step, name in snakemake.params.fit_sets.items():
         comments[f"fits.{step}"] = "the headline run" if name is None else f"budget/{name}/"
-    comments["sigma"] = "std column of each step's uncertainties.tsv"
-    write_table(snakemake.output[0], budget_rows(tables), ["object", "mag_original", *STEPS], comments)
+    comments["sigma"] = "the headline sigma column (stats.sigma) of each step's uncertainties.tsv"
+    write_table(snakemake.output[0], budget_rows(tables, column="sigma"), ["object", "mag_original", *STEPS], comments)
 
 
 run(snakemake, main)  # noqa: F821
