@@ -1,0 +1,130 @@
+"""Two error sources of the real-mode calibration that the re-fits cannot see, measured apart.
+
+``bench_coverage.py --mode real`` finds σ too small on the DECaLS group. This script measures
+two suspects directly, per object, with the embedded engine:
+
+rendering
+    The truth is GALFIT 3.0.5's image of the model; the fits use the embedded renderer. The
+    noiseless GALFIT image (HDU2 of the image block, without the sky) is fitted from the
+    truth itself, with a constant σ image of the frame's sky noise: any magnitude offset is
+    the two renderers' difference, which every re-fit shares.
+contaminants
+    A trial's observation keeps the faint sources of its window, which the workflow cleans
+    out of its own windows. Trials 0 … K−1 of ``bench_coverage.py`` (same seed, same windows,
+    same user start) are fitted twice: as the benchmark does, and with the window's sources
+    (the workflow's source mask, default settings) added to the bad-pixel mask. If the
+    sources mattered, the masked fits' errors would be smaller.
+
+    python benchmarks/real_error_sources.py [--trials 8] [--seed 1] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+from astropy.io import fits
+from bench_coverage import DECALS, REPO, default_data, prepare_real, trial_windows
+
+from galfit_unc import galfit_files as gf
+from galfit_unc.injection import galaxy_light, refit_feedme, sky_in_model
+from galfit_unc.photometry import natural_key, object_magnitudes
+from galfit_unc.runner import run_fit
+from galfit_unc.skysearch import load_frame, psf_fwhm, read_image_2d, source_mask
+
+
+def rendering_offsets(data: Path, work: Path) -> dict[str, float]:
+    """Per-object magnitude of the embedded fit of GALFIT's noiseless image, minus the truth."""
+    block = data / DECALS["imgblock"]
+    truth = gf.read_fit_header(block)
+    drawn, _ = sky_in_model(truth, residual=fits.getdata(block, 3))
+    light = galaxy_light(block, sky_in_model_flag=drawn)
+    frame, _ = load_frame(data / DECALS["image"])
+    noise = 1.4826 * float(np.median(np.abs(frame - np.median(frame))))
+    work.mkdir(parents=True, exist_ok=True)
+    fits.PrimaryHDU(light.astype(np.float32)).writeto(work / "light.fits", overwrite=True)
+    fits.PrimaryHDU(np.full(light.shape, noise, np.float32)).writeto(work / "sigma.fits", overwrite=True)
+    fm = refit_feedme(truth, window_shape=light.shape, image="light.fits", output="imgblock.fits", constraints="constraints.txt")
+    fm.control["C"] = "sigma.fits"
+    for comp in fm.components:
+        if comp.base_type == "sky":
+            next(iter(comp.rows.values())).values[0] = 0.0  # the light has no sky
+    gf.write_feedme(fm, work / "start.gal")
+    inputs = {"light.fits": work / "light.fits", "sigma.fits": work / "sigma.fits", "psf.fits": data / DECALS["psf"], "constraints.txt": data / DECALS["constraints"]}
+    record = run_fit(work / "start.gal", work / "fit", engine="embedded", timeout=1800, inputs=inputs)
+    comp_ident = gf.read_comp_ident(data / DECALS["comp_ident"])
+    fitted = object_magnitudes(gf.read_fit_header(record["output"]), comp_ident)
+    true = object_magnitudes(truth, comp_ident)
+    return {obj: fitted[obj] - true[obj] for obj in true}
+
+
+def contaminant_errors(data: Path, work: Path, trials: int, seed: int) -> dict[str, np.ndarray]:
+    """Per-object errors (trials × 2: as the benchmark, with the window's sources masked)."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    windows = trial_windows(data, config, trials)
+    frame, _ = load_frame(data / DECALS["image"])
+    psf, _ = read_image_2d(data / DECALS["psf"])
+    m = config["mask"]
+    sources = source_mask(
+        frame, nsigma=m["nsigma"], clip_sigma=m["clip_sigma"], clip_iters=m["clip_iters"],
+        psf=psf if m["smooth"] == "psf" else None, min_area=m["min_area"], grow=m["grow"] * psf_fwhm(psf),
+    )
+    truth = gf.read_fit_header(data / DECALS["imgblock"])
+    comp_ident = gf.read_comp_ident(data / DECALS["comp_ident"])
+    true = object_magnitudes(truth, comp_ident)
+    errors = {obj: np.full((trials, 2), np.nan) for obj in true}
+    for k in range(trials):
+        trial = work / f"trial_{k:03d}"
+        done = prepare_real(trial, k, windows[k], data, seed, config)
+        if "skipped" in done:
+            print(f"trial {k}: {done['skipped']}", flush=True)
+            continue
+        inputs = trial / "input"
+        bad = fits.getdata(inputs / "badpix.fits").astype(bool) | sources
+        fits.PrimaryHDU(bad.astype(np.uint8)).writeto(inputs / "badpix_sources.fits", overwrite=True)
+        fm = gf.read_feedme(inputs / "start.gal")
+        fm.control["F"] = "badpix_sources.fits"
+        gf.write_feedme(fm, inputs / "start_sources.gal")
+        staged = {"observation.fits": inputs / "observation.fits", "psf.fits": data / DECALS["psf"],
+                  "constraints.txt": data / DECALS["constraints"], "badpix_sources.fits": inputs / "badpix_sources.fits"}
+        record = run_fit(inputs / "start_sources.gal", inputs / "userfit_sources", engine="embedded", timeout=1800, inputs=staged)
+        plain = object_magnitudes(gf.read_fit_header(done["row"]["imgblock"]), comp_ident)
+        masked = object_magnitudes(gf.read_fit_header(record["output"]), comp_ident) if record["status"] != "failed" else {}
+        for obj in true:
+            errors[obj][k] = plain[obj] - true[obj], masked.get(obj, np.nan) - true[obj]
+        window = windows[k]
+        print(f"trial {k} ({window.region}, {sources[gf.region_slices(window.bounds)].mean():.1%} of the window masked as sources)", flush=True)
+    return errors
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", default=str(default_data()))
+    parser.add_argument("--out", help="keep the fits here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    data = Path(args.data)
+    work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="error-sources-"))
+    try:
+        offsets = rendering_offsets(data, work / "rendering")
+        errors = contaminant_errors(data, work / "contaminants", args.trials, args.seed)
+    finally:
+        if not args.out:
+            shutil.rmtree(work, ignore_errors=True)
+    print("object\trendering offset\trms error (benchmark)\trms error (sources masked)\trms change")
+    for obj in sorted(offsets, key=natural_key):
+        e = errors[obj]
+        rms = np.sqrt(np.nanmean(e**2, axis=0))
+        change = np.sqrt(np.nanmean((e[:, 1] - e[:, 0]) ** 2))
+        print(f"{obj}\t{offsets[obj]:+.4f}\t{rms[0]:.4f}\t{rms[1]:.4f}\t{change:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
