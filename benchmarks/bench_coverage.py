@@ -11,9 +11,8 @@ Modes
     The DECaLS frame of ``--data`` and its GALFIT fit.  The truth is the fit's galaxy light
     (HDU2 of ``galfit_output_example.fits`` without the sky) and its header parameters,
     objects by ``comp_ident_example.txt``.  Trial k injects that light, with its own Poisson
-    noise (GAIN × NCOMBINE, seeded), into the k-th of the blank windows the workflow's own
-    search finds in the frame away from the real group (default mask and window settings, at
-    most ``--trials`` windows).  The user's fit: the engine fits that window of the trial's
+    noise (GAIN × NCOMBINE, seeded), into the k-th of the blank windows the workflow's window
+    search finds in the frame away from the real group (see :func:`trial_windows`).  The user's fit: the engine fits that window of the trial's
     frame from the truth perturbed by a seeded draw (see :data:`PERTURBATION`), written as the
     trial's ``fit.gal``.  The workflow then runs on the trial's frame with that fit; a
     bad-pixel mask (the targets table's ``mask`` column) covers the real group's fitted
@@ -149,7 +148,12 @@ def default_data() -> Path:
 # Real mode: the trial's observation and the user's fit
 # ------------------------------------------------------------------------------------------
 def trial_windows(data: Path, config: dict, count: int):
-    """The first ``count`` blank windows of the frame, by the workflow's own search."""
+    """The first ``count`` blank windows of the frame, cleanest first.
+
+    The workflow's window search on a plain threshold mask (``mask.nsigma``, ``clip_sigma``,
+    ``clip_iters``; no PSF smoothing, size cut or growth) without noise matching or spread:
+    the trial windows of every published figure.
+    """
     frame, _ = load_frame(data / DECALS["image"])
     truth = gf.read_fit_header(data / DECALS["imgblock"])
     m, r = config["mask"], config["regions"]
