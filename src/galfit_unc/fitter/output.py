@@ -56,6 +56,14 @@ _HEADER_COMMENTS = {
     "DSDX": "x sky gradient [ADUs]",
     "DSDY": "y sky gradient [ADUs]",
     "C0": "Diskyness(-)/Boxyness(+)",
+    "MUBRK": "Surf. brghtnss @ break radius [mag/arcsec^2]",
+    "TOUTR": "Outer truncation by component(s)",
+    "TINNR": "Inner truncation by component(s)",
+    "INNER": "Component(s) with inner truncation",
+    "OUTER": "Component(s) with outer truncation",
+    "RBRK": "Break radius (99% normal flux) [pixels]",
+    "DSFT": "Softening length (1% normal flux) [pixels]",
+    "RSFT": "Softening radius (1% normal flux) [pixels]",
 }
 _RULE = "-" * 72
 _FOURIER_KEY = re.compile(r"^F(\d+)(PA)?$")
@@ -153,7 +161,8 @@ def _model_header(report: FitReport):
     for i, (ctype, params) in enumerate(report.components, 1):
         h.append((f"COMP_{i}", ctype, "Component type"), end=True)
         for key, hv in params:
-            h.append((f"{i}_{key}", format_header_value(hv), _header_comment(key)), end=True)
+            text = hv if isinstance(hv, str) else format_header_value(hv)  # truncation links are text
+            h.append((f"{i}_{key}", text, _header_comment(key)), end=True)
         h.append(("COMMENT", _RULE), end=True)
     h.append(("FLAGS", " ".join(report.flags) + " ", "See `galfit -help' for details."), end=True)
     h.append(("COMMENT", _RULE), end=True)
@@ -279,6 +288,7 @@ def _bending_lines(params) -> list[str]:
 
 
 def _log_lines(ctype: str, params) -> list[str]:
+    params = [(k, v) for k, v in params if not isinstance(v, str)]  # truncation links: header only
     values = dict(params)
     sky = ctype.startswith("sky")
     hidden = [(k, v) for k, v in params if _FOURIER_KEY.match(k)]
