@@ -65,12 +65,16 @@ _HEADER_COMMENTS = {
     "DSFT": "Softening length (1% normal flux) [pixels]",
     "RSFT": "Softening radius (1% normal flux) [pixels]",
 }
+# GALFIT words the central surface brightness of a truncated Sersic (type ``sersic1 \``) so.
+_TRUNCATED_COMMENTS = {"MU_0": "Central surface brightness [mag/arcsec^2]"}
 _RULE = "-" * 72
 _FOURIER_KEY = re.compile(r"^F(\d+)(PA)?$")
 _BENDING_KEY = re.compile(r"^B(\d+)$")
 
 
-def _header_comment(key):
+def _header_comment(key, ctype=""):
+    if ctype.endswith(("\\", "/")) and key in _TRUNCATED_COMMENTS:
+        return _TRUNCATED_COMMENTS[key]
     m = _FOURIER_KEY.match(key)
     if m:
         return f"Azimuthal Fourier mode {m[1]} {'phase angle' if m[2] else 'amplitude'}"
@@ -162,7 +166,7 @@ def _model_header(report: FitReport):
         h.append((f"COMP_{i}", ctype, "Component type"), end=True)
         for key, hv in params:
             text = hv if isinstance(hv, str) else format_header_value(hv)  # truncation links are text
-            h.append((f"{i}_{key}", text, _header_comment(key)), end=True)
+            h.append((f"{i}_{key}", text, _header_comment(key, ctype)), end=True)
         h.append(("COMMENT", _RULE), end=True)
     h.append(("FLAGS", " ".join(report.flags) + " ", "See `galfit -help' for details."), end=True)
     h.append(("COMMENT", _RULE), end=True)

@@ -1008,8 +1008,15 @@ def components_from_header(fit_header) -> list[gf.Component]:
     """
     out = []
     for hc in fit_header.components:
-        comp = gf.Component(type=hc.type)
-        layout = {k: (row, idx) for k, row, idx in gf.PARAMETERS[hc.base_type]}
+        comp = gf.Component(type=hc.base_type if hc.base_type in gf.TRUNCATION_TYPES else hc.type)
+        # A truncated component (``sersic1 \``) is the base type with its To)/Ti) row.
+        for link, key in (("To", "TOUTR"), ("Ti", "TINNR")):
+            if key in hc.links:
+                comp.type = hc.base_type
+                comp.rows[link] = gf.Row(link, [float(v) for v in hc.links[key]])
+        layout = {k: (row, idx) for k, row, idx in gf.parameter_table(comp)}
+        if hc.base_type in gf.TRUNCATION_TYPES:  # its optional rows, when the header has them
+            layout.update({"XC": ("T1", 0), "YC": ("T1", 1), "AR": ("T9", 0), "PA": ("T10", 0)})
         for key, hv in hc.params:
             if key in layout:
                 row, idx = layout[key]
@@ -1029,6 +1036,7 @@ def components_from_header(fit_header) -> list[gf.Component]:
                 r.toggles.append(0)
             r.values[idx] = hv.value
             r.toggles[idx] = 0 if hv.kind == "fixed" else 1
-        comp.rows["Z"] = gf.Row("Z", [0.0])
+        if hc.base_type not in gf.TRUNCATION_TYPES:
+            comp.rows["Z"] = gf.Row("Z", [0.0])
         out.append(comp)
     return out
