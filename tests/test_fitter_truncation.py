@@ -118,3 +118,91 @@ def test_truncation_jacobian_matches_finite_differences(link, ttype, t4, t5, ext
         num = (r.model(up) - r.model(down)) / (2 * h)
         # 5e-3: the cusp's centre pixel alone differs by up to 4e-3 also without truncation.
         assert np.abs(jac[j] - num).max() <= 5e-3 * np.abs(num).max(), key
+
+
+_CONTROL = (
+    "A) {data}\nB) {out}\nC) none\nD) none\nE) 1\nF) none\nG) none\nH) 1 70 1 70\nI) 70 70\nJ) 26.0\n"
+    "K) 0.1 0.1\nO) regular\nP) {mode}\n"
+)
+
+
+def _fit_feedme(link, ttype, values, sky):
+    (xc, yc, mu, re, n, q, pa, t4, t5) = values
+    return (
+        f" 0) sersic\n 1) {xc} {yc} 1 1\n 3) {mu} 1\n 4) {re} 1\n 5) {n} 1\n 9) {q} 1\n10) {pa} 1\n{link}) 2\n Z) 0\n"
+        f" T0) {ttype}\n T4) {t4} 1\n T5) {t5} 1\n"
+        f" 0) sky\n 1) {sky} 1\n 2) 0 0\n 3) 0 0\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "link, ttype, truth, start",
+    [
+        ("To", "radial", (35.3, 34.6, 16.5, 9.0, 1.0, 0.6, 30.0, 14.0, 6.0), (35.8, 34.2, 16.8, 11.0, 1.3, 0.5, 40.0, 12.0, 8.0)),
+        ("Ti", "radial", (35.3, 34.6, 17.5, 12.0, 0.8, 0.7, -20.0, 8.0, 4.0), (35.0, 35.0, 17.8, 10.0, 1.0, 0.6, -10.0, 9.5, 3.0)),
+    ],
+)
+def test_fit_of_a_truncated_sersic_and_its_outputs(tmp_path, monkeypatch, link, ttype, truth, start):
+    """A noisy render of a truncated Sersic (made by the model-only run) is fitted from a
+    perturbed start: every parameter within 4 formal errors of the truth; the image block,
+    fit.log and restart file carry and read back the same values, and the restart file
+    renders the same model as the image block."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "truth.feedme").write_text(_CONTROL.format(data="none", out="truth.fits", mode=1) + _fit_feedme(link, ttype, truth, 0))
+    assert cli.main(["truth.feedme"]) == 0
+    model = fits.getdata("truth.fits").astype(np.float64)
+    gain, sky = 4.0, 100.0
+    rng = np.random.default_rng(11)
+    data = model + sky + rng.normal(size=model.shape) * np.sqrt((model + sky) / gain)
+    hdu = fits.PrimaryHDU(data.astype(np.float32))
+    hdu.header["EXPTIME"], hdu.header["GAIN"], hdu.header["NCOMBINE"], hdu.header["RDNOISE"] = 1.0, gain, 1, 0.0
+    hdu.writeto("data.fits")
+    fits.PrimaryHDU(np.sqrt((model + sky) / gain).astype(np.float32)).writeto("sigma.fits", overwrite=True)
+    text = _CONTROL.format(data="data.fits", out="imgblock.fits", mode=0).replace("C) none", "C) sigma.fits")
+    (tmp_path / "galfit.feedme").write_text(text + _fit_feedme(link, ttype, start, 95.0))
+    out = run_galfit("galfit.feedme", workdir=tmp_path)
+    header = gf.read_fit_header(out.output)
+    sersic, trunc = header.component(1), header.component(2)
+    assert sersic.type == ("sersic1 \\" if link == "To" else "sersic3 /")
+    assert sersic.links == {"TOUTR" if link == "To" else "TINNR": [2]}
+    assert trunc.links == ({"INNER": [], "OUTER": [1]} if link == "To" else {"INNER": [1], "OUTER": []})
+    keys = ["XC", "YC", gf.TRUNCATED_FLUX_KEY[link], "RE", "N", "AR", "PA"]
+    fitted = [sersic[k] for k in keys] + [trunc["RBRK"], trunc["DSFT"]]
+    for key, hv, want in zip(keys + ["RBRK", "DSFT"], fitted, truth):
+        assert hv.kind == "free" and hv.error > 0, key
+        assert abs(hv.value - want) <= 4 * hv.error, (key, hv.value, hv.error, want)
+    assert out.chi2nu == pytest.approx(1.0, abs=0.06)
+    # fit.log: the components' value and error lines in the header's values.
+    run = gf.read_fit_log(tmp_path / "fit.log")[-1]
+    assert [c.type for c in run.components] == ["sersic1" if link == "To" else "sersic3", "radial", "sky"]
+    assert run.components[0].values == pytest.approx([hv.value for hv in fitted[:7]], abs=0.006)
+    assert run.components[1].values == pytest.approx([hv.value for hv in fitted[7:]], abs=0.006)
+    assert run.components[1].errors == pytest.approx([hv.error for hv in fitted[7:]], abs=0.006)
+    # The restart file: the same rows, re-rendering the image block's model.
+    restart = gf.read_feedme(out.restart)
+    assert restart.components[0].truncations == {link: [2]} and restart.components[1].type == ttype
+    assert restart.components[1].value("T4") == pytest.approx(trunc["RBRK"].value, abs=1e-4)
+    again = ModelRenderer(restart.components, (1, 70, 1, 70), None, None, 26.0, platescale=(0.1, 0.1), sampling="galfit")
+    block_model = fits.getdata(out.output, 2).astype(np.float64)
+    assert np.abs(again.model(again.theta0) - block_model).max() <= 1e-4 * block_model.max()
+    from_header = ModelRenderer(components_from_header(header), (1, 70, 1, 70), None, None, 26.0, platescale=(0.1, 0.1), sampling="galfit")
+    assert np.abs(from_header.model(from_header.theta0) - block_model).max() <= 1e-3 * block_model.max()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (_text("Ti", "radial2", 8.0, 4.0), r"component 1 \(sersic\): hidden row Ti\) \(inner truncation of type radial2\): not supported"),
+        (_text("To", "radial", 8.0, 4.0).replace(" 0) sersic\n 1) 30.3", " 0) expdisk\n 1) 30.3").replace(" 5) 1.3 1\n", ""),
+         r"component 1 \(expdisk\): hidden row To\) \(a truncation of this type\): not supported"),
+        (_text("To", "radial", 8.0, 4.0, "F1) 0.1 10 1 1\n"), r"component 1 \(sersic\): hidden row To\) \(truncation with Fourier or bending modes\)"),
+        (_text("To", "radial", 8.0, 4.0).replace("To) 2", "To) 3"), r"component 1 \(sersic\) row To\): component 3 is not a truncation"),
+        (_text("To", "radial", 8.0, 4.0).replace("To) 2\n", ""), r"component 2 \(radial\): hidden row T0\) \(a truncation no To\)/Ti\) row links\)"),
+        (_text("To", "radial", 8.0, 4.0).replace(" T5) 4.0 1\n", ""), r"component 2 \(radial\) row T5\): missing value for DSFT; add the row"),
+        (_text("To", "radial", 8.0, 4.0).replace(" T5) 4.0 1\n", " T5) 4.0 1\n T3) 1 1\n"), r"component 2 \(radial\): hidden row T3\): not supported"),
+    ],
+)
+def test_what_is_refused_is_named(text, message):
+    with pytest.raises(gf.GalfitFormatError, match=message) as err:
+        ModelRenderer(gf.parse_feedme(text).components, (1, 60, 1, 60), None, None, 26.0, platescale=(0.1, 0.1))
+    assert "\n" not in str(err.value)
