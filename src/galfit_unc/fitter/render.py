@@ -288,7 +288,9 @@ def _check_links(where, i, comp, components):
             raise _refuse(where, i, comp, f"{row} (more than one truncation on a component)")
         target = numbers[0]
         if not 1 <= target <= len(components) or components[target - 1].base_type not in gf.TRUNCATION_TYPES:
-            raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}) row {link}): component {target} is not a truncation; give the number of a T0) component")
+            raise gf.GalfitFormatError(
+                f"{where}component {i} ({comp.type}): hidden row {link}): component {target} is not a truncation; give the number of a T0) component"
+            )
         if link == "Ti" and components[target - 1].base_type.startswith("radial2"):
             raise _refuse(where, i, comp, f"{row} (inner truncation of type {components[target - 1].type})")
         if any(_FOURIER_ROW.match(key) or _BENDING_ROW.match(key) for key in comp.rows):
