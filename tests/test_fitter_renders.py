@@ -51,7 +51,6 @@ KNOWN = {
     "mod-rotation-log": "refused: component 1 (sersic): hidden row R0)",
     "mod-rotation-powerlaw": "refused: component 1 (sersic): hidden row R0)",
     "psf-example-sersic": "rms 0.053 %, max 1.64 % of peak, flux +0.57 %: GALFIT's convolution of a steep core with its example PSF not reproduced",
-    "psf-finesampling-2": "refused: E) PSF fine sampling 2",
     "psf-point-half": "rms 0.062 %, max 2.79 % of peak, flux +2.68 %: GALFIT's placement of a psf component at a half-pixel position not reproduced",
 }
 

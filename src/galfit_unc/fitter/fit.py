@@ -118,7 +118,7 @@ def _load_model_only(fm: gf.Feedme, workdir: Path) -> _Inputs:
     if fm.psf is None:
         flags.append("A-2")
     else:
-        psf = load_psf(_path(workdir, fm.psf), fm.finesample)
+        psf = load_psf(_path(workdir, fm.psf))
         if len(fm.control.get("D", "").split()) < 2:
             flags.append("A-3")
     if fm.mask is None:
@@ -174,7 +174,7 @@ def _load(fm: gf.Feedme, workdir: Path, mode: int) -> _Inputs:
     if fm.psf is None:
         flags.append("A-2")
     else:
-        psf = load_psf(_path(workdir, fm.psf), fm.finesample)
+        psf = load_psf(_path(workdir, fm.psf))
         if psf.shape[1] > fm.convbox[0] or psf.shape[0] > fm.convbox[1]:
             flags.append("I-1")
     if len(d_tokens) < 2 or d_tokens[1].lower() == "none":
@@ -272,7 +272,8 @@ def run_galfit(
     FitError
         Unreadable or invalid input (one line naming the file, the field and what to do).
     """
-    from .render import FLUX_KEYS, FluxModel, ModelRenderer, check_supported, needs_platescale
+    from .finesample import make_renderer
+    from .render import FLUX_KEYS, FluxModel, check_supported, needs_platescale
 
     workdir = Path(workdir) if workdir is not None else Path(os.getcwd())
     init_name = str(feedme_path)
@@ -281,7 +282,7 @@ def run_galfit(
         mode = fm.mode if mode is None else int(mode)
         check_supported(fm.components, fm.psf is not None, fm.finesample, fm.source)
         inputs = _load(fm, workdir, mode)
-        renderer = ModelRenderer(
+        renderer = make_renderer(
             fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample,
             # K) only matters (and must be there) for surface-brightness components.
             fm.platescale if needs_platescale(fm.components) else None,

@@ -237,10 +237,8 @@ def check_supported(components, has_psf, finesample=1, source=None):
     GalfitFormatError
     """
     where = f"{source}: " if source else ""
-    if int(finesample) != 1:
-        raise gf.GalfitFormatError(
-            f"{where}E) PSF fine sampling {finesample}: not supported by the embedded fitter; use engine galfit or E) 1"
-        )
+    if int(finesample) < 1:
+        raise gf.GalfitFormatError(f"{where}E) PSF fine sampling {finesample}: must be a positive integer; give E) 1 or more")
     for i, comp in enumerate(components, 1):
         base = comp.base_type
         if base in gf.TRUNCATION_TYPES:
@@ -373,7 +371,7 @@ class ModelRenderer:
     exptime : float
         EXPTIME of the input image (1 when absent).
     finesample : int
-        E); only 1 is supported.
+        E); must be 1 here (:class:`finesample.FineSampledRenderer` renders finer grids).
     platescale : tuple of float, optional
         K) (dx, dy) in arcsec per pixel: converts the surface brightnesses of edgedisk,
         nuker, king and ferrer; required when there are such components.
@@ -403,6 +401,10 @@ class ModelRenderer:
         self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1, platescale=None, sampling="exact"
     ):
         check_supported(components, psf is not None, finesample)
+        if int(finesample) != 1:
+            raise gf.GalfitFormatError(
+                f"E) PSF fine sampling {finesample}: this renderer samples the data's pixels; use finesample.make_renderer"
+            )
         if sampling not in SAMPLING_MODES:
             raise ValueError(f"sampling {sampling!r}: use one of {', '.join(SAMPLING_MODES)}")
         self.sampling = sampling
