@@ -187,7 +187,8 @@ def refit_platescale(original_feedme: gf.Feedme | None, frame_header) -> tuple[f
 
 
 def _check_components(fit_header: gf.FitHeader, original_feedme: gf.Feedme) -> None:
-    fm_types = [c.type for c in original_feedme.components]
+    # The header types truncated components as GALFIT does ('sersic1 \\').
+    fm_types = [gf.header_type(c) for c in original_feedme.components]
     hd_types = [c.type for c in fit_header.components]
     if fm_types != hd_types:
         raise gf.GalfitFormatError(
