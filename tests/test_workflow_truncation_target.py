@@ -25,7 +25,7 @@ from galfit_unc.photometry import read_table  # noqa: E402
 from standins.harness import snakemake, write_config  # noqa: E402
 
 SIZE = 300
-REGION = "110 200 110 195"
+REGION = "110 190 120 185"
 TRUNCATED = """
  0) sersic
  1) {x3} {y3} 1 1
@@ -42,9 +42,9 @@ TRUNCATED = """
  T5) {t5} 1
 """
 TRUTH = dict(x1=140.0, y1=150.0, mu=17.5, hs=2.0, rs=8.0, pa1=35.0, x2=165.0, y2=155.0, mag=16.5, re=5.0, n=1.5, q=0.7,
-             pa2=-20.0, f1=0.08, f4=0.05, x3=160.0, y3=128.0, mu3=19.0, re3=10.0, n3=1.0, q3=0.6, pa3=50.0, t4=12.0, t5=5.0)
+             pa2=-20.0, f1=0.08, f4=0.05, x3=176.0, y3=134.0, mu3=19.0, re3=6.0, n3=1.0, q3=0.6, pa3=50.0, t4=8.0, t5=4.0)
 START = dict(x1=140.8, y1=149.5, mu=17.8, hs=2.5, rs=7.0, pa1=30.0, x2=164.4, y2=155.6, mag=16.8, re=6.0, n=2.0, q=0.6,
-             pa2=-15.0, f1=0.03, f4=0.02, x3=160.5, y3=127.6, mu3=19.3, re3=12.0, n3=1.2, q3=0.5, pa3=45.0, t4=11.0, t5=6.0)
+             pa2=-15.0, f1=0.03, f4=0.02, x3=176.5, y3=133.6, mu3=19.3, re3=7.0, n3=1.2, q3=0.5, pa3=45.0, t4=7.0, t5=5.0)
 
 
 def make_target(work: Path) -> None:
