@@ -1012,7 +1012,7 @@ def components_from_header(fit_header) -> list[gf.Component]:
     """
     out = []
     for hc in fit_header.components:
-        comp = gf.Component(type=hc.base_type if hc.base_type in gf.TRUNCATION_TYPES else hc.type)
+        comp = gf.Component(type=hc.type)
         # A truncated component (``sersic1 \``) is the base type with its To)/Ti) row.
         for link, key in (("To", "TOUTR"), ("Ti", "TINNR")):
             if key in hc.links:
