@@ -187,9 +187,9 @@ def refit_platescale(original_feedme: gf.Feedme | None, frame_header) -> tuple[f
 
 
 def _check_components(fit_header: gf.FitHeader, original_feedme: gf.Feedme) -> None:
-    # The header types truncated components as GALFIT does ('sersic1 \\').
-    fm_types = [gf.header_type(c) for c in original_feedme.components]
-    hd_types = [c.type for c in fit_header.components]
+    # Base types: GALFIT's header types a truncated Sersic 'sersic1 \\', its input file 'sersic'.
+    fm_types = [c.base_type for c in original_feedme.components]
+    hd_types = [c.base_type for c in fit_header.components]
     if fm_types != hd_types:
         raise gf.GalfitFormatError(
             f"{original_feedme.source}: components: types {fm_types} differ from the image block's {hd_types}; give the input file of this fit"
