@@ -17,6 +17,7 @@ from galfit_unc import galfit_files as gf
 from galfit_unc.fitter import cli
 from galfit_unc.fitter.fit import run_galfit
 from galfit_unc.fitter.render import ModelRenderer, components_from_header
+from galfit_unc.photometry import component_magnitude, truncation_of
 
 SET = "galfit305-renders"
 CASES = ["mod-trunc-outer-radial", "mod-trunc-outer-radial-b", "mod-trunc-outer-radial2", "mod-trunc-outer-radial2-b",
@@ -206,3 +207,15 @@ def test_what_is_refused_is_named(text, message):
     with pytest.raises(gf.GalfitFormatError, match=message) as err:
         ModelRenderer(gf.parse_feedme(text).components, (1, 60, 1, 60), None, None, 26.0, platescale=(0.1, 0.1))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_truncated_magnitude_is_the_renders_total(shared, case):
+    """The workflow's total magnitude of GALFIT's truncated Sersic, read from GALFIT's own
+    header, against the pixel sum of GALFIT's render (zeropoint 26, K) 0.1)."""
+    path = shared(SET, "renders", case, "model.fits")
+    header = gf.parse_fit_header(fits.getheader(path), case)
+    sersic = header.component(1)
+    mag = component_magnitude(sersic, (0.1, 0.1), truncation_of(header, sersic))
+    total = fits.getdata(path).astype(np.float64).sum()
+    assert mag == pytest.approx(26.0 - 2.5 * math.log10(total), abs=1e-3)
