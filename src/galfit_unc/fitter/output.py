@@ -89,7 +89,8 @@ class FitReport:
     """Everything written about one run, in GALFIT's terms.
 
     ``components`` holds, per component, its type and ``(header key, HeaderValue)``
-    pairs in header order (sky components include their fixed ``XC``/``YC``).
+    pairs in header order (sky components include their fixed ``XC``/``YC``; the
+    truncation links ``TOUTR``, ``TINNR``, ``INNER``, ``OUTER`` are ``(key, text)``).
     The file names are as the input file gives them.
     """
 
