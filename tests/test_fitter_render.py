@@ -38,13 +38,11 @@ def test_psf_centre_is_galfits_pixel(shape, centre):
     assert psf_centre(shape) == centre
 
 
-def test_load_psf_normalises_and_refuses_fine_sampling(tmp_path):
+def test_load_psf_normalises(tmp_path):
     path = tmp_path / "psf.fits"
     fits.writeto(path, 7.0 * _gaussian_psf(15))
     psf = load_psf(path)
     assert psf.dtype == np.float64 and psf.sum() == pytest.approx(1.0, abs=1e-12)
-    with pytest.raises(gf.GalfitFormatError, match="fine sampling 2"):
-        load_psf(path, finesample=2)
     with pytest.raises(gf.GalfitFormatError, match="not found"):
         load_psf(tmp_path / "missing.fits")
 

@@ -50,13 +50,7 @@ KNOWN = {
     "1.994 times ours at every pixel (ratio 1.990-1.997), i.e. its total is not the magnitude's; the shape matches",
     "mod-rotation-log": "refused: component 1 (sersic): hidden row R0)",
     "mod-rotation-powerlaw": "refused: component 1 (sersic): hidden row R0)",
-    "mod-trunc-inner-radial": "refused: component 1 (sersic): hidden row Ti)",
-    "mod-trunc-outer-radial": "refused: component 1 (sersic): hidden row To)",
-    "mod-trunc-outer-radial-b": "refused: component 1 (sersic): hidden row To)",
-    "mod-trunc-outer-radial2": "refused: component 1 (sersic): hidden row To)",
-    "mod-trunc-outer-radial2-b": "refused: component 1 (sersic): hidden row To)",
     "psf-example-sersic": "rms 0.053 %, max 1.64 % of peak, flux +0.57 %: GALFIT's convolution of a steep core with its example PSF not reproduced",
-    "psf-finesampling-2": "refused: E) PSF fine sampling 2",
     "psf-point-half": "rms 0.062 %, max 2.79 % of peak, flux +2.68 %: GALFIT's placement of a psf component at a half-pixel position not reproduced",
 }
 

@@ -87,7 +87,7 @@ def _raw_rows(text):
         if not m:
             continue
         key, rest = m.groups()
-        if key == "0":
+        if key in ("0", "T0"):  # T0) starts a truncation component
             comps.append((rest.split()[0].lower(), {}))
         elif comps:
             comps[-1][1][key] = [float(t) for t in NUMBER.findall(rest)]
@@ -135,9 +135,9 @@ def test_example_input_keeps_hidden_rows_and_all_types(shared):
     sky = fm.components[types.index("sky")]
     assert sky.rows["F10"].values == [0.08, 20.5] and sky.rows["F10"].toggles == [1, 1]
     assert sky.rows["C0"].values == [0.1] and sky.rows["B3"].values == [0.03]
-    last = fm.components[-1]
-    assert last.rows["T0"].text == "radial" and last.rows["T1"].values == [200.0, 150.0]
-    assert last.rows["Ti"].values == [5.0] and last.rows["To"].values == [2.0]
+    truncated, last = fm.components[-2:]
+    assert last.type == "radial" and last.rows["T1"].values == [200.0, 150.0]
+    assert truncated.rows["Ti"].values == [5.0] and truncated.rows["To"].values == [2.0]
     hidden = [k for k, _, _ in gf.parameter_table(sky)][3:]
     assert hidden == ["B1", "B2", "B3", "F1", "F1PA", "F2", "F2PA", "F6", "F6PA", "F10", "F10PA", "F20", "F20PA", "C0"]
 

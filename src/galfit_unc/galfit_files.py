@@ -28,6 +28,10 @@ __all__ = [
     "LogRun",
     "PARAMETERS",
     "COMPONENT_TYPES",
+    "TRUNCATION_TYPES",
+    "TRUNCATED_FLUX_KEY",
+    "header_type",
+    "truncation_links",
     "CONTROL_KEYS",
     "parse_feedme",
     "read_feedme",
@@ -79,17 +83,30 @@ PARAMETERS: dict[str, tuple[tuple[str, str, int], ...]] = {
     + (("MU", "3", 0), ("RB", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("GAMMA", "7", 0), ("AR", "9", 0), ("PA", "10", 0)),
     "king": _POS + (("MU_0", "3", 0), ("RC", "4", 0), ("RT", "5", 0), ("ALPHA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
     "ferrer": _POS + (("MU_0", "3", 0), ("ROUT", "4", 0), ("ALPHA", "5", 0), ("BETA", "6", 0), ("AR", "9", 0), ("PA", "10", 0)),
+    # Truncations (``T0) radial`` starts one): T4) the break radius (99 % of the profile),
+    # T5) the softening length (radial) or radius (radial2) where 1 % is left.  T1)
+    # position, T9) axis ratio and T10) PA are optional (the linked component's by default).
+    "radial": (("RBRK", "T4", 0), ("DSFT", "T5", 0)),
+    "radial-b": (("RBRK", "T4", 0), ("DSFT", "T5", 0)),
+    "radial2": (("RBRK", "T4", 0), ("RSFT", "T5", 0)),
+    "radial2-b": (("RBRK", "T4", 0), ("RSFT", "T5", 0)),
 }
 COMPONENT_TYPES = tuple(PARAMETERS)
+#: Truncation types: started by ``T0)``, linked to components by their ``To)``/``Ti)`` rows.
+TRUNCATION_TYPES = ("radial", "radial-b", "radial2", "radial2-b")
+_TRUNCATION_OPTIONAL = (("XC", "T1", 0), ("YC", "T1", 1), ("AR", "T9", 0), ("PA", "T10", 0))
+#: Header key of row 3) of a component truncated outside (central surface brightness) or
+#: inside (surface brightness at the truncation's break radius), as GALFIT 3.0.5 writes them.
+TRUNCATED_FLUX_KEY = {"To": "MU_0", "Ti": "MUBRK"}
 
 #: Control keys of a GALFIT 3 input file.
 CONTROL_KEYS = tuple("ABCDEFGHIJKOP")
 
 _ROW_KEY = re.compile(r"^(?:\d{1,2}|Z|C0|[FB]\d{1,2}|R\d{1,2}|T[io]?\d{0,2})$")
 _SUFFIXED_TYPE = re.compile(r"^([a-z]+?)(\d?)$")
-# GALFIT's image-block types of truncations: the linked component (sersic1 \, sersic3 /)
-# and the truncation itself.
-_TRUNCATED_TYPE = re.compile(r"^(?:[a-z]+\d\s*[\\/]|radial2?(?:-b)?)$")
+# GALFIT's image-block type of a truncated component: ``sersic1 \`` (outer), ``sersic3 /`` (inner).
+_TRUNCATED_TYPE = re.compile(r"^([a-z]+)(\d)\s*([\\/])$")
+_TRUNCATED_SUFFIX = {"To": "1 \\", "Ti": "3 /"}
 # Sizes for which the header key name varies with the component type; all are lengths.
 _CONSTRAINT_NAMES = {
     "x": ("1", 0),
@@ -172,8 +189,13 @@ class Component:
 
     @property
     def base_type(self) -> str:
-        """Type without GALFIT's numeric suffix (``sersic2`` -> ``sersic``)."""
-        return _SUFFIXED_TYPE.match(self.type).group(1)
+        """Type without GALFIT's numeric suffix (``sersic2`` -> ``sersic``); truncation types as they are."""
+        return self.type if self.type in TRUNCATION_TYPES else _SUFFIXED_TYPE.match(self.type).group(1)
+
+    @property
+    def truncations(self) -> dict[str, list[int]]:
+        """``{"To": [numbers], "Ti": [numbers]}`` of the truncation components (1-based) linked here."""
+        return {key: [int(v) for v in self.rows[key].values] for key in ("To", "Ti") if key in self.rows}
 
     @property
     def skip(self) -> bool:
@@ -326,6 +348,17 @@ def parse_feedme(text: str, source: str = "<feedme>") -> Feedme:
                 )
             components.append(Component(type=ctype, comment=comment))
             continue
+        if key == "T0":
+            ttype = rest.split()[0].lower() if rest.split() else ""
+            if ttype not in TRUNCATION_TYPES:
+                raise _err(
+                    source,
+                    f"line {lineno} component {len(components) + 1}",
+                    f"unknown truncation type {ttype!r}",
+                    "use one of " + ", ".join(TRUNCATION_TYPES),
+                )
+            components.append(Component(type=ttype, comment=comment))
+            continue
         if not components:
             if key == "S" or key == "N":
                 raise _err(source, where, "this is a GALFIT 2 input file (control key S/N)", "convert it to GALFIT 3 numbering")
@@ -345,7 +378,8 @@ def parse_feedme(text: str, source: str = "<feedme>") -> Feedme:
                 text_value = t
             else:
                 raise _err(source, where, f"cannot read {rest!r}", "write numbers: values then fit toggles")
-        nval = 1 if key == "Z" else (len(nums) + 1) // 2
+        # Z) and the truncation links To)/Ti) (component numbers) carry no fit toggles.
+        nval = len(nums) if key in ("Z", "To", "Ti") else (len(nums) + 1) // 2
         values, toggles = nums[:nval], nums[nval:]
         if any(t != int(t) for t in toggles):
             raise _err(source, where, f"fit toggles must be integers, got {rest!r}", "use 1 (free) or 0 (fixed)")
@@ -353,6 +387,8 @@ def parse_feedme(text: str, source: str = "<feedme>") -> Feedme:
     fm = Feedme(control, components, source)
     _check_galfit3(fm)
     for i, comp in enumerate(fm.components, 1):
+        if comp.base_type in TRUNCATION_TYPES:
+            continue  # its rows are checked with its links, in fitter.render.check_supported
         for hkey, row, idx in PARAMETERS[comp.base_type]:
             if comp.base_type == "sky" and row not in comp.rows:
                 comp.rows[row] = Row(row, [0.0], [0])
@@ -435,9 +471,13 @@ def format_feedme(fm: Feedme, header: str | None = None) -> str:
     out.append("")
     for i, comp in enumerate(fm.components, 1):
         out.append(f"# Component number: {i}")
-        out.append(f" 0) {comp.type:<22s} #  Component type")
+        if comp.type in TRUNCATION_TYPES:
+            out.append(f"T0) {comp.type:<22s} #  Truncation type")
+        else:
+            out.append(f" 0) {comp.type:<22s} #  Component type")
         for row in comp.rows.values():
-            vals = " ".join(format_number(v) if row.key != "Z" else str(int(v)) for v in row.values)
+            whole = row.key in ("Z", "To", "Ti")
+            vals = " ".join(str(int(v)) if whole else format_number(v) for v in row.values)
             if row.text is not None:
                 vals = (row.text + " " + vals).strip()
             togs = " ".join(str(t) for t in row.toggles)
@@ -468,8 +508,44 @@ def _hidden_parameters(comp: Component):
 
 
 def parameter_table(comp: Component) -> list[tuple[str, str, int]]:
-    """All fitted parameters of ``comp`` as ``(header key, row key, index)``, in header order."""
-    return list(PARAMETERS[comp.base_type]) + _hidden_parameters(comp)
+    """All fitted parameters of ``comp`` as ``(header key, row key, index)``, in header order.
+
+    Row 3) of a truncated component is a surface brightness (:data:`TRUNCATED_FLUX_KEY`).
+    """
+    if comp.base_type in TRUNCATION_TYPES:
+        optional = [p for p in _TRUNCATION_OPTIONAL if p[1] in comp.rows]
+        return [p for p in optional if p[1] == "T1"] + list(PARAMETERS[comp.base_type]) + [p for p in optional if p[1] != "T1"]
+    table = list(PARAMETERS[comp.base_type])
+    for link, key in TRUNCATED_FLUX_KEY.items():
+        if link in comp.rows:
+            table = [(key if row == "3" else h, row, idx) for h, row, idx in table]
+    return table + _hidden_parameters(comp)
+
+
+def header_type(comp: Component) -> str:
+    """The type GALFIT writes in COMP_i: ``sersic1 \\`` / ``sersic3 /`` for a truncated component."""
+    for link, suffix in _TRUNCATED_SUFFIX.items():
+        if link in comp.rows:
+            return comp.base_type + suffix
+    return comp.type
+
+
+def truncation_links(components: list[Component]) -> list[dict[str, str]]:
+    """Per component, the header's text keys of the truncation links, as GALFIT writes them.
+
+    A truncated component gets ``TOUTR``/``TINNR`` (truncation numbers), a truncation
+    ``INNER`` and ``OUTER`` (the numbers of the components it truncates, ``0`` for none).
+    """
+    out = [{} for _ in components]
+    for i, comp in enumerate(components):
+        for link, key in (("To", "TOUTR"), ("Ti", "TINNR")):
+            if link in comp.rows:
+                out[i][key] = " " + " ".join(str(int(v)) for v in comp.rows[link].values)
+        if comp.base_type in TRUNCATION_TYPES:
+            for link, key in (("Ti", "INNER"), ("To", "OUTER")):
+                users = [j + 1 for j, c in enumerate(components) if i + 1 in c.truncations.get(link, [])]
+                out[i][key] = " " + " ".join(map(str, users)) if users else "0"
+    return out
 
 
 # ======================================================================================
@@ -490,9 +566,16 @@ class HeaderValue:
 
 @dataclass
 class HeaderComponent:
+    """One component of an image-block header.
+
+    ``links`` holds the truncation keys, which are lists of component numbers:
+    ``TOUTR``/``TINNR`` of a truncated component, ``INNER``/``OUTER`` of a truncation.
+    """
+
     number: int
     type: str
     params: list[tuple[str, HeaderValue]] = field(default_factory=list)
+    links: dict[str, list[int]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> HeaderValue:
         for k, v in self.params:
@@ -508,7 +591,13 @@ class HeaderComponent:
 
     @property
     def base_type(self) -> str:
-        return _SUFFIXED_TYPE.match(self.type).group(1)
+        if self.type in TRUNCATION_TYPES:
+            return self.type
+        m = _TRUNCATED_TYPE.match(self.type)
+        return m.group(1) if m else _SUFFIXED_TYPE.match(self.type).group(1)
+
+
+_LINK_KEYS = ("TOUTR", "TINNR", "INNER", "OUTER")
 
 
 @dataclass
@@ -642,13 +731,16 @@ def parse_fit_header(header, source: str = "<imgblock>") -> FitHeader:
         m = re.fullmatch(r"(\d+)_([A-Z0-9_]+)", key)
         if m and int(m.group(1)) in comps:
             n = int(m.group(1))
+            if m.group(2) in _LINK_KEYS:
+                numbers = str(card.value).split()
+                if not all(t.isdigit() for t in numbers):
+                    raise _err(source, key, f"cannot read component numbers {card.value!r}", "the image block header may be corrupt; re-run the fit")
+                comps[n].links[m.group(2)] = [int(t) for t in numbers if int(t) > 0]
+                continue
             comps[n].params.append((m.group(2), parse_header_value(card.value, source, key)))
     for c in comps.values():
-        if _TRUNCATED_TYPE.match(c.type):
-            raise _err(
-                source, f"HDU2 COMP_{c.number}", f"component type {c.type!r} is part of a To)/Ti) truncation, which is not supported yet", "give a fit without truncations"
-            )
-        if _SUFFIXED_TYPE.match(c.type) is None or c.base_type not in PARAMETERS:
+        known = c.type in TRUNCATION_TYPES or _TRUNCATED_TYPE.match(c.type) or _SUFFIXED_TYPE.match(c.type)
+        if not known or c.base_type not in PARAMETERS:
             raise _err(source, f"HDU2 COMP_{c.number}", f"unknown component type {c.type!r}", "use a GALFIT 3 image block")
     convbox = None
     if header.get("CONVBOX"):

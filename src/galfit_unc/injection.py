@@ -187,8 +187,9 @@ def refit_platescale(original_feedme: gf.Feedme | None, frame_header) -> tuple[f
 
 
 def _check_components(fit_header: gf.FitHeader, original_feedme: gf.Feedme) -> None:
-    fm_types = [c.type for c in original_feedme.components]
-    hd_types = [c.type for c in fit_header.components]
+    # Base types: GALFIT's header types a truncated Sersic 'sersic1 \\', its input file 'sersic'.
+    fm_types = [c.base_type for c in original_feedme.components]
+    hd_types = [c.base_type for c in fit_header.components]
     if fm_types != hd_types:
         raise gf.GalfitFormatError(
             f"{original_feedme.source}: components: types {fm_types} differ from the image block's {hd_types}; give the input file of this fit"
@@ -400,8 +401,8 @@ def skipped_light(fit_header: gf.FitHeader, original_feedme: gf.Feedme | None, p
         The input file's components differ from the header's, or the renderer does not
         implement a skipped component or the input file's E).
     """
+    from galfit_unc.fitter.finesample import make_renderer
     from galfit_unc.fitter.psf import load_psf
-    from galfit_unc.fitter.render import ModelRenderer
 
     light = np.zeros(_region_shape(fit_header))
     if original_feedme is None:
@@ -415,8 +416,8 @@ def skipped_light(fit_header: gf.FitHeader, original_feedme: gf.Feedme | None, p
             skipped.append(gf.Component(comp.type, rows))
     if not skipped:
         return light
-    psf = load_psf(psf_path, original_feedme.finesample)
-    renderer = ModelRenderer(skipped, fit_header.fitsect, psf, fit_header.convbox, fit_header.magzpt, exptime=exptime, finesample=original_feedme.finesample)
+    psf = load_psf(psf_path)
+    renderer = make_renderer(skipped, fit_header.fitsect, psf, fit_header.convbox, fit_header.magzpt, exptime=exptime, finesample=original_feedme.finesample)
     return renderer.model(renderer.theta0)
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.fitter.totals import sb_area
+from galfit_unc.fitter.totals import sb_area, truncated_sersic_area
 from galfit_unc.runner import judge_header
 
 __all__ = [
     "natural_key",
     "combine_magnitudes",
     "component_magnitude",
+    "truncation_of",
     "component_magnitude_error",
     "object_magnitudes",
     "object_formal_errors",
@@ -85,25 +86,49 @@ _SB_KEYS = {
 }
 
 
-def component_magnitude(comp: gf.HeaderComponent, platescale=None) -> float | None:
-    """Total magnitude of one component, or None for a component without flux (sky).
+def truncation_of(fit_header: gf.FitHeader, comp: gf.HeaderComponent) -> gf.HeaderComponent | None:
+    """The truncation component (``radial``…) of a truncated component, else None."""
+    numbers = comp.links.get("TOUTR") or comp.links.get("TINNR")
+    return fit_header.component(numbers[0]) if numbers else None
+
+
+def component_magnitude(comp: gf.HeaderComponent, platescale=None, truncation=None) -> float | None:
+    """Total magnitude of one component, or None for a component without flux (sky, truncations).
 
     ``MAG`` where the component has one.  For edgedisk, nuker, king and ferrer, whose row 3
     is a surface brightness mu (mag/arcsec^2), the total is
     ``mu - 2.5 log10(A dx dy)`` with A the profile's area in pixels (analytic, see
     :func:`galfit_unc.fitter.totals.sb_area`) and ``platescale = (dx, dy)`` in
-    arcsec/pixel (the fit's ``K)``); ``inf`` for a nuker whose total diverges.
+    arcsec/pixel (the fit's ``K)``); ``inf`` for a nuker whose total diverges.  A truncated
+    Sersic (``sersic1``/``sersic3``, its ``truncation`` component given) has A integrated
+    numerically (:func:`galfit_unc.fitter.totals.truncated_sersic_area`).
     """
     mag = comp.get("MAG")
     if mag is not None:
         return mag.value
     keys = _SB_KEYS.get(comp.base_type)
-    if keys is None:
+    truncated = "TOUTR" in comp.links or "TINNR" in comp.links
+    if keys is None and not truncated:
         return None
     if platescale is None:
         raise gf.GalfitFormatError(f"component {comp.number}: a {comp.type} component's magnitude needs the plate scale (K) of the fit; give the frame's WCS")
-    mu, size, shapes = keys
     c0 = comp.get("C0")
+    if truncated:
+        if truncation is None:
+            raise gf.GalfitFormatError(f"component {comp.number}: a {comp.type} component's magnitude needs its truncation component; give the whole fit")
+        inner = "TINNR" in comp.links
+        own = {key: truncation.get(key, comp.get(key)).value for key in ("XC", "YC", "AR", "PA")}
+        area = truncated_sersic_area(
+            comp["RE"].value, comp["N"].value if comp.get("N") is not None else 4.0, comp["AR"].value, comp["PA"].value,
+            0.0 if c0 is None else c0.value,
+            dict(dx=own["XC"] - comp["XC"].value, dy=own["YC"] - comp["YC"].value, t4=truncation["RBRK"].value,
+                 t5=truncation.get("DSFT", truncation.get("RSFT")).value, q=own["AR"], pa=own["PA"],
+                 radial2=truncation.base_type.startswith("radial2")),
+            inner,
+        )
+        mu = comp["MUBRK" if inner else "MU_0"].value
+        return mu - 2.5 * math.log10(area * platescale[0] * platescale[1])
+    mu, size, shapes = keys
     area = sb_area(
         comp.base_type,
         comp[size].value,
@@ -114,25 +139,29 @@ def component_magnitude(comp: gf.HeaderComponent, platescale=None) -> float | No
     return comp[mu].value - 2.5 * math.log10(area * platescale[0] * platescale[1])
 
 
-def component_magnitude_error(comp: gf.HeaderComponent, platescale=None) -> float | None:
+def component_magnitude_error(comp: gf.HeaderComponent, platescale=None, truncation=None) -> float | None:
     """Formal error of :func:`component_magnitude`: ``MAG``'s own, or for a surface-brightness
-    component the first-order propagation of its parameters' errors (taken as independent;
-    derivatives by central differences).  None when no parameter has an error."""
+    component the first-order propagation of its parameters' errors (and its truncation's;
+    taken as independent; derivatives by central differences).  None when no parameter has
+    an error."""
     mag = comp.get("MAG")
     if mag is not None:
         return mag.error
+    parts = [comp] if truncation is None else [comp, truncation]
     variance, any_error = 0.0, False
-    for pos, (key, hv) in enumerate(comp.params):
-        if hv.error is None or not math.isfinite(hv.error) or hv.kind == "fixed":
-            continue
-        any_error = True
-        step = 1e-6 * max(abs(hv.value), 1.0)
-        shifted = []
-        for sign in (1.0, -1.0):
-            params = list(comp.params)
-            params[pos] = (key, dataclasses.replace(hv, value=hv.value + sign * step))
-            shifted.append(component_magnitude(dataclasses.replace(comp, params=params), platescale))
-        variance += ((shifted[0] - shifted[1]) / (2 * step) * hv.error) ** 2
+    for which, part in enumerate(parts):
+        for pos, (key, hv) in enumerate(part.params):
+            if hv.error is None or not math.isfinite(hv.error) or hv.kind == "fixed":
+                continue
+            any_error = True
+            step = 1e-6 * max(abs(hv.value), 1.0)
+            shifted = []
+            for sign in (1.0, -1.0):
+                params = list(part.params)
+                params[pos] = (key, dataclasses.replace(hv, value=hv.value + sign * step))
+                moved = [dataclasses.replace(part, params=params) if k == which else p for k, p in enumerate(parts)]
+                shifted.append(component_magnitude(moved[0], platescale, *moved[1:]))
+            variance += ((shifted[0] - shifted[1]) / (2 * step) * hv.error) ** 2
     return math.sqrt(variance) if any_error else None
 
 
@@ -166,7 +195,7 @@ def object_magnitudes(fit_header: gf.FitHeader, comp_ident: dict[int, str], plat
             raise gf.GalfitFormatError(
                 f"comp_ident: component {number}: not in the fit (it has {len(fit_header.components)} components); fix the component-object table"
             ) from None
-        mag = component_magnitude(comp, platescale)
+        mag = component_magnitude(comp, platescale, truncation_of(fit_header, comp))
         if mag is None:
             raise gf.GalfitFormatError(
                 f"comp_ident: component {number}: a {comp.type} component has no magnitude; list only components with a MAG"
@@ -187,8 +216,9 @@ def object_formal_errors(fit_header: gf.FitHeader, comp_ident: dict[int, str], p
     terms: dict[str, list[tuple[float, float | None]]] = {}
     for number, obj in comp_ident.items():
         comp = fit_header.component(number)
-        mag = component_magnitude(comp, platescale)
-        terms.setdefault(obj, []).append((10.0 ** (-0.4 * mag), component_magnitude_error(comp, platescale)))
+        trunc = truncation_of(fit_header, comp)
+        mag = component_magnitude(comp, platescale, trunc)
+        terms.setdefault(obj, []).append((10.0 ** (-0.4 * mag), component_magnitude_error(comp, platescale, trunc)))
     out = {}
     for obj, parts in terms.items():
         errors = [(flux, err) for flux, err in parts if err is not None and math.isfinite(err)]

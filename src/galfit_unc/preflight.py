@@ -13,7 +13,7 @@ import shutil
 
 import numpy as np
 
-from galfit_unc.galfit_files import IGNORE, GalfitFormatError, read_comp_ident, read_fit_header
+from galfit_unc.galfit_files import IGNORE, TRUNCATION_TYPES, GalfitFormatError, read_comp_ident, read_fit_header
 from galfit_unc.targets import ConfigError, TargetsError
 
 __all__ = ["check_engine", "check_psf", "check_region_in_frame", "check_coverage", "check_inputs"]
@@ -113,7 +113,7 @@ def check_region_in_frame(imgblock, image) -> None:
 
 
 def check_coverage(comp_ident, imgblock) -> None:
-    """Refuse a comp_ident table that leaves a component of the fit (other than the sky) in no
+    """Refuse a comp_ident table that leaves a component of the fit (other than sky and truncations) in no
     object and does not mark it as ignored (object ``-``).
 
     Raises
@@ -122,7 +122,8 @@ def check_coverage(comp_ident, imgblock) -> None:
     """
     header = read_fit_header(imgblock)
     listed = read_comp_ident(comp_ident, [c.number for c in header.components], keep_ignored=True)
-    left = [c for c in header.components if c.base_type != "sky" and c.number not in listed]
+    # Sky and truncations (which shape another component) have no light of their own.
+    left = [c for c in header.components if c.base_type != "sky" and c.base_type not in TRUNCATION_TYPES and c.number not in listed]
     if left:
         names = ", ".join(f"{c.number} ({c.type})" for c in left)
         raise GalfitFormatError(

@@ -44,6 +44,7 @@ _MAJOR = {
     "nuker": ("RB", 1.0),
     "king": ("RC", 1.0),
     "ferrer": ("ROUT", 1.0),
+    **{t: ("RBRK", 1.0) for t in gf.TRUNCATION_TYPES},
 }
 
 
@@ -62,6 +63,9 @@ def undrawn_notes(fit_header: gf.FitHeader) -> list[str]:
     """
     notes = []
     for comp in fit_header.components:
+        if comp.base_type in gf.TRUNCATION_TYPES:
+            notes.append(f"component {comp.number} ({comp.type}): truncation drawn at its break radius; its softening is not drawn")
+            continue
         keys = [k for k, _ in comp.params]
         left_out = [name for pattern, name in _UNDRAWN if any(pattern.match(k) for k in keys)]
         if left_out:
@@ -80,6 +84,15 @@ def galfit_pa_to_ds9(pa) -> float:
     return float((pa + 90.0) % 360.0)
 
 
+def _truncation_shape(fit_header: gf.FitHeader, comp: gf.HeaderComponent) -> gf.HeaderComponent:
+    """A truncation as a component to draw: the ellipse of its break radius, with the
+    centre, axis ratio and PA of the component it truncates where it has none of its own."""
+    numbers = comp.links.get("OUTER") or comp.links.get("INNER")
+    linked = fit_header.component(numbers[0]) if numbers else comp
+    params = [(key, comp.get(key, linked.get(key))) for key in ("XC", "YC", "AR", "PA")] + [("RBRK", comp["RBRK"])]
+    return gf.HeaderComponent(comp.number, comp.type, params, comp.links)
+
+
 def _axes(comp: gf.HeaderComponent) -> tuple[float, float]:
     """Semi-major and semi-minor axes in pixels."""
     key, factor = _MAJOR[comp.base_type]
@@ -96,7 +109,8 @@ def model_regions(fit_header: gf.FitHeader, comp_ident: dict[int, str], *, frame
     Each component is an ellipse with semi-axes (a, q a): a = Re for sersic/devauc, Rs
     for expdisk, FWHM/2 for gaussian/moffat, and the scale radius for the others
     (edgedisk: Rs along the disc with the scale height hs as minor axis; nuker: Rb;
-    king: the core radius Rc; ferrer: the outer radius Rout). A psf component is a
+    king: the core radius Rc; ferrer: the outer radius Rout; a truncation: its break
+    radius, see :func:`_truncation_shape`). A psf component is a
     circle of ``PSF_RADIUS`` pixels, a sky component is not drawn. The fitted region
     (FITSECT) is a box.
 
@@ -126,6 +140,8 @@ def model_regions(fit_header: gf.FitHeader, comp_ident: dict[int, str], *, frame
     for comp in fit_header.components:
         if comp.base_type == "sky":
             continue
+        if comp.base_type in gf.TRUNCATION_TYPES:
+            comp = _truncation_shape(fit_header, comp)
         obj = comp_ident.get(comp.number)
         label = f"obj {obj if obj is not None else '?'}: {comp.number}"
         centre = PixCoord(comp["XC"].value - dx, comp["YC"].value - dy)

@@ -32,10 +32,14 @@ SANITY_LIMITS = {
     "ROUT": (0.02, np.inf),
     "N": (0.05, 20.0),
     "POW": (1.01, 50.0),
+    # Truncations: break radius, softening length (radial) or radius (radial2).
+    "RBRK": (0.02, np.inf),
+    "DSFT": (0.02, np.inf),
+    "RSFT": (0.02, np.inf),
 }
 #: Largest change per iteration: absolute by header key, or relative to the value for
 #: positive scale parameters (sizes, shapes, axis ratio).
-_STEP_ABSOLUTE = {"XC": 2.0, "YC": 2.0, "MAG": 0.5, "MU": 0.5, "MU_0": 0.5, "PA": 45.0}
+_STEP_ABSOLUTE = {"XC": 2.0, "YC": 2.0, "MAG": 0.5, "MU": 0.5, "MU_0": 0.5, "MUBRK": 0.5, "PA": 45.0}
 _STEP_RELATIVE = 0.5
 #: GALFIT 3.0.5 marks axis ratios below this as numerically suspect (seen in its outputs).
 SUSPECT_AXIS_RATIO = 0.1

@@ -118,7 +118,7 @@ def _load_model_only(fm: gf.Feedme, workdir: Path) -> _Inputs:
     if fm.psf is None:
         flags.append("A-2")
     else:
-        psf = load_psf(_path(workdir, fm.psf), fm.finesample)
+        psf = load_psf(_path(workdir, fm.psf))
         if len(fm.control.get("D", "").split()) < 2:
             flags.append("A-3")
     if fm.mask is None:
@@ -174,7 +174,7 @@ def _load(fm: gf.Feedme, workdir: Path, mode: int) -> _Inputs:
     if fm.psf is None:
         flags.append("A-2")
     else:
-        psf = load_psf(_path(workdir, fm.psf), fm.finesample)
+        psf = load_psf(_path(workdir, fm.psf))
         if psf.shape[1] > fm.convbox[0] or psf.shape[0] > fm.convbox[1]:
             flags.append("I-1")
     if len(d_tokens) < 2 or d_tokens[1].lower() == "none":
@@ -202,16 +202,23 @@ def _load(fm: gf.Feedme, workdir: Path, mode: int) -> _Inputs:
 
 
 def _values_report(fm, renderer, theta, errors, kinds, region):
-    """Per component: (type, [(header key, HeaderValue)]) with the sky's fixed centre."""
+    """Per component: (type, [(header key, HeaderValue)]) with the sky's fixed centre and
+    the truncation links as text (first on a truncation, last on a truncated component)."""
     x1, x2, y1, y2 = region
-    comps = [(c.type, []) for c in fm.components]
+    comps = [(gf.header_type(c), []) for c in fm.components]
+    links = gf.truncation_links(fm.components)
     for ci, comp in enumerate(fm.components):
         if comp.base_type == "sky":
             centre = ((x1 + x2) / 2, (y1 + y2) / 2)
             comps[ci][1].extend((k, HeaderValue(v, None, "fixed")) for k, v in zip(("XC", "YC"), centre))
+        if comp.base_type in gf.TRUNCATION_TYPES:
+            comps[ci][1].extend(links[ci].items())
     for k, (ci, key) in enumerate(renderer.names):
         err = None if kinds[k] in ("fixed", "constrained") else float(errors[k])
         comps[ci][1].append((key, HeaderValue(float(theta[k]), err, kinds[k])))
+    for ci, comp in enumerate(fm.components):
+        if comp.base_type not in gf.TRUNCATION_TYPES:
+            comps[ci][1].extend(links[ci].items())
     return comps
 
 
@@ -265,8 +272,8 @@ def run_galfit(
     FitError
         Unreadable or invalid input (one line naming the file, the field and what to do).
     """
-    from .profiles import SB_KINDS
-    from .render import FLUX_KEYS, FluxModel, ModelRenderer, check_supported, profiles_kind
+    from .finesample import make_renderer
+    from .render import FLUX_KEYS, FluxModel, check_supported, needs_platescale
 
     workdir = Path(workdir) if workdir is not None else Path(os.getcwd())
     init_name = str(feedme_path)
@@ -275,10 +282,10 @@ def run_galfit(
         mode = fm.mode if mode is None else int(mode)
         check_supported(fm.components, fm.psf is not None, fm.finesample, fm.source)
         inputs = _load(fm, workdir, mode)
-        renderer = ModelRenderer(
+        renderer = make_renderer(
             fm.components, inputs.region, inputs.psf, fm.convbox, fm.zeropoint, inputs.exptime, fm.finesample,
             # K) only matters (and must be there) for surface-brightness components.
-            fm.platescale if any(profiles_kind(c) in SB_KINDS for c in fm.components) else None,
+            fm.platescale if needs_platescale(fm.components) else None,
             sampling,
         )
         space = ParameterSpace(fm.components, renderer.names, renderer.theta0, inputs.constraints, fm.constraints or "constraints")

@@ -56,13 +56,25 @@ _HEADER_COMMENTS = {
     "DSDX": "x sky gradient [ADUs]",
     "DSDY": "y sky gradient [ADUs]",
     "C0": "Diskyness(-)/Boxyness(+)",
+    "MUBRK": "Surf. brghtnss @ break radius [mag/arcsec^2]",
+    "TOUTR": "Outer truncation by component(s)",
+    "TINNR": "Inner truncation by component(s)",
+    "INNER": "Component(s) with inner truncation",
+    "OUTER": "Component(s) with outer truncation",
+    "RBRK": "Break radius (99% normal flux) [pixels]",
+    "DSFT": "Softening length (1% normal flux) [pixels]",
+    "RSFT": "Softening radius (1% normal flux) [pixels]",
 }
+# GALFIT words the central surface brightness of a truncated Sersic (type ``sersic1 \``) so.
+_TRUNCATED_COMMENTS = {"MU_0": "Central surface brightness [mag/arcsec^2]"}
 _RULE = "-" * 72
 _FOURIER_KEY = re.compile(r"^F(\d+)(PA)?$")
 _BENDING_KEY = re.compile(r"^B(\d+)$")
 
 
-def _header_comment(key):
+def _header_comment(key, ctype=""):
+    if ctype.endswith(("\\", "/")) and key in _TRUNCATED_COMMENTS:
+        return _TRUNCATED_COMMENTS[key]
     m = _FOURIER_KEY.match(key)
     if m:
         return f"Azimuthal Fourier mode {m[1]} {'phase angle' if m[2] else 'amplitude'}"
@@ -77,7 +89,8 @@ class FitReport:
     """Everything written about one run, in GALFIT's terms.
 
     ``components`` holds, per component, its type and ``(header key, HeaderValue)``
-    pairs in header order (sky components include their fixed ``XC``/``YC``).
+    pairs in header order (sky components include their fixed ``XC``/``YC``; the
+    truncation links ``TOUTR``, ``TINNR``, ``INNER``, ``OUTER`` are ``(key, text)``).
     The file names are as the input file gives them.
     """
 
@@ -153,7 +166,8 @@ def _model_header(report: FitReport):
     for i, (ctype, params) in enumerate(report.components, 1):
         h.append((f"COMP_{i}", ctype, "Component type"), end=True)
         for key, hv in params:
-            h.append((f"{i}_{key}", format_header_value(hv), _header_comment(key)), end=True)
+            text = hv if isinstance(hv, str) else format_header_value(hv)  # truncation links are text
+            h.append((f"{i}_{key}", text, _header_comment(key, ctype)), end=True)
         h.append(("COMMENT", _RULE), end=True)
     h.append(("FLAGS", " ".join(report.flags) + " ", "See `galfit -help' for details."), end=True)
     h.append(("COMMENT", _RULE), end=True)
@@ -279,6 +293,7 @@ def _bending_lines(params) -> list[str]:
 
 
 def _log_lines(ctype: str, params) -> list[str]:
+    params = [(k, v) for k, v in params if not isinstance(v, str)]  # truncation links: header only
     values = dict(params)
     sky = ctype.startswith("sky")
     hidden = [(k, v) for k, v in params if _FOURIER_KEY.match(k)]

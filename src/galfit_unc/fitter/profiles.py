@@ -33,6 +33,9 @@ __all__ = [
     "sersic_kappa",
     "sersic_dkappa_dn",
     "ellipse_log_r",
+    "sersic_sb_log_area",
+    "truncation_radii",
+    "truncation",
     "evaluate",
 ]
 
@@ -91,6 +94,124 @@ def _ellipse_log_norm(p):
     ln_r = math.log(math.pi / 4.0) + special.gammaln(1.0 + 2.0 / p) - 2.0 * special.gammaln(1.0 + 1.0 / p)
     dln_r = 2.0 / p**2 * (special.digamma(1.0 + 1.0 / p) - special.digamma(1.0 + 2.0 / p))
     return ln_r, dln_r
+
+
+def sersic_sb_log_area(n, re, q, c0=None, r_ref=None):
+    """ln A, with A = F / Sigma_ref, of Sersic profiles given a surface brightness Sigma_ref.
+
+    GALFIT's truncated Sersic (``sersic1``, ``sersic3``) takes in row 3) the surface
+    brightness at a reference radius: the centre (``r_ref`` None) or ``r_ref`` pixels
+    along the major axis.  A is the total flux of the untruncated profile per unit of
+    that brightness: ``2 pi Re^2 q n kappa^(-2n) Gamma(2n) exp(kappa (r_ref/Re)^(1/n)) / R(C0)``.
+
+    Parameters
+    ----------
+    n, re, q : ndarray, shape (m,)
+    c0 : ndarray, shape (m,), optional
+    r_ref : ndarray, shape (m,), optional
+
+    Returns
+    -------
+    ln_a : ndarray (m,)
+    d : dict
+        d ln A / d of "SIZE" (Re), "SHAPE" (n), "AR" (q), "C0" (with ``c0``) and "REF"
+        (``r_ref``, with ``r_ref``), each (m,).
+    """
+    n, re, q = (np.asarray(v, dtype=np.float64) for v in (n, re, q))
+    kappa, dkappa, ln_norm, dln_norm = _sersic_constants(n)
+    ln_a = ln_norm - kappa + 2.0 * np.log(re) + np.log(q)
+    d = {"SIZE": 2.0 / re, "SHAPE": dln_norm - dkappa, "AR": 1.0 / q}
+    if c0 is not None:
+        ln_r, dln_r = _ellipse_log_norm(np.asarray(c0, dtype=np.float64) + 2.0)
+        ln_a = ln_a - ln_r
+        d["C0"] = -dln_r
+    if r_ref is not None:
+        r_ref = np.asarray(r_ref, dtype=np.float64)
+        ratio = np.log(r_ref / re)
+        b = np.exp(ratio / n)
+        ln_a = ln_a + kappa * b
+        d["SIZE"] = d["SIZE"] - kappa * b / (n * re)
+        d["SHAPE"] = d["SHAPE"] + b * (dkappa - kappa * ratio / n**2)
+        d["REF"] = kappa * b / (n * r_ref)
+    return ln_a, d
+
+
+#: GALFIT's truncation: 1/2 [1 - tanh((2 - B) r / r1 + B)] outside, its complement inside,
+#: with B = TRUNC_B0 - TRUNC_B1 r1 / Delta (found on GALFIT's renders; see truncation).
+TRUNC_B0 = 2.65
+TRUNC_B1 = 4.95
+
+
+def truncation_radii(t4, t5, radial2, inner):
+    """r1, Delta of GALFIT's truncation function and their derivatives by T4) and T5).
+
+    ``radial``: T4) the radius of 99 % of the profile, T5) the length to the radius of
+    1 %, outside (T4 + T5) or inside (T4 - T5); ``radial2``: T5) is that radius itself
+    (outer truncations only).  Outside, r1 is the 1 % radius and Delta its distance from
+    the 99 % one; inside, r1 is the 99 % radius and Delta the same distance.
+
+    Returns
+    -------
+    r1, delta : ndarray (m,)
+    jac : ndarray (m, 2, 2)
+        ``[[dr1/dT4, dr1/dT5], [dDelta/dT4, dDelta/dT5]]``.
+    """
+    t4, t5 = np.asarray(t4, dtype=np.float64), np.asarray(t5, dtype=np.float64)
+    radial2 = np.asarray(radial2, dtype=bool)
+    inner = np.asarray(inner, dtype=bool)
+    r1 = np.where(inner, t4, np.where(radial2, t5, t4 + t5))
+    delta = np.where(radial2 & ~inner, t5 - t4, t5)
+    jac = np.empty(t4.shape + (2, 2))
+    jac[..., 0, 0] = np.where(inner, 1.0, np.where(radial2, 0.0, 1.0))
+    jac[..., 0, 1] = np.where(inner, 0.0, 1.0)
+    jac[..., 1, 0] = np.where(radial2 & ~inner, -1.0, 0.0)
+    jac[..., 1, 1] = 1.0
+    return r1, delta, jac
+
+
+def truncation(dx, dy, r1, delta, q, pa, inner, derivs=False):
+    """GALFIT's truncation factor at offsets ``dx, dy`` (m, k) from the truncation's centre.
+
+    T = 1/2 [1 -+ tanh(z)], z = (2 - B) r / r1 + B, B = TRUNC_B0 - TRUNC_B1 r1 / Delta,
+    minus outside (``inner`` False) and plus inside, r the elliptical radius (axis ratio
+    ``q``, position angle ``pa`` as for the profiles).  These reproduce GALFIT 3.0.5's
+    renders of truncated Sersic profiles to single precision.
+
+    Returns
+    -------
+    T : ndarray (m, k)
+    D : dict, only with ``derivs``
+        dT/d of "XC", "YC" (the truncation's centre), "R1", "DELTA", "AR", "PA" (per degree).
+    """
+    dt = dx.dtype
+    col = lambda v: np.asarray(v, dtype=np.float64)[:, None]  # noqa: E731
+    r1, delta, q, theta = col(r1), col(delta), col(q), np.radians(col(pa))
+    sign = np.where(col(inner) > 0, 1.0, -1.0)
+    big_b = TRUNC_B0 - TRUNC_B1 * r1 / delta
+    cast = lambda v: np.asarray(v, dtype=dt)  # noqa: E731
+    sn, cs = cast(np.sin(theta)), cast(np.cos(theta))
+    xp = dy * cs - dx * sn
+    yp = dx * cs + dy * sn
+    u = yp / cast(q)
+    tiny = np.finfo(dt).tiny ** 0.25
+    r = np.sqrt(np.maximum(xp * xp + u * u, tiny * tiny))
+    z = cast(2.0 - big_b) * (r / cast(r1)) + cast(big_b)
+    th = np.tanh(z)
+    t = np.float32(0.5) * (1.0 + cast(sign) * th)
+    if not derivs:
+        return t
+    g = cast(0.5 * sign) * (1.0 - th * th)  # dT/dz
+    dz_dr = g * cast((2.0 - big_b) / r1)
+    rho = r / cast(r1)
+    out = {
+        "XC": dz_dr * (xp * sn - u * cs / cast(q)) / r,
+        "YC": dz_dr * (-xp * cs - u * sn / cast(q)) / r,
+        "R1": g * (-cast(2.0 - big_b) * rho / cast(r1) - (1.0 - rho) * cast(TRUNC_B1 / delta)),
+        "DELTA": g * (1.0 - rho) * cast(TRUNC_B1 * r1 / delta**2),
+        "AR": -dz_dr * u * u / (cast(q) * r),
+        "PA": dz_dr * xp * yp * cast((1.0 / q**2 - 1.0) * math.pi / 180.0) / r,
+    }
+    return t, out
 
 
 def ellipse_log_r(c0):

@@ -19,15 +19,13 @@ def psf_centre(shape) -> tuple[float, float]:
     return float(ny // 2), float(nx // 2)
 
 
-def load_psf(path, finesample: int = 1) -> np.ndarray:
+def load_psf(path) -> np.ndarray:
     """Read a PSF image, normalised to a sum of 1 (GALFIT normalises it too).
 
     Parameters
     ----------
     path : path-like
         FITS file; the first HDU holding a 2-D image is used.
-    finesample : int
-        E) of the input file.  Only 1 (PSF at the data's sampling) is supported.
 
     Returns
     -------
@@ -37,16 +35,10 @@ def load_psf(path, finesample: int = 1) -> np.ndarray:
     Raises
     ------
     GalfitFormatError
-        Missing or unreadable file, not a 2-D image, non-finite pixels, a sum <= 0,
-        or fine sampling other than 1.
+        Missing or unreadable file, not a 2-D image, non-finite pixels or a sum <= 0.
     """
     from astropy.io import fits
 
-    if int(finesample) != 1:
-        raise GalfitFormatError(
-            f"{path}: E) PSF fine sampling {finesample}: not supported by the embedded fitter; "
-            "use engine galfit or a PSF at the data's sampling (E) 1)"
-        )
     try:
         with fits.open(path) as hdul:
             data = next((h.data for h in hdul if h.data is not None and h.data.ndim == 2), None)

@@ -36,7 +36,9 @@ from .. import galfit_files as gf
 from . import profiles
 from .psf import psf_centre
 
-__all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "check_supported", "components_from_header", "SUBSAMPLING"]
+__all__ = [
+    "ModelRenderer", "FluxModel", "FLUX_KEYS", "check_supported", "components_from_header", "needs_platescale", "SUBSAMPLING",
+]
 
 #: Nested boxes around every profile centre: (half-width in pixels, Gauss-Legendre nodes
 #: per pixel side).  Coarse to fine; each finer box replaces the pixels it covers.
@@ -81,7 +83,7 @@ _PROFILE_TYPES = {
     "nuker": "nuker", "king": "king", "ferrer": "ferrer", "edgedisk": "edgedisk",
 }
 #: Parameters the model is linear in (through the flux 10^(-0.4 mag)): see :class:`FluxModel`.
-FLUX_KEYS = ("MAG", "MU", "MU_0", "SKY")
+FLUX_KEYS = ("MAG", "MU", "MU_0", "MUBRK", "SKY")
 _SIZE_KEY = {
     "sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": "FWHM", "moffat": "FWHM",
     "nuker": "RB", "king": "RC", "ferrer": "ROUT", "edgedisk": "RS",
@@ -90,14 +92,77 @@ _SHAPE_KEY = {"sersic": "N", "moffat": "POW", "nuker": "ALPHA", "king": "ALPHA",
 _SHAPE2_KEY = {"nuker": "BETA", "king": "RT", "ferrer": "BETA"}
 _SHAPE3_KEY = {"nuker": "GAMMA"}
 _DEVAUC_N = 4.0
-_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|[FB]\d{1,2})$")
+_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|[FB]\d{1,2}|To|Ti)$")
+_TRUNCATION_ROWS = ("T1", "T4", "T5", "T9", "T10")
 _FOURIER_ROW = re.compile(r"^F\d{1,2}$")
 _BENDING_ROW = re.compile(r"^B\d{1,2}$")
 _FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "SHAPE2", "SHAPE3", "AR", "PA", "C0")
 
 
-def _group_fields(modes, bends):
-    return _FIELDS + tuple(f"F{m}{part}" for m in modes for part in ("", "PA")) + tuple(f"B{m}" for m in bends)
+#: Fields of a group with truncated members: the truncation's centre, axis ratio, PA, T4), T5).
+_TRUNC_FIELDS = ("TXC", "TYC", "TAR", "TPA", "T4", "T5")
+
+
+def _group_fields(modes, bends, truncated=False):
+    return (
+        _FIELDS
+        + tuple(f"F{m}{part}" for m in modes for part in ("", "PA"))
+        + tuple(f"B{m}" for m in bends)
+        + (_TRUNC_FIELDS if truncated else ())
+    )
+
+
+def needs_platescale(components):
+    """Whether K) is needed: surface-brightness components (also truncated ones)."""
+    return any(profiles_kind(c) in profiles.SB_KINDS or c.truncations for c in components)
+
+
+def _truncate(img, der, parts, k):
+    """Apply the truncations of :meth:`ModelRenderer._truncation_parts` to ``ev``'s result.
+
+    ``img``/``der`` are the untruncated profile and its derivatives (rows ``k`` of the
+    group's active members) at offsets ``dx, dy``; returns the truncated image and
+    derivatives, including those by the truncation's own parameters.
+    """
+    dx, dy, p = parts
+    rows = np.flatnonzero(p["sign"][k] != 0)
+    if not len(rows):
+        zero = np.zeros_like(img)
+        return img, {**der, **{f: zero for f in _TRUNC_FIELDS}} if der else der
+    pk = {f: np.asarray(v)[k][rows] for f, v in p.items()}
+    dln_a = {key[4:]: v for key, v in pk.items() if key.startswith("dln_")}
+    t = profiles.truncation(
+        dx[rows] - pk["dxc"][:, None].astype(dx.dtype), dy[rows] - pk["dyc"][:, None].astype(dy.dtype),
+        pk["r1"], pk["delta"], pk["TAR"], pk["TPA"], pk["sign"] > 0, derivs=bool(der),
+    )
+    out_img = img.copy()
+    if not der:
+        out_img[rows] *= t
+        return out_img, der
+    t, dt = t
+    base = img[rows]
+    out = {}
+    for key, arr in der.items():
+        arr = arr.copy()
+        if key in dln_a:  # row 3) is a surface brightness: the flux moves with the shape
+            arr[rows] += base * dln_a[key][:, None].astype(arr.dtype)
+        arr[rows] *= t
+        out[key] = arr
+    zero = np.zeros_like(img)
+    for key in _TRUNC_FIELDS:
+        out[key] = zero.copy()
+    jac = pk["radii_jac"]
+    d_r1, d_delta = dt["R1"], dt["DELTA"]
+    out["TXC"][rows] = base * dt["XC"]
+    out["TYC"][rows] = base * dt["YC"]
+    out["TAR"][rows] = base * dt["AR"]
+    out["TPA"][rows] = base * dt["PA"]
+    for col, key in enumerate(("T4", "T5")):
+        d = d_r1 * jac[:, 0, col, None].astype(img.dtype) + d_delta * jac[:, 1, col, None].astype(img.dtype)
+        ref = dln_a["REF"][:, None].astype(img.dtype) * t if key == "T4" else 0.0
+        out[key][rows] = base * (d + ref)
+    out_img[rows] *= t
+    return out_img, out
 
 
 def _bend(dx, dy, modes, amp, size, pa):
@@ -172,12 +237,13 @@ def check_supported(components, has_psf, finesample=1, source=None):
     GalfitFormatError
     """
     where = f"{source}: " if source else ""
-    if int(finesample) != 1:
-        raise gf.GalfitFormatError(
-            f"{where}E) PSF fine sampling {finesample}: not supported by the embedded fitter; use engine galfit or E) 1"
-        )
+    if int(finesample) < 1:
+        raise gf.GalfitFormatError(f"{where}E) PSF fine sampling {finesample}: must be a positive integer; give E) 1 or more")
     for i, comp in enumerate(components, 1):
         base = comp.base_type
+        if base in gf.TRUNCATION_TYPES:
+            _check_truncation(where, i, comp, components)
+            continue
         if base not in _PROFILE_TYPES and base not in ("psf", "sky"):
             raise _refuse(where, i, comp, "component type")
         if comp.type != base:
@@ -192,8 +258,41 @@ def check_supported(components, has_psf, finesample=1, source=None):
             # GALFIT's bending radius is known (found on its renders) for Sersic's Re only.
             if _BENDING_ROW.match(key) and (_PROFILE_TYPES.get(base) != "sersic" or int(key[1:]) < 1):
                 raise _refuse(where, i, comp, f"bending mode {key}) on this type")
+        _check_links(where, i, comp, components)
         if base == "psf" and not has_psf:
             raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
+
+
+def _check_truncation(where, i, comp, components):
+    """A truncation must be linked by a component's To)/Ti) and have its T4) and T5)."""
+    if not any(i in c.truncations.get(link, []) for c in components for link in ("To", "Ti")):
+        raise _refuse(where, i, comp, "hidden row T0) (a truncation no To)/Ti) row links)")
+    for key in comp.rows:
+        if key not in _TRUNCATION_ROWS:
+            raise _refuse(where, i, comp, f"hidden row {key})")
+    for hkey, row, idx in gf.PARAMETERS[comp.base_type] + (("XC", "T1", 0), ("YC", "T1", 1)):
+        if (row != "T1" or row in comp.rows) and (row not in comp.rows or len(comp.rows[row].values) <= idx):
+            raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}) row {row}): missing value for {hkey}; add the row")
+
+
+def _check_links(where, i, comp, components):
+    """To)/Ti): one truncation each, on a Sersic (or devauc) without Fourier or bending
+    modes, as GALFIT's renders show them; an inner one of type radial or radial-b."""
+    for link, numbers in comp.truncations.items():
+        row = f"hidden row {link})"
+        if _PROFILE_TYPES.get(comp.base_type) != "sersic":
+            raise _refuse(where, i, comp, f"{row} (a truncation of this type)")
+        if len(comp.truncations) > 1 or len(numbers) != 1:
+            raise _refuse(where, i, comp, f"{row} (more than one truncation on a component)")
+        target = numbers[0]
+        if not 1 <= target <= len(components) or components[target - 1].base_type not in gf.TRUNCATION_TYPES:
+            raise gf.GalfitFormatError(
+                f"{where}component {i} ({comp.type}): hidden row {link}): component {target} is not a truncation; give the number of a T0) component"
+            )
+        if link == "Ti" and components[target - 1].base_type.startswith("radial2"):
+            raise _refuse(where, i, comp, f"{row} (inner truncation of type {components[target - 1].type})")
+        if any(_FOURIER_ROW.match(key) or _BENDING_ROW.match(key) for key in comp.rows):
+            raise _refuse(where, i, comp, f"{row} (truncation with Fourier or bending modes)")
 
 
 @functools.lru_cache(maxsize=64)
@@ -237,7 +336,7 @@ def _add_curvature(stack):
 class _Group:
     """Components of one radial-profile family, with the theta index of each parameter."""
 
-    def __init__(self, kind, members, index, modes=(), bends=()):
+    def __init__(self, kind, members, index, modes=(), bends=(), truncation=None):
         self.kind = kind
         self.members = np.array(members)
         # index[field] -> (m,) positions in the extended theta (constants appended).
@@ -247,7 +346,10 @@ class _Group:
         self.modes = tuple(modes)
         # Bending mode numbers of any member (amplitude 0 for members without the mode).
         self.bends = tuple(bends)
-        self.fields = _group_fields(self.modes, self.bends)
+        # Per member: (sign, radial2) of its truncation, sign -1 outer, +1 inner, 0 none;
+        # None when no member is truncated.
+        self.truncation = truncation
+        self.fields = _group_fields(self.modes, self.bends, truncation is not None)
 
 
 class ModelRenderer:
@@ -269,7 +371,7 @@ class ModelRenderer:
     exptime : float
         EXPTIME of the input image (1 when absent).
     finesample : int
-        E); only 1 is supported.
+        E); must be 1 here (:class:`finesample.FineSampledRenderer` renders finer grids).
     platescale : tuple of float, optional
         K) (dx, dy) in arcsec per pixel: converts the surface brightnesses of edgedisk,
         nuker, king and ferrer; required when there are such components.
@@ -299,13 +401,17 @@ class ModelRenderer:
         self, components, region, psf, convbox, zeropoint, exptime=1.0, finesample=1, platescale=None, sampling="exact"
     ):
         check_supported(components, psf is not None, finesample)
+        if int(finesample) != 1:
+            raise gf.GalfitFormatError(
+                f"E) PSF fine sampling {finesample}: this renderer samples the data's pixels; use finesample.make_renderer"
+            )
         if sampling not in SAMPLING_MODES:
             raise ValueError(f"sampling {sampling!r}: use one of {', '.join(SAMPLING_MODES)}")
         self.sampling = sampling
         # With a PSF, GALFIT's image blocks are matched by the exact pixel means and the
         # sub-pixel convolution of steep cores (its rule below makes them 3-5 times worse).
         self._galfit_rule = sampling == "galfit" and psf is None
-        if platescale is None and any(profiles_kind(c) in profiles.SB_KINDS for c in components):
+        if platescale is None and needs_platescale(components):
             raise gf.GalfitFormatError("K) plate scale: needed for surface-brightness components; give K)")
         # Surface brightness per arcsec^2 -> per pixel.
         self.pixel_area = 1.0 if platescale is None else float(platescale[0]) * float(platescale[1])
@@ -398,10 +504,20 @@ class ModelRenderer:
             index = {"_n_theta": n_theta}
             modes = sorted({int(key[1:]) for i in members for key in self.components[i].rows if _FOURIER_ROW.match(key)})
             bends = sorted({int(key[1:]) for i in members for key in self.components[i].rows if _BENDING_ROW.match(key)})
-            for field in _group_fields(modes, bends):
+            links = [self._truncation_of(i) for i in members]
+            truncation = None
+            if any(t is not None for t in links):
+                truncation = (
+                    np.array([0 if t is None else t[1] for t in links]),
+                    np.array([t is not None and self.components[t[0]].base_type.startswith("radial2") for t in links]),
+                )
+            for field in _group_fields(modes, bends, truncation is not None):
                 idx = []
-                for i in members:
+                for i, link in zip(members, links):
                     base = self.components[i].base_type
+                    if field in _TRUNC_FIELDS:
+                        idx.append(self._truncation_index(i, link, field, where, k_one))
+                        continue
                     key = {
                         "MAG": gf.parameter_table(self.components[i])[2][0],
                         "SIZE": _SIZE_KEY[base],
@@ -412,10 +528,54 @@ class ModelRenderer:
                     fallback = {"SHAPE": k_n4, "AR": k_one}.get(field, k_zero)
                     idx.append(where.get((i, key), fallback))
                 index[field] = np.array(idx)
-            self._groups.append(_Group(kind, members, index, modes, bends))
+            self._groups.append(_Group(kind, members, index, modes, bends, truncation))
         self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
         self._sky_members = [i for i, c in enumerate(self.components) if c.base_type == "sky"]
         self._where = where
+
+    def _truncation_of(self, i):
+        """(truncation component index, sign) of component ``i``: -1 outer, +1 inner; or None."""
+        for link, sign in (("To", -1), ("Ti", 1)):
+            numbers = self.components[i].truncations.get(link)
+            if numbers:
+                return numbers[0] - 1, sign
+        return None
+
+    @staticmethod
+    def _truncation_index(i, link, field, where, k_one):
+        """Theta index of a truncation field of component ``i``: the truncation's own
+        parameter, else (no T1), T9), T10) given) the component's, else a constant."""
+        own = {"TXC": "XC", "TYC": "YC", "TAR": "AR", "TPA": "PA"}.get(field)
+        if link is not None:
+            key = {"T4": "RBRK", "T5": "DSFT"}.get(field, own)
+            for name in (key, "RSFT") if field == "T5" else (key,):
+                if (link[0], name) in where:
+                    return where[(link[0], name)]
+        return where.get((i, own), k_one) if own else k_one
+
+    def _truncation_parts(self, group, par, sel):
+        """Per active member: what :func:`_truncate` needs (centre offset, radii, the
+        surface brightness's flux factor and their derivatives); and ln A, the log of the
+        flux per unit of row 3)'s surface brightness (0 for members without truncation)."""
+        sign = group.truncation[0][sel]
+        radial2 = group.truncation[1][sel]
+        on = sign != 0
+        t4 = np.where(on, par["T4"], 1.0)
+        r1, delta, jac = profiles.truncation_radii(t4, np.where(on, par["T5"], 1.0), radial2, sign > 0)
+        c0 = par["C0"] if group.has_c0 else None
+        ln_a, dln = profiles.sersic_sb_log_area(par["SHAPE"], par["SIZE"], par["AR"], c0)
+        dln["REF"] = np.zeros_like(ln_a)
+        inner = sign > 0
+        if inner.any():  # the reference is the break radius T4), not the centre
+            ln_i, dln_i = profiles.sersic_sb_log_area(par["SHAPE"], par["SIZE"], par["AR"], c0, np.where(inner, t4, par["SIZE"]))
+            ln_a = np.where(inner, ln_i, ln_a)
+            dln = {key: np.where(inner, dln_i[key], v) for key, v in dln.items()}
+        p = {
+            "sign": sign, "dxc": par["TXC"] - par["XC"], "dyc": par["TYC"] - par["YC"], "r1": r1, "delta": delta,
+            "TAR": par["TAR"], "TPA": par["TPA"], "radii_jac": jac,
+        }
+        p.update((f"dln_{key}", np.where(on, v, 0.0)) for key, v in dln.items())
+        return p, np.where(on, ln_a, 0.0)
 
     # ------------------------------------------------------------------ rendering
     def _group_images(self, group, theta_ext, active, derivs):
@@ -432,6 +592,10 @@ class ModelRenderer:
         flux = profiles.flux_from_mag(par["MAG"], self.zeropoint, self.exptime)
         if group.kind in profiles.SB_KINDS:
             flux = flux * self.pixel_area
+        tparts = None
+        if group.truncation is not None:
+            tparts, ln_a = self._truncation_parts(group, par, sel)
+            flux = np.where(tparts["sign"] != 0, flux * self.pixel_area * np.exp(ln_a), flux)
         c0 = par["C0"] if group.has_c0 else None
         oy0, ox0 = self._origin
         xc = (par["XC"] - ox0).astype(np.float32)
@@ -450,9 +614,11 @@ class ModelRenderer:
                 group.kind, dx, dy, *sub[:6], derivs=derivs, shape2=sub[6], shape3=sub[7], fourier=fourier
             )
             if not derivs:
-                return res, {}
-            if bamp is not None:
-                return res[0], _bent_derivatives(res[1], parts, group.bends)
+                res = (res, {})
+            elif bamp is not None:
+                res = (res[0], _bent_derivatives(res[1], parts, group.bends))
+            if tparts is not None:
+                res = _truncate(res[0], res[1], (dx, dy, tparts), k)
             return res
 
         # Pixel centres, one component at a time: the rows stay in cache (twice as fast).
@@ -847,7 +1013,14 @@ def components_from_header(fit_header) -> list[gf.Component]:
     out = []
     for hc in fit_header.components:
         comp = gf.Component(type=hc.type)
-        layout = {k: (row, idx) for k, row, idx in gf.PARAMETERS[hc.base_type]}
+        # A truncated component (``sersic1 \``) is the base type with its To)/Ti) row.
+        for link, key in (("To", "TOUTR"), ("Ti", "TINNR")):
+            if key in hc.links:
+                comp.type = hc.base_type
+                comp.rows[link] = gf.Row(link, [float(v) for v in hc.links[key]])
+        layout = {k: (row, idx) for k, row, idx in gf.parameter_table(comp)}
+        if hc.base_type in gf.TRUNCATION_TYPES:  # its optional rows, when the header has them
+            layout.update({"XC": ("T1", 0), "YC": ("T1", 1), "AR": ("T9", 0), "PA": ("T10", 0)})
         for key, hv in hc.params:
             if key in layout:
                 row, idx = layout[key]
@@ -867,6 +1040,7 @@ def components_from_header(fit_header) -> list[gf.Component]:
                 r.toggles.append(0)
             r.values[idx] = hv.value
             r.toggles[idx] = 0 if hv.kind == "fixed" else 1
-        comp.rows["Z"] = gf.Row("Z", [0.0])
+        if hc.base_type not in gf.TRUNCATION_TYPES:
+            comp.rows["Z"] = gf.Row("Z", [0.0])
         out.append(comp)
     return out
