@@ -8,8 +8,10 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from galfit_unc.cleaning import celestial_wcs, clean_cutout, cut_window, region_seed, write_cleaned
-from galfit_unc.skysearch import Window, load_frame
+from galfit_unc.frames import celestial_wcs
+from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
+from galfit_unc.frames import load_frame
+from galfit_unc.skysearch import Window
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 

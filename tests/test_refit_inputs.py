@@ -258,9 +258,9 @@ def test_shifted_positions_carry_no_float_noise(shared):
 
 def test_platescale_of_the_frame_is_written_rounded(shared, tmp_path):
     """Without an input file K) comes from the WCS: 7.32422222222222e-05 deg = 0.263672 arcsec."""
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import pixel_scale, read_frame_header
 
-    scale = inj.pixel_scale(read_frame_header(decals(shared, "org_data_example.fits")))
+    scale = pixel_scale(read_frame_header(decals(shared, "org_data_example.fits")))
     fm = inj.refit_feedme(gf.read_fit_header(decals(shared, "galfit_output_example.fits")), window_shape=(78, 96), platescale=scale)
     gf.write_feedme(fm, tmp_path / "fit.gal")
     assert re.search(r"^K\) 0\.263672 0\.263672 ", (tmp_path / "fit.gal").read_text(), re.M)

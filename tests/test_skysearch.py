@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from galfit_unc.frames import load_frame
 from galfit_unc.galfit_files import GalfitFormatError, parse_fitsect
 from galfit_unc.skysearch import (
     NotEnoughRegions,
     Window,
     check_enough,
     detect_sources,
-    load_frame,
     noise_map,
     overlap_fraction,
     psf_fwhm,
@@ -298,7 +298,7 @@ def test_real_frame_window_counts(shared):
 
 
 def test_read_frame_header_reads_no_pixels_and_skips_tables(tmp_path):
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     table = fits.BinTableHDU.from_columns([fits.Column("a", "E", array=[1.0])])
     image = fits.ImageHDU(np.arange(12.0).reshape(3, 4))

@@ -7,8 +7,9 @@ def main(snakemake):
     import numpy as np
     from astropy.io import fits
 
-    from galfit_unc.cleaning import celestial_wcs
-    from galfit_unc.skysearch import load_frame, psf_fwhm, read_image_2d, source_mask
+    from galfit_unc.frames import celestial_wcs
+    from galfit_unc.frames import load_frame, read_image_2d
+    from galfit_unc.skysearch import psf_fwhm, source_mask
 
     image, header = load_frame(snakemake.input.image)
     bad = None

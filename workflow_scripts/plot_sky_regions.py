@@ -9,7 +9,8 @@ def main(snakemake):
 
     from galfit_unc.galfit_files import read_fit_header
     from galfit_unc.plots import plot_sky_regions
-    from galfit_unc.skysearch import load_frame, read_regions_tsv
+    from galfit_unc.frames import load_frame
+    from galfit_unc.skysearch import read_regions_tsv
 
     image, _ = load_frame(snakemake.input.image)
     mask = fits.getdata(snakemake.input.mask) > 0

@@ -9,7 +9,8 @@ def main(snakemake):
     from astropy.io import fits
 
     from galfit_unc.galfit_files import read_fit_header
-    from galfit_unc.skysearch import check_enough, clipped_stats, load_frame, noise_map, region_sigma, select_windows, window_sigma, write_regions_tsv
+    from galfit_unc.frames import load_frame
+    from galfit_unc.skysearch import check_enough, clipped_stats, noise_map, region_sigma, select_windows, window_sigma, write_regions_tsv
 
     image, _ = load_frame(snakemake.input.image)
     mask_hdu = fits.open(snakemake.input.mask)[0]

@@ -12,7 +12,7 @@ def main(snakemake):
     from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
     from galfit_unc.injection import refit_platescale
     from galfit_unc.photometry import MAG_COLUMNS, SIGMA_CHOICES, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     original = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in original.components])

@@ -234,7 +234,7 @@ def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
     from galfit_unc.injection import fit_keywords, refit_constraints, refit_feedme, refit_platescale
     from galfit_unc.refit import RefitPlan
     from galfit_unc.runner import STAGE_NAMES
-    from galfit_unc.skysearch import load_frame, read_image_2d
+    from galfit_unc.frames import load_frame, read_image_2d
 
     frame, frame_header = load_frame(inputs["image"])
     fit_header = read_fit_header(inputs["imgblock"])
@@ -313,7 +313,7 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
         A window's cutout or injection failed (bad input); its message names the window.
         Windows before it are done and kept.  A failed *fit* is a record, not an error.
     """
-    from galfit_unc.skysearch import read_image_2d
+    from galfit_unc.frames import read_image_2d
 
     regions_dir, logs_dir = Path(regions_dir), Path(logs_dir)
     logs_dir.mkdir(parents=True, exist_ok=True)

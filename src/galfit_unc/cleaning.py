@@ -18,27 +18,11 @@ from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
 from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.utils.exceptions import AstropyUserWarning
-from astropy.wcs import WCS, FITSFixedWarning
 
+from .frames import DETECTOR_KEYWORDS, celestial_wcs
 from .skysearch import clipped_stats, detect_sources
 
-__all__ = ["celestial_wcs", "cut_window", "region_seed", "clean_cutout", "write_cleaned"]
-
-#: Frame keys GALFIT reads from its input image (photometry, sigma image); kept on cutouts.
-GALFIT_KEYS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE")
-
-
-def celestial_wcs(header) -> WCS:
-    """The 2-D celestial WCS of a frame header.
-
-    IRAF-written frames may declare extra axes (``WCSDIM = 3``, ``CTYPE3 = 'LINEAR'``)
-    on a 2-D image; only the sky axes are kept.
-    """
-    with warnings.catch_warnings():
-        # Expected for such headers: the extra axis is dropped right here.
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        return WCS(header).celestial
-
+__all__ = ["cut_window", "region_seed", "clean_cutout", "write_cleaned"]
 
 def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     """Cut a window out of the frame with a matching WCS.
@@ -63,7 +47,7 @@ def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     centre = ((window.x1 + window.x2) / 2 - 1, (window.y1 + window.y2) / 2 - 1)  # 0-based (x, y)
     cutout = Cutout2D(image, centre, (ny, nx), wcs=celestial_wcs(header), mode="strict")
     out = cutout.wcs.to_header()
-    for key in GALFIT_KEYS:
+    for key in DETECTOR_KEYWORDS:
         if key in header:
             out[key] = (header[key], header.comments[key])
     return cutout.data, out

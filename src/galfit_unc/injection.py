@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
-from astropy.wcs.utils import proj_plane_pixel_scales
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.frames import DETECTOR_KEYWORDS, FRAME_KEYWORDS, first_2d_hdu, open_fits, pixel_scale
 
 __all__ = [
     "sky_plane",
     "sky_in_model",
     "galaxy_light",
     "inject",
-    "pixel_scale",
     "refit_feedme",
     "refit_constraints",
     "skipped_light",
@@ -32,12 +31,6 @@ __all__ = [
     "check_refit_inputs",
     "write_injected",
 ]
-
-#: Keywords GALFIT reads from its input image for its internal sigma image and photometry.
-FRAME_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE", "BUNIT")
-#: The ones whose values change a re-fit (BUNIT is ignored by GALFIT).
-PHOTOMETRIC_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE")
-
 
 def _decimal_sum(*values) -> float:
     """Sum of floats as their shortest texts add up: 298.7289 - 219 is 79.7289, not the
@@ -162,17 +155,6 @@ def inject(cleaned_sky, galaxy) -> np.ndarray:
     if cleaned_sky.shape != galaxy.shape:
         raise ValueError(f"inject: sky window shape {cleaned_sky.shape} differs from model shape {galaxy.shape}; cut windows the size of FITSECT")
     return cleaned_sky.astype(np.float64) + galaxy
-
-
-def pixel_scale(header) -> tuple[float, float]:
-    """Pixel scale ``(dx, dy)`` in arcsec/pixel from the header's celestial WCS."""
-    from galfit_unc.cleaning import celestial_wcs
-
-    wcs = celestial_wcs(header)
-    if wcs.naxis != 2:
-        raise ValueError("pixel scale: the frame header has no celestial WCS (CTYPE1/2, CRPIX, CD or CDELT); give the frame with its WCS")
-    # 12 significant digits: a WCS holds no more; the rest is binary noise of the product.
-    return tuple(float(f"{v:.12g}") for v in proj_plane_pixel_scales(wcs) * 3600.0)
 
 
 def refit_platescale(original_feedme: gf.Feedme | None, frame_header) -> tuple[float, float]:
@@ -491,7 +473,6 @@ def check_frame_block(frame_path, imgblock_path) -> None:
     """
     # preflight imports targets, which imports this module's checks: imported here.
     from galfit_unc.preflight import check_region_in_frame
-    from galfit_unc.skysearch import _first_2d_hdu, _open_fits
 
     # A fitted region beyond the frame has its own message (the frame cannot be compared).
     check_region_in_frame(imgblock_path, frame_path)
@@ -499,8 +480,8 @@ def check_frame_block(frame_path, imgblock_path) -> None:
     with fits.open(imgblock_path) as hdul:
         stored, block_header = hdul[1].data, hdul[1].header
         block = np.asarray(stored, dtype=np.float64)
-    with _open_fits(frame_path) as hdul:
-        hdu = hdul[_first_2d_hdu(hdul, frame_path)]
+    with open_fits(frame_path) as hdul:
+        hdu = hdul[first_2d_hdu(hdul, frame_path)]
         frame_header = hdu.header
         x1, x2, y1, y2 = fit_header.fitsect
         section = np.asarray(hdu.section[y1 - 1 : y2, x1 - 1 : x2])
@@ -520,7 +501,7 @@ def check_frame_block(frame_path, imgblock_path) -> None:
             f"{where}: pixels of FITSECT {gf.format_fitsect(fit_header.fitsect)}: {int(differ.sum())} differ "
             f"(first at x={x1 + x}, y={y1 + y}: {section[y, x]:.9g} vs {block[y, x]:.9g}); {todo}"
         )
-    for key in PHOTOMETRIC_KEYWORDS:
+    for key in DETECTOR_KEYWORDS:
         if not _same_keyword(frame_header, block_header, key):
             raise gf.GalfitFormatError(
                 f"{where}: {key}: {_keyword_text(frame_header, key)} in the frame, {_keyword_text(block_header, key)} in HDU1 "

@@ -65,7 +65,7 @@ def _named(value) -> str:
 
 def _readable(column, path, ncomponents) -> str:
     """Why ``path`` cannot serve as ``column`` (empty when it can)."""
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     try:
         if column == "image":

@@ -100,7 +100,7 @@ def check_region_in_frame(imgblock, image) -> None:
     ------
     GalfitFormatError
     """
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     x1, x2, y1, y2 = read_fit_header(imgblock).fitsect
     header = read_frame_header(image)

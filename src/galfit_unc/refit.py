@@ -336,7 +336,7 @@ def check_refit(refit: dict | None, rows, source) -> None:
     ConfigError
         One line naming the configuration or the frame, the key and what to do.
     """
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
     from galfit_unc.targets import ConfigError
 
     refit = _settings(refit)

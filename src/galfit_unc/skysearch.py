@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage, signal
 
@@ -29,9 +28,6 @@ from .galfit_files import GalfitFormatError
 
 __all__ = [
     "Window",
-    "load_frame",
-    "read_image_2d",
-    "read_frame_header",
     "clipped_stats",
     "psf_fwhm",
     "detect_sources",
@@ -81,86 +77,6 @@ class Window:
     def bounds(self) -> tuple[int, int, int, int]:
         """``(x1, x2, y1, y2)`` as GALFIT's H) line and FITSECT order them."""
         return self.x1, self.x2, self.y1, self.y2
-
-
-def _open_fits(path):
-    try:
-        return fits.open(path, memmap=False)
-    except FileNotFoundError:
-        raise GalfitFormatError(f"{path}: file: not found; check the frame path") from None
-    except Exception as exc:  # astropy raises many types for damaged files
-        raise GalfitFormatError(f"{path}: FITS: unreadable ({type(exc).__name__}: {exc}); give a FITS image") from None
-
-
-def _first_2d_hdu(hdul, path) -> int:
-    """Index of the first image HDU with 2-D data, from the headers alone (no pixels read)."""
-    shapes = [(i, hdu.shape) for i, hdu in enumerate(hdul) if hdu.is_image and hdu.header.get("NAXIS", 0) > 0]
-    first_2d = next((i for i, shape in shapes if len(shape) == 2), None)
-    if first_2d is None:
-        cubes = [f"HDU{i} {shape}" for i, shape in shapes]
-        what = f"only non-2-D data ({', '.join(cubes)})" if cubes else "no image data"
-        raise GalfitFormatError(f"{path}: NAXIS: {what}; give a 2-D image (extract one plane of a cube)")
-    return first_2d
-
-
-def read_frame_header(path) -> fits.Header:
-    """Header of the frame's first HDU with 2-D data, without reading its pixels.
-
-    Raises
-    ------
-    GalfitFormatError
-        Missing or unreadable file, or no 2-D HDU (e.g. a 3-D cube).
-    """
-    with _open_fits(path) as hdul:
-        return hdul[_first_2d_hdu(hdul, path)].header.copy()
-
-
-def read_image_2d(path) -> tuple[np.ndarray, fits.Header]:
-    """Data and header of the first HDU of ``path`` with 2-D data, as stored (a bad-pixel mask
-    or sigma image: unlike :func:`load_frame`, a constant image is fine).
-
-    Raises
-    ------
-    GalfitFormatError
-        Missing or unreadable file, or no 2-D HDU.
-    """
-    with _open_fits(path) as hdul:
-        hdu = hdul[_first_2d_hdu(hdul, path)]
-        return hdu.data.copy(), hdu.header.copy()
-
-
-def load_frame(path) -> tuple[np.ndarray, fits.Header]:
-    """Read the image frame: the first HDU holding 2-D data.
-
-    Parameters
-    ----------
-    path : str or path-like
-        FITS file.
-
-    Returns
-    -------
-    data : ndarray of float64, shape (H, W)
-    header : astropy.io.fits.Header
-        Header of the HDU the data came from.
-
-    Raises
-    ------
-    GalfitFormatError
-        Missing or unreadable file, no 2-D HDU (e.g. a 3-D cube), all pixels non-finite,
-        or a constant frame.
-    """
-    with _open_fits(path) as hdul:
-        first_2d = _first_2d_hdu(hdul, path)
-        data = np.asarray(hdul[first_2d].data, dtype=np.float64)
-        header = hdul[first_2d].header.copy()
-    finite = data[np.isfinite(data)]
-    if finite.size == 0:
-        raise GalfitFormatError(f"{path}: HDU{first_2d} data: no finite pixel; give the science frame")
-    if finite.min() == finite.max():
-        raise GalfitFormatError(
-            f"{path}: HDU{first_2d} data: constant value {finite[0]:g}; give the science frame, not a blank or mask"
-        )
-    return data, header
 
 
 def clipped_stats(values, clip_sigma, clip_iters) -> tuple[float, float]:

@@ -166,7 +166,7 @@ def check_files(rows, source, producible=lambda p: False) -> None:
 
 def _image_shape(path) -> tuple[int, int]:
     """(rows, columns) of the first 2-D HDU of ``path``, from the headers alone."""
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     header = read_frame_header(path)
     return header["NAXIS2"], header["NAXIS1"]
