@@ -9,6 +9,9 @@ import os
 
 from snakemake.utils import min_version, validate
 
+from galfit_unc.preflight import check_engine
+from galfit_unc.targets import check_config, coerce_config
+
 min_version("9.0")
 
 
@@ -21,9 +24,6 @@ if os.path.exists("config/config.yaml"):
 
 # Values from `--config` typed by the schema, then one line naming the file and key of the
 # first problem; Snakemake's validate then fills the defaults of every key not set.
-from galfit_unc.preflight import check_engine
-from galfit_unc.targets import check_config, coerce_config
-
 coerce_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml")
 CONFIG_SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
 check_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml", CONFIG_SOURCE)
@@ -31,6 +31,9 @@ validate(config, "config/schemas/config.schema.yaml")
 
 # The engine can be started (fitter.galfit) before any job needs it.
 check_engine(config["fitter"], CONFIG_SOURCE)
+
+# The rules' conda environment installs the package from this source tree (its post-deploy script).
+os.environ.update(GALFIT_UNC_SOURCE=workflow.basedir)
 
 
 include: "rules/common.smk"

@@ -37,6 +37,6 @@ rule batch:
     log:
         "logs/{target}/{band}/batches/{batch}.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/batch.py"

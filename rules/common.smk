@@ -4,7 +4,9 @@ import functools
 import os
 from pathlib import Path
 
+from galfit_unc.batch import batches
 from galfit_unc.preflight import check_inputs
+from galfit_unc.skysearch import read_regions_tsv
 from galfit_unc.targets import check_files, read_targets
 
 TARGETS_TABLE = config["targets"]
@@ -70,15 +72,8 @@ def optional(*names, **fixed):
     return inputs
 
 
-def given(name):
-    """Params function: whether the target's row gives column ``name``."""
-    return lambda wildcards: bool(row(wildcards).get(name))
-
-
 @functools.cache
 def _windows(path, mtime_ns):
-    from galfit_unc.skysearch import read_regions_tsv
-
     return {w.region: [w.x1, w.x2, w.y1, w.y2] for w in read_regions_tsv(path)}
 
 
@@ -91,8 +86,6 @@ def windows(wildcards):
 
 def per_batch(wildcards):
     """Input function: the record list of every batch of the target's windows."""
-    from galfit_unc.batch import batches
-
     return [f"results/{wildcards.target}/{wildcards.band}/batches/{batch}.json" for batch in batches(windows(wildcards), config["batch"]["regions"])]
 
 

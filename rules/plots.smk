@@ -18,7 +18,7 @@ rule plot_sky_regions:
     log:
         "logs/{target}/{band}/plot_sky_regions.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/plot_sky_regions.py"
 
@@ -36,6 +36,6 @@ rule plot_magnitudes:
     log:
         "logs/{target}/{band}/plot_magnitudes.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/plot_magnitudes.py"

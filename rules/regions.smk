@@ -30,6 +30,6 @@ checkpoint regions:
     log:
         "logs/{target}/{band}/regions.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/regions.py"

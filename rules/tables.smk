@@ -10,7 +10,6 @@ rule tables:
         unpack(
             optional(
                 "feedme",
-                regions="results/{target}/{band}/regions.tsv",
                 batches=per_batch,
                 imgblock=column("imgblock"),
                 comp_ident=column("comp_ident"),
@@ -42,7 +41,7 @@ rule tables:
     log:
         "logs/{target}/{band}/tables.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/tables.py"
 
@@ -64,6 +63,6 @@ rule check:
     log:
         "logs/{target}/{band}/check.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/check.py"

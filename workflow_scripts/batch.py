@@ -1,15 +1,15 @@
 """Rule batch: cut, clean, inject and re-fit the windows of one batch; list their fit records."""
 
+import json
+from pathlib import Path
+
+from galfit_unc.batch import batches, run_batch
+from galfit_unc.skysearch import read_regions_tsv
+
 from _common import run
 
 
 def main(snakemake):
-    import json
-    from pathlib import Path
-
-    from galfit_unc.batch import batches, run_batch
-    from galfit_unc.skysearch import read_regions_tsv
-
     w = snakemake.wildcards
     windows = {win.region: list(win.bounds) for win in read_regions_tsv(snakemake.input.regions)}
     members = batches(windows, snakemake.params.size).get(w.batch)

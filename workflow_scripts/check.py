@@ -1,12 +1,12 @@
 """Rule check: fail, with the reason, when too few re-fits are usable (the tables stay)."""
 
+from galfit_unc.photometry import read_table
+from galfit_unc.runner import failure_reasons
+
 from _common import run
 
 
 def main(snakemake):
-    from galfit_unc.photometry import read_table
-    from galfit_unc.runner import failure_reasons
-
     path = snakemake.input.uncertainties
     rows, _ = read_table(path)
     n_used = min((int(r["n_used"]) for r in rows), default=0)

@@ -1,17 +1,17 @@
 """Rule plot_sky_regions: the frame, its mask, every window and the target's region, and the
 local sky-noise map."""
 
+from astropy.io import fits
+
+from galfit_unc.frames import load_frame
+from galfit_unc.galfit_files import read_fit_header
+from galfit_unc.plots import plot_sky_regions
+from galfit_unc.skysearch import read_regions_tsv
+
 from _common import run
 
 
 def main(snakemake):
-    from astropy.io import fits
-
-    from galfit_unc.galfit_files import read_fit_header
-    from galfit_unc.plots import plot_sky_regions
-    from galfit_unc.frames import load_frame
-    from galfit_unc.skysearch import read_regions_tsv
-
     image, _ = load_frame(snakemake.input.image)
     mask = fits.getdata(snakemake.input.mask) > 0
     windows = read_regions_tsv(snakemake.input.regions)

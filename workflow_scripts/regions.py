@@ -1,17 +1,25 @@
 """Checkpoint regions: select blank-sky windows of the fitted region's size whose noise matches
 the target's; write regions.tsv and the local noise map noise.fits."""
 
+import numpy as np
+from astropy.io import fits
+
+from galfit_unc.frames import load_frame
+from galfit_unc.galfit_files import read_fit_header
+from galfit_unc.skysearch import (
+    check_enough,
+    clipped_stats,
+    noise_map,
+    region_sigma,
+    select_windows,
+    window_sigma,
+    write_regions_tsv,
+)
+
 from _common import run
 
 
 def main(snakemake):
-    import numpy as np
-    from astropy.io import fits
-
-    from galfit_unc.galfit_files import read_fit_header
-    from galfit_unc.frames import load_frame
-    from galfit_unc.skysearch import check_enough, clipped_stats, noise_map, region_sigma, select_windows, window_sigma, write_regions_tsv
-
     image, _ = load_frame(snakemake.input.image)
     mask_hdu = fits.open(snakemake.input.mask)[0]
     mask = mask_hdu.data > 0

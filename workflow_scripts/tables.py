@@ -1,19 +1,28 @@
 """Rule tables: magnitudes.tsv, uncertainties.tsv and parameters.tsv from every region's fit."""
 
+import json
+from collections import Counter
+
+from galfit_unc.frames import read_frame_header
+from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
+from galfit_unc.injection import refit_platescale
+from galfit_unc.photometry import (
+    MAG_COLUMNS,
+    SIGMA_CHOICES,
+    UNC_COLUMNS,
+    magnitudes_rows,
+    original_problems,
+    parameters_rows,
+    uncertainties_rows,
+    write_table,
+)
+
 from _common import run
 
 STATS = ["n_used", "median", "std", "mad_sigma", "p16", "p84", "bias"]
 
 
 def main(snakemake):
-    import json
-    from collections import Counter
-
-    from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
-    from galfit_unc.injection import refit_platescale
-    from galfit_unc.photometry import MAG_COLUMNS, SIGMA_CHOICES, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
-    from galfit_unc.frames import read_frame_header
-
     original = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in original.components])
     records = []
