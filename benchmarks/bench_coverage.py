@@ -60,7 +60,8 @@ from galfit_unc import galfit_files as gf
 from galfit_unc.demo import read_truth
 from galfit_unc.frames import pixel_scale
 from galfit_unc.injection import galaxy_light, refit_feedme, sky_in_model
-from galfit_unc.photometry import combine_magnitudes, natural_key, object_magnitudes, read_table
+from galfit_unc.statistics import combine_magnitudes, natural_key, object_magnitudes
+from galfit_unc.tables import read_table
 from galfit_unc.runner import run_fit
 from galfit_unc.frames import load_frame
 from galfit_unc.skysearch import select_windows, source_mask

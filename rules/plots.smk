@@ -28,6 +28,8 @@ rule plot_magnitudes:
         unpack(magnitudes_plot_inputs),
     output:
         report("results/{target}/{band}/magnitudes.png", caption="../report/magnitudes.rst", category="{target}", subcategory="{band}"),
+    params:
+        use_flagged=config["stats"]["use_flagged"],
     localrule: True
     threads: 1
     resources:

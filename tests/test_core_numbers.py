@@ -8,7 +8,8 @@ from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
 from galfit_unc import injection as inj
-from galfit_unc import photometry as ph
+from galfit_unc import statistics as st
+from galfit_unc import tables as tb
 from galfit_unc.cleaning import clean_cutout, region_seed
 from galfit_unc.skysearch import clipped_stats as sky_stats
 from galfit_unc.skysearch import select_windows
@@ -26,7 +27,7 @@ def test_circular_statistics_of_a_cluster_anywhere_on_the_circle(centre, offsets
     OFFSETS = np.array(offsets)
     true = centre + OFFSETS
     written = (true + 90.0) % 180.0 - 90.0
-    stats = ph.circular_statistics(written, original=centre)
+    stats = st.circular_statistics(written, original=centre)
     assert stats["median"] == pytest.approx(centre + np.median(OFFSETS))
     assert stats["bias"] == pytest.approx(np.median(OFFSETS))
     assert stats["std"] == pytest.approx(np.std(OFFSETS, ddof=1))
@@ -116,11 +117,11 @@ def test_parameters_rows_leave_out_flagged_fits_when_asked_and_do_not_fold_sizes
         {"region": "d", "status": "flagged", "header": sersic_header(RE=1000.0, FLAGS="2")},
         {"region": "e", "status": "failed", "header": None},
     ]
-    re_ok = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=False)}["RE"]
+    re_ok = {r["parameter"]: r for r in tb.parameters_rows(original, records, use_flagged=False)}["RE"]
     # Sizes are not angles: 10, 150 and 300 are not folded onto a 180 circle.
     assert re_ok["n_used"] == 3 and re_ok["median"] == pytest.approx(150.0) and re_ok["bias"] == pytest.approx(50.0)
     assert re_ok["std"] == pytest.approx(np.std([10.0, 150.0, 300.0], ddof=1))
-    re_all = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=True)}["RE"]
+    re_all = {r["parameter"]: r for r in tb.parameters_rows(original, records, use_flagged=True)}["RE"]
     assert re_all["n_used"] == 4 and re_all["median"] == pytest.approx(225.0)
 
 
@@ -136,16 +137,16 @@ def test_clipped_stats_use_the_given_clipping():
 
 def test_circular_statistics_of_one_value_and_of_none():
     # -89 is 91 on the circle: 2 degrees from 89.
-    one = ph.circular_statistics([-89.0], original=89.0)
+    one = st.circular_statistics([-89.0], original=89.0)
     assert one["n_used"] == 1 and one["median"] == pytest.approx(91.0) and one["bias"] == pytest.approx(2.0)
-    stats = ph.circular_statistics([np.nan, np.nan], original=30.0)
+    stats = st.circular_statistics([np.nan, np.nan], original=30.0)
     assert stats["n_used"] == 0 and np.isnan(stats["median"]) and np.isnan(stats["bias"])
 
 
 def test_table_cells_with_spaces_read_back(tmp_path):
     rows = [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.12346}]
-    ph.write_table(tmp_path / "t.tsv", rows, ["region", "status", "reason", "obj_1"], {"fitsect": "[1:96,1:78]", "seed": 1})
-    back, comments = ph.read_table(tmp_path / "t.tsv")
+    tb.write_table(tmp_path / "t.tsv", rows, ["region", "status", "reason", "obj_1"], {"fitsect": "[1:96,1:78]", "seed": 1})
+    back, comments = tb.read_table(tmp_path / "t.tsv")
     assert back == [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.1235}]
     assert comments == {"fitsect": "[1:96,1:78]", "seed": "1"}
 
@@ -186,6 +187,6 @@ def test_clipped_stats_iterate_as_often_as_asked():
 def test_circular_statistics_unwrap_a_wide_cluster_about_its_mean():
     # Five angles 35 degrees apart centred on 60 (one written as 170 = -10 mod 180): unwrapped
     # about 60 they are -10 ... 130; a centre off by 20 degrees would cut the cluster at 130.
-    stats = ph.circular_statistics([170.0, 25.0, 60.0, 95.0, 130.0], 60.0)
+    stats = st.circular_statistics([170.0, 25.0, 60.0, 95.0, 130.0], 60.0)
     assert stats["median"] == pytest.approx(60.0)
     assert stats["std"] == pytest.approx(np.std([-10.0, 25.0, 60.0, 95.0, 130.0], ddof=1))

@@ -10,7 +10,7 @@ from astropy.wcs import WCS
 
 from galfit_unc import demo
 from galfit_unc import galfit_files as gf
-from galfit_unc.photometry import write_table
+from galfit_unc.tables import write_table
 from galfit_unc.skysearch import select_windows, source_mask
 
 # A small frame keeps most tests fast; the default frame is made once per module.

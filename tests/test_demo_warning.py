@@ -15,7 +15,7 @@ import yaml
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from test_demo_workflow import ROOT, snakemake
 
 WINDOWS = 8

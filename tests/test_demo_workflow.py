@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import yaml
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = (

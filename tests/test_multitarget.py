@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import DECALS, engine, write_config
 from standins.harness import snakemake as run_snakemake
 

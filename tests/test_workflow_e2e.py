@@ -9,7 +9,7 @@ import pytest
 from astropy.io import fits
 
 from galfit_unc.galfit_files import read_fit_header
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import REPO, engine, make_workdir, out, snakemake
 
 FINAL = ["regions.tsv", "magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "model.reg", "model_fk5.reg", "sky_regions.png", "magnitudes.png", "check.txt"]

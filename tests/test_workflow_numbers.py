@@ -20,7 +20,7 @@ from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import DECALS, engine, make_workdir, snakemake
 from test_workflow_e2e import header_object_mags, objects_of
 

@@ -14,7 +14,7 @@ import yaml
 from astropy.io import fits
 
 from galfit_unc.galfit_files import read_feedme, read_fit_header
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import engine, make_workdir, merge, out, snakemake
 
 BASE = {"regions": {"max_regions": 3, "min_regions": 2}, "stats": {"min_ok_regions": 1}, "refit": {"start": "perturbed", "budget": True}}

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import snakemake, write_config
 
 SIZE = 300

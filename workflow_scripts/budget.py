@@ -2,7 +2,7 @@
 
 import json
 
-from galfit_unc.photometry import read_table, write_table
+from galfit_unc.tables import read_table, write_table
 from galfit_unc.refit import STEPS, budget_rows
 
 from _common import run

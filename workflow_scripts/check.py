@@ -1,6 +1,6 @@
 """Rule check: fail, with the reason, when too few re-fits are usable (the tables stay)."""
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from galfit_unc.runner import failure_reasons
 
 from _common import run

@@ -1,7 +1,7 @@
 """Rule demo_truth: the demo's true magnitudes against the original fit's and the reported sigma."""
 
 from galfit_unc.demo import COMPARISON_COLUMNS, truth_comparison
-from galfit_unc.photometry import write_table
+from galfit_unc.tables import write_table
 
 from _common import run
 

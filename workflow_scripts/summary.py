@@ -1,6 +1,6 @@
 """Rule summary: every target's and band's uncertainties.tsv in results/summary.tsv."""
 
-from galfit_unc.photometry import summary_lines
+from galfit_unc.tables import summary_lines
 
 from _common import run
 

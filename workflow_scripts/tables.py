@@ -6,20 +6,10 @@ from collections import Counter
 from galfit_unc.frames import read_frame_header
 from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
 from galfit_unc.injection import refit_platescale
-from galfit_unc.photometry import (
-    MAG_COLUMNS,
-    SIGMA_CHOICES,
-    UNC_COLUMNS,
-    magnitudes_rows,
-    original_problems,
-    parameters_rows,
-    uncertainties_rows,
-    write_table,
-)
+from galfit_unc.statistics import SIGMA_CHOICES
+from galfit_unc.tables import MAG_COLUMNS, PAR_COLUMNS, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
 
 from _common import run
-
-STATS = ["n_used", "median", "std", "mad_sigma", "p16", "p84", "bias"]
 
 
 def main(snakemake):
@@ -83,7 +73,7 @@ def main(snakemake):
     write_table(
         snakemake.output.parameters,
         parameters_rows(original, records, use_flagged, comp_ident),
-        ["component", "type", "parameter", "value_original", *STATS],
+        PAR_COLUMNS,
         {**comments, "statistics": "as uncertainties.tsv; PA on a 180 degree circle; SKY: each re-fit's sky minus its window's level before injection"},
     )
     print(f"{len(records)} regions: {dict(counts)}")

@@ -19,7 +19,7 @@ Files of window ``R`` under ``regions_dir/R/``:
     (:mod:`galfit_unc.injection`).
 ``fit/``, ``status.json``
     The engine's directory and the fit's record (:mod:`galfit_unc.runner`), with the
-    window's sky level before injection (``sky_level``, :func:`galfit_unc.photometry.window_sky_level`).
+    window's sky level before injection (``sky_level``, :func:`galfit_unc.statistics.window_sky_level`).
 ``done.json``
     Written last: the key of everything the window's files depend on (the window, the
     settings, the contents of the input files and this package's version).
@@ -165,7 +165,7 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
     from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
     from galfit_unc.galfit_files import write_feedme
     from galfit_unc.injection import inject, refit_sigma, write_injected
-    from galfit_unc.photometry import window_sky_level
+    from galfit_unc.statistics import window_sky_level
     from galfit_unc.runner import STAGE_NAMES, run_fit
     from galfit_unc.skysearch import Window
 

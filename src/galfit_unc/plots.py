@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from galfit_unc.photometry import flagged_for
+from galfit_unc.tables import flagged_for, usable
 
 __all__ = ["window_labels", "plot_sky_regions", "magnitude_panels", "plot_magnitudes"]
 
@@ -139,7 +139,7 @@ def magnitude_panels(mag_rows, unc_rows, use_flagged: bool, source="uncertaintie
     Parameters
     ----------
     mag_rows, unc_rows : list of dict
-        The tables as :func:`galfit_unc.photometry.read_table` reads them, with
+        The tables as :func:`galfit_unc.tables.read_table` reads them, with
         ``flagged_objects`` kept as text; both list the objects in the same order.
     use_flagged : bool
         Whether values flagged for an object were used (``stats.use_flagged``).
@@ -157,7 +157,7 @@ def magnitude_panels(mag_rows, unc_rows, use_flagged: bool, source="uncertaintie
         raise ValueError(f"{source}: rows: {len(unc_rows)} objects, magnitudes.tsv has {len(objects)}; re-create the tables")
     fits = [r for r in mag_rows[1:] if r["status"] in ("ok", "flagged")]
     return {
-        "rows": [{obj: r[f"obj_{obj}"] for obj in objects if use_flagged or not flagged_for(r, obj)} for r in fits],
+        "rows": [{obj: r[f"obj_{obj}"] for obj in objects if usable(r["status"], flagged_for(r, obj), use_flagged)} for r in fits],
         "original": {obj: mag_rows[0][f"obj_{obj}"] for obj in objects},
         "stats": {obj: {"median": r["median"], "sigma": r["sigma"]} for obj, r in zip(objects, unc_rows)},
         "flagged": {obj: (sum(flagged_for(r, obj) for r in fits), len(fits)) for obj in objects},

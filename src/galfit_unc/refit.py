@@ -358,7 +358,7 @@ def budget_rows(tables: dict[str, list[dict]], column: str = "std") -> list[dict
     Parameters
     ----------
     tables : dict
-        Step -> rows of that step's ``uncertainties.tsv`` (:func:`galfit_unc.photometry.read_table`).
+        Step -> rows of that step's ``uncertainties.tsv`` (:func:`galfit_unc.tables.read_table`).
     column : str
         The statistic reported per step.
     """

@@ -30,7 +30,6 @@ original fit had not (:func:`judge_header`): a fit-quality FLAGS value (1 iterat
 
 from __future__ import annotations
 
-import collections
 import fcntl
 import json
 import math
@@ -43,7 +42,7 @@ import time
 import uuid
 from pathlib import Path
 
-__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "FIT_FLAGS", "run_fit", "judge_header", "judge_output", "failure_reasons", "thread_env"]
+__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "FIT_FLAGS", "run_fit", "judge_header", "judge_output", "thread_env"]
 
 #: Plain names of the files a re-fit's input file refers to, inside its fit directory.
 STAGE_NAMES = {
@@ -276,28 +275,6 @@ def judge_output(output, exit_code, failure: str = "", original=None) -> dict:
     except GalfitFormatError as exc:
         return {"status": "failed", "reason": f"unreadable output block: {exc}", "chi2nu": None}
     return judge_header(header, original)
-
-
-def failure_reasons(rows, use_flagged: bool, top: int = 3) -> list[tuple[str, int]]:
-    """The most common reasons why re-fits were not usable, with their counts.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Rows of ``magnitudes.tsv`` (``status``, ``reason``); the original fit's row is skipped.
-    use_flagged : bool
-        Whether flagged fits count as usable (``stats.use_flagged``).
-    top : int
-        How many reasons to return.
-
-    Returns
-    -------
-    list of (reason, count)
-        Most common first; ties in the order the reasons first appear.
-    """
-    unusable = [r for r in rows if r["status"] == "failed" or (r["status"] == "flagged" and not use_flagged)]
-    counts = collections.Counter((r.get("reason") or r["status"]) for r in unusable)
-    return counts.most_common(top)
 
 
 def _stage(inputs: dict, feedme, workdir: Path) -> None:
