@@ -2,7 +2,7 @@
 
 from galfit_unc.frames import celestial_wcs, read_frame_header
 from galfit_unc.galfit_files import read_comp_ident, read_fit_header
-from galfit_unc.regionfile import write_region_files
+from galfit_unc.ds9 import write_region_files
 
 from _common import run
 

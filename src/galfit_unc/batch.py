@@ -35,13 +35,13 @@ import contextlib
 import hashlib
 import importlib
 import json
-import os
 import traceback
 from pathlib import Path
 
 import numpy as np
 
 from galfit_unc import __version__
+from galfit_unc.fitter.output import atomic_write
 from galfit_unc.refit import window_psf
 
 __all__ = ["BATCH_FORMAT", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
@@ -100,9 +100,7 @@ def window_key(window, settings: dict, digests: dict) -> str:
 
 def _write_json(path: Path, value) -> None:
     # Written aside and renamed: a reader never sees half a record.
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=1) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(value, indent=1) + "\n"))
 
 
 def _finished(region_dir: Path, key: str):

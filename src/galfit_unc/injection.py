@@ -23,6 +23,7 @@ __all__ = [
     "sky_in_model",
     "galaxy_light",
     "inject",
+    "header_components",
     "refit_feedme",
     "refit_constraints",
     "skipped_light",
@@ -200,6 +201,29 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
     return rows
 
 
+def header_components(fit_header: gf.FitHeader, shift=(0, 0)) -> list[gf.Component]:
+    """The components of an image block's header as input-file components.
+
+    Parameters
+    ----------
+    fit_header : FitHeader
+    shift : (float, float)
+        Subtracted from every position (the window's offset); positions as in the header
+        by default.
+
+    Returns
+    -------
+    list of Component
+        Values and toggles (fixed = 0) of the header; ``Z) 0`` for each.
+
+    Raises
+    ------
+    GalfitFormatError
+        A parameter the header lacks.
+    """
+    return [gf.Component(h.type, _header_rows(h, shift)) for h in fit_header.components]
+
+
 def _feedme_rows(hcomp: gf.HeaderComponent, comp: gf.Component, shift) -> dict[str, gf.Row]:
     """Rows of the original input file with values replaced by the header's best fit."""
     rows = copy.deepcopy(comp.rows)
@@ -268,7 +292,7 @@ def refit_feedme(
         ]
         finesample = original_feedme.finesample
     else:
-        comps = [gf.Component(h.type, _header_rows(h, shift)) for h in fit_header.components]
+        comps = header_components(fit_header, shift)
         finesample = 1
     if fit_header.convbox is not None:
         convbox = fit_header.convbox
