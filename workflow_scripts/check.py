@@ -1,7 +1,6 @@
 """Rule check: fail, with the reason, when too few re-fits are usable (the tables stay)."""
 
-from galfit_unc.tables import read_table
-from galfit_unc.runner import failure_reasons
+from galfit_unc.tables import failure_reasons, read_table
 
 from _common import run
 
