@@ -10,7 +10,7 @@ import os
 from snakemake.utils import min_version, validate
 
 from galfit_unc.preflight import check_engine
-from galfit_unc.targets import check_config, coerce_config
+from galfit_unc.config import check_config, coerce_config
 
 min_version("9.0")
 

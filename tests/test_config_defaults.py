@@ -8,7 +8,8 @@ import yaml
 
 from conftest import ROOT
 from faults.common import error_line, text
-from galfit_unc.targets import ConfigError, TargetsError, check_config, coerce_config, read_targets
+from galfit_unc.config import ConfigError, check_config, coerce_config
+from galfit_unc.targets import TargetsError, read_targets
 from standins.harness import DECALS, snakemake
 
 SCHEMA = ROOT / "config" / "schemas" / "config.schema.yaml"

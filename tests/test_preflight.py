@@ -14,7 +14,7 @@ from conftest import shared_path
 from faults.common import error_line, small_config, text
 from galfit_unc import galfit_files as gf
 from galfit_unc.preflight import check_coverage, check_engine, check_psf
-from galfit_unc.targets import ConfigError
+from galfit_unc.config import ConfigError
 from standins.harness import DECALS, make_workdir, out, snakemake
 
 

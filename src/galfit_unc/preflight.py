@@ -14,7 +14,8 @@ import shutil
 import numpy as np
 
 from galfit_unc.galfit_files import IGNORE, GalfitFormatError, read_comp_ident, read_fit_header
-from galfit_unc.targets import ConfigError, TargetsError
+from galfit_unc.config import ConfigError
+from galfit_unc.targets import TargetsError
 
 __all__ = ["check_engine", "check_psf", "check_region_in_frame", "check_coverage", "check_inputs"]
 

@@ -337,7 +337,7 @@ def check_refit(refit: dict | None, rows, source) -> None:
         One line naming the configuration or the frame, the key and what to do.
     """
     from galfit_unc.frames import read_frame_header
-    from galfit_unc.targets import ConfigError
+    from galfit_unc.config import ConfigError
 
     refit = _settings(refit)
     try:
