@@ -1,5 +1,5 @@
 # galfit-unc: systematic uncertainties of a GALFIT model by injection into blank sky windows
-# of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> galaxy ->
+# of the same frame.  Stages (one per rules/*.smk): mask -> windows (checkpoint) -> galaxy ->
 # batch (per window: cutout -> inject -> fit) -> tables (+ check), regfile and plots; with refit.budget, batches and
 # tables again per budget step -> budget.tsv (rules/budget.smk).  See the README for inputs, config keys and
 # outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph (`dot` is Graphviz's:
@@ -39,7 +39,7 @@ os.environ.update(GALFIT_UNC_SOURCE=workflow.basedir)
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/mask.smk"
-include: "rules/regions.smk"
+include: "rules/windows.smk"
 include: "rules/galaxy.smk"
 include: "rules/batch.smk"
 include: "rules/tables.smk"

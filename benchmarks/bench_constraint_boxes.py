@@ -68,7 +68,7 @@ def run(workdir: Path, feedme: Path, cores: int) -> Path:
 def parameters(out: Path) -> dict:
     """(component, key) -> array of the re-fitted values over the windows."""
     values = {}
-    for block in sorted(out.glob("regions/*/fit/output.fits")):
+    for block in sorted(out.glob("windows/*/fit/output.fits")):
         for comp in gf.read_fit_header(block).components:
             for key, hv in comp.params:
                 values.setdefault((comp.number, key), []).append(hv.value)

@@ -10,7 +10,7 @@ from galfit_unc import galfit_files as gf
 from galfit_unc import injection as inj
 from galfit_unc import statistics as st
 from galfit_unc import tables as tb
-from galfit_unc.cleaning import clean_cutout, region_seed
+from galfit_unc.cleaning import clean_cutout, window_seed
 from galfit_unc.skysearch import clipped_stats as sky_stats
 from galfit_unc.skysearch import select_windows
 
@@ -69,14 +69,14 @@ def test_sky_in_model_without_sky_component_is_no():
 
 
 def test_region_seed_accepts_zero_and_gives_distinct_64_bit_seeds():
-    seeds = {region_seed(0, f"x{x:04d}_y0001") for x in range(200)}
+    seeds = {window_seed(0, f"x{x:04d}_y0001") for x in range(200)}
     assert len(seeds) == 200
     assert all(0 <= s < 2**64 for s in seeds)
     # Both 32-bit halves carry entropy (they are not copies of each other).
     assert any((s >> 32) != (s & 0xFFFFFFFF) for s in seeds)
     assert max(seeds) >= 2**63 // 4
     with pytest.raises(ValueError, match="seed: -1 is negative"):
-        region_seed(-1, "x0001_y0001")
+        window_seed(-1, "x0001_y0001")
 
 
 def test_refit_from_a_header_alone_fits_every_component_at_the_datas_sampling():
@@ -110,12 +110,12 @@ def sersic_header(**values):
 def test_parameters_rows_leave_out_flagged_fits_when_asked_and_do_not_fold_sizes():
     original = sersic_header(RE=100.0)
     records = [
-        {"region": "a", "status": "ok", "header": sersic_header(RE=10.0)},
-        {"region": "b", "status": "ok", "header": sersic_header(RE=150.0)},
-        {"region": "c", "status": "ok", "header": sersic_header(RE=300.0)},
+        {"window": "a", "status": "ok", "header": sersic_header(RE=10.0)},
+        {"window": "b", "status": "ok", "header": sersic_header(RE=150.0)},
+        {"window": "c", "status": "ok", "header": sersic_header(RE=300.0)},
         # FLAGS 2 (a singular fit) that the original fit did not have.
-        {"region": "d", "status": "flagged", "header": sersic_header(RE=1000.0, FLAGS="2")},
-        {"region": "e", "status": "failed", "header": None},
+        {"window": "d", "status": "flagged", "header": sersic_header(RE=1000.0, FLAGS="2")},
+        {"window": "e", "status": "failed", "header": None},
     ]
     re_ok = {r["parameter"]: r for r in tb.parameters_rows(original, records, use_flagged=False)}["RE"]
     # Sizes are not angles: 10, 150 and 300 are not folded onto a 180 circle.
@@ -144,10 +144,10 @@ def test_circular_statistics_of_one_value_and_of_none():
 
 
 def test_table_cells_with_spaces_read_back(tmp_path):
-    rows = [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.12346}]
-    tb.write_table(tmp_path / "t.tsv", rows, ["region", "status", "reason", "obj_1"], {"fitsect": "[1:96,1:78]", "seed": 1})
+    rows = [{"window": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.12346}]
+    tb.write_table(tmp_path / "t.tsv", rows, ["window", "status", "reason", "obj_1"], {"fitsect": "[1:96,1:78]", "seed": 1})
     back, comments = tb.read_table(tmp_path / "t.tsv")
-    assert back == [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.1235}]
+    assert back == [{"window": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.1235}]
     assert comments == {"fitsect": "[1:96,1:78]", "seed": "1"}
 
 
@@ -157,7 +157,7 @@ def test_select_windows_ranks_counts_above_65535():
     # than 16 bits hold) and least, 25600, at x = 100.  The cleanest comes first, top row first.
     mask = np.zeros((1000, 500), bool)
     mask[:, :164] = True
-    (first,) = select_windows(mask, (400, 400), (1, 10, 901, 1000), target_margin=0, contaminant_frac=0.5, max_regions=1)
+    (first,) = select_windows(mask, (400, 400), (1, 10, 901, 1000), target_margin=0, contaminant_frac=0.5, max_windows=1)
     assert (first.x1, first.y1) == (101, 1)
     assert first.masked_frac == pytest.approx(25600 / 160000)
 

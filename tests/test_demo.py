@@ -162,7 +162,7 @@ def test_field_follows_rising_number_counts(default_demo):
 
 def test_frame_leaves_twenty_blank_windows_of_the_target_size(default_demo):
     mask = source_mask(default_demo.frame)
-    windows = select_windows(mask, (80, 80), default_demo.region, max_regions=30)
+    windows = select_windows(mask, (80, 80), default_demo.region, max_windows=30)
     assert len(windows) >= 20
 
 

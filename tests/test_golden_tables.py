@@ -25,10 +25,26 @@ from conftest import DATA
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = DATA / "golden"
 TARGET_FILES = ("regions.tsv", "magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "model.reg", "model_fk5.reg", "check.txt")
-#: (pattern, replacement) applied to the golden files' lines and file names, in order.
-RENAMED: list[tuple[str, str]] = []
-#: Old configuration path (section, key or None) -> new path.
-RENAMED_KEYS: dict[tuple, tuple] = {}
+#: (pattern, replacement) applied to the golden files' lines and file names, in order: sky
+#: windows were called regions (the windows table, its first column and the fits' tables'
+#: first column, the configuration keys echoed in the headers, the count of windows).
+RENAMED: list[tuple[str, str]] = [
+    (r"^regions\.tsv$", "windows.tsv"),
+    (r"^region\t", "window\t"),
+    (r"^# regions: ", "# windows: "),
+    (r"^# regions\.", "# windows."),
+    (r"\bmax_regions\b", "max_windows"),
+    (r"\bmin_regions\b", "min_windows"),
+    (r"\bmin_ok_regions\b", "min_ok_windows"),
+]
+#: Old configuration path -> new path.
+RENAMED_KEYS: dict[tuple, tuple] = {
+    ("regions",): ("windows",),
+    ("regions", "max_regions"): ("windows", "max_windows"),
+    ("regions", "min_regions"): ("windows", "min_windows"),
+    ("batch", "regions"): ("batch", "windows"),
+    ("stats", "min_ok_regions"): ("stats", "min_ok_windows"),
+}
 
 
 def renamed(text: str) -> str:

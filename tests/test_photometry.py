@@ -98,28 +98,28 @@ def test_circular_statistics_across_the_wrap():
 
 
 def test_table_round_trip_and_determinism(tmp_path):
-    rows = [{"region": "original", "status": "original", "chi2nu": 0.62834567, "n": 3}, {"region": "r01", "status": "ok", "chi2nu": float("nan"), "n": 4}]
+    rows = [{"window": "original", "status": "original", "chi2nu": 0.62834567, "n": 3}, {"window": "r01", "status": "ok", "chi2nu": float("nan"), "n": 4}]
     comments = {"target": "coolj0112", "engine": "galfit"}
     a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
-    tb.write_table(a, rows, ["region", "status", "chi2nu", "n"], comments)
-    tb.write_table(b, [dict(r) for r in rows], ["region", "status", "chi2nu", "n"], dict(comments))
+    tb.write_table(a, rows, ["window", "status", "chi2nu", "n"], comments)
+    tb.write_table(b, [dict(r) for r in rows], ["window", "status", "chi2nu", "n"], dict(comments))
     assert a.read_bytes() == b.read_bytes()
     text = a.read_text()
-    assert text.splitlines()[:3] == ["# target: coolj0112", "# engine: galfit", "region\tstatus\tchi2nu\tn"]
+    assert text.splitlines()[:3] == ["# target: coolj0112", "# engine: galfit", "window\tstatus\tchi2nu\tn"]
     assert "original\toriginal\t0.6283\t3" in text and "r01\tok\tnan\t4" in text
     back, back_comments = tb.read_table(a)
     assert back_comments == comments
-    assert back[0]["chi2nu"] == 0.6283 and back[0]["n"] == 3.0 and back[1]["region"] == "r01"
+    assert back[0]["chi2nu"] == 0.6283 and back[0]["n"] == 3.0 and back[1]["window"] == "r01"
     assert math.isnan(back[1]["chi2nu"])
 
 
 def _records():
     return [
-        {"region": "r01", "status": "ok", "reason": "", "chi2nu": 1.1, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY)), "sky_level": 0.25},
+        {"window": "r01", "status": "ok", "reason": "", "chi2nu": 1.1, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY)), "sky_level": 0.25},
         # Component 1's size is at a bound (*...*), which the original is not: object A is flagged here.
-        {"region": "r02", "status": "flagged", "reason": "", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0, re="*4.0000* +/- *0.1*")), (2, "sersic", _sersic(21.2)), (3, "sky", SKY)), "sky_level": 0.75},
-        {"region": "r03", "status": "failed", "reason": "no output", "chi2nu": None, "engine": "galfit", "header": None},
-        {"region": "r04", "status": "ok", "reason": "", "chi2nu": 0.9, "engine": "galfit", "header": _header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY)), "sky_level": 0.5},
+        {"window": "r02", "status": "flagged", "reason": "", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0, re="*4.0000* +/- *0.1*")), (2, "sersic", _sersic(21.2)), (3, "sky", SKY)), "sky_level": 0.75},
+        {"window": "r03", "status": "failed", "reason": "no output", "chi2nu": None, "engine": "galfit", "header": None},
+        {"window": "r04", "status": "ok", "reason": "", "chi2nu": 0.9, "engine": "galfit", "header": _header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY)), "sky_level": 0.5},
     ]
 
 
@@ -127,7 +127,7 @@ def test_magnitudes_and_uncertainties_rows():
     original = _header((1, "sersic", _sersic(20.0, 90.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY), chi2nu=0.7)
     ident = {2: "B", 1: "A"}
     rows = tb.magnitudes_rows(original, _records(), ident)
-    assert [r["region"] for r in rows] == ["original", "r01", "r02", "r03", "r04"]
+    assert [r["window"] for r in rows] == ["original", "r01", "r02", "r03", "r04"]
     assert rows[0]["status"] == "original" and rows[0]["chi2nu"] == 0.7
     assert list(rows[0])[-2:] == ["obj_A", "obj_B"]  # sorted, not in comp_ident's order
     assert rows[1]["obj_A"] == pytest.approx(20.1) and rows[2]["obj_B"] == pytest.approx(21.2)
@@ -249,7 +249,7 @@ def test_warning_for_split_refits_and_an_original_outside():
     ident = {1: "A"}
 
     def refit(mag, re):
-        return {"region": "r", "status": "ok", "header": _header((1, "sersic", _sersic(mag, re=f"{re} +/- 0.1")), (2, "sky", SKY))}
+        return {"window": "r", "status": "ok", "header": _header((1, "sersic", _sersic(mag, re=f"{re} +/- 0.1")), (2, "sky", SKY))}
 
     # Sizes in two solutions, 1 and 4 pixels (0.6 dex apart), magnitudes around the original.
     mags = [19.98, 20.0, 20.02, 19.99, 20.01, 20.0, 19.97, 20.03]
@@ -275,7 +275,7 @@ def test_parameters_rows_positions_back_in_the_original_frame():
         h[f"1_{key}"] = value
     original = gf.parse_fit_header(h)
     refits = [
-        {"region": r, "status": "ok", "header": _header((1, "sersic", [("XC", f"{x} +/- 0.1"), ("YC", "30.0 +/- 0.1"), ("MAG", "20.0 +/- 0.1")]))}
+        {"window": r, "status": "ok", "header": _header((1, "sersic", [("XC", f"{x} +/- 0.1"), ("YC", "30.0 +/- 0.1"), ("MAG", "20.0 +/- 0.1")]))}
         for r, x in (("a", 25.5), ("b", 24.5))
     ]
     rows = {r["parameter"]: r for r in tb.parameters_rows(original, refits, use_flagged=True)}

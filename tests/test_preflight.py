@@ -71,7 +71,7 @@ CASES = {
     "engine_not_executable": lambda tmp: ({"fitter": {"engine": "galfit", "galfit": not_executable(tmp)}}, {}, ("config.yaml", "fitter.galfit", "is not executable"), "chmod +x"),
     "engine_bad_interpreter": lambda tmp: ({"fitter": {"engine": "galfit", "galfit": bad_interpreter(tmp)}}, {}, ("config.yaml", "fitter.galfit", "/nonexistent/python9"), "fix its first line"),
     "config_misspelt_section": lambda tmp: ({"fiter": {"engine": "galfit"}}, {}, ("config.yaml", "fiter: unknown key"), "did you mean 'fitter'?"),
-    "config_misspelt_key": lambda tmp: ({"regions": {"max_region": 20}}, {}, ("config.yaml", "regions.max_region: unknown key"), "did you mean 'regions.max_regions'?"),
+    "config_misspelt_key": lambda tmp: ({"windows": {"max_window": 20}}, {}, ("config.yaml", "windows.max_window: unknown key"), "did you mean 'windows.max_windows'?"),
 }
 
 

@@ -221,8 +221,8 @@ def test_refit_inherits_boxes_platescale_and_keywords_of_the_original(shared, tm
     }
     fits.writeto(inputs["sources"], (fits.getdata(frame) > 200).astype(np.uint8))
     settings = {**SETTINGS, "fitter": {**SETTINGS["fitter"], "galfit": engine(tmp_path, "galfit_like")}}
-    [record] = run_batch([("x0030_y0020", [30, 125, 20, 97])], inputs, settings, tmp_path / "regions", tmp_path / "logs")
-    folder = tmp_path / "regions" / "x0030_y0020"
+    [record] = run_batch([("x0030_y0020", [30, 125, 20, 97])], inputs, settings, tmp_path / "windows", tmp_path / "logs")
+    folder = tmp_path / "windows" / "x0030_y0020"
     boxes = {(c.components[0], c.name): (c.low, c.high) for c in gf.read_constraints(folder / "fit" / "constraints.txt")}
     assert boxes[(2, "5")] == (0.5, 8.0) and boxes[(17, "9")] == (0.07, 1.0)
     gal = (folder / "fit.gal").read_text()

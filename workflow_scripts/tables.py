@@ -1,4 +1,4 @@
-"""Rule tables: magnitudes.tsv, uncertainties.tsv and parameters.tsv from every region's fit."""
+"""Rule tables: magnitudes.tsv, uncertainties.tsv and parameters.tsv from every window's fit."""
 
 import json
 from collections import Counter
@@ -40,7 +40,7 @@ def main(snakemake):
         "engine": snakemake.params.engine,
         "seed": "; ".join(seeds),
         "stats.use_flagged": use_flagged,
-        "regions": len(records),
+        "windows": len(records),
         "ok": counts["ok"],
         "flagged": counts["flagged"],
         "failed": counts["failed"],
@@ -76,7 +76,7 @@ def main(snakemake):
         PAR_COLUMNS,
         {**comments, "statistics": "as uncertainties.tsv; PA on a 180 degree circle; SKY: each re-fit's sky minus its window's level before injection"},
     )
-    print(f"{len(records)} regions: {dict(counts)}")
+    print(f"{len(records)} windows: {dict(counts)}")
 
 
 run(snakemake, main)  # noqa: F821

@@ -5,7 +5,7 @@ A re-fit takes seconds, and starting an interpreter with numpy and astropy costs
 second of CPU: one job per stage and window would spend more time starting than fitting, and
 a cluster job should take minutes, not seconds.  So one job runs a batch of windows.
 
-Files of window ``R`` under ``regions_dir/R/``:
+Files of window ``R`` under ``windows_dir/R/``:
 
 ``sky.fits``
     The cleaned cutout (:mod:`galfit_unc.cleaning`).
@@ -46,31 +46,31 @@ from galfit_unc.refit import window_psf
 
 __all__ = ["BATCH_FORMAT", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
 
-#: Batch ids: ``b000``, ``b001``, ... in the order of the regions table.
+#: Batch ids: ``b000``, ``b001``, ... in the order of the windows table.
 BATCH_FORMAT = "b{:03d}"
 _DONE = "done.json"
 _STATUS = "status.json"
 
 
-def batches(regions, size: int) -> dict[str, list]:
-    """Consecutive groups of ``size`` regions, keyed by batch id.
+def batches(windows, size: int) -> dict[str, list]:
+    """Consecutive groups of ``size`` windows, keyed by batch id.
 
     Parameters
     ----------
-    regions : sequence
-        Regions in the order of the regions table.
+    windows : sequence
+        Windows in the order of the windows table.
     size : int
-        Regions per batch (the last batch may hold fewer).
+        Windows per batch (the last batch may hold fewer).
 
     Returns
     -------
     dict
-        ``{"b000": regions[:size], "b001": regions[size:2 * size], ...}``.
+        ``{"b000": windows[:size], "b001": windows[size:2 * size], ...}``.
     """
     if size < 1:
-        raise ValueError(f"batch.regions: {size} is below 1; give the number of windows per job (1 or more)")
-    regions = list(regions)
-    return {BATCH_FORMAT.format(k): regions[start : start + size] for k, start in enumerate(range(0, len(regions), size))}
+        raise ValueError(f"batch.windows: {size} is below 1; give the number of windows per job (1 or more)")
+    windows = list(windows)
+    return {BATCH_FORMAT.format(k): windows[start : start + size] for k, start in enumerate(range(0, len(windows), size))}
 
 
 def file_digest(path) -> str:
@@ -103,11 +103,11 @@ def _write_json(path: Path, value) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(value, indent=1) + "\n"))
 
 
-def _finished(region_dir: Path, key: str):
+def _finished(window_dir: Path, key: str):
     """The window's fit record if its files are complete for ``key``, else None."""
     try:
-        done = json.loads((region_dir / _DONE).read_text())
-        record = json.loads((region_dir / _STATUS).read_text())
+        done = json.loads((window_dir / _DONE).read_text())
+        record = json.loads((window_dir / _STATUS).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     return record if done.get("key") == key else None
@@ -130,12 +130,12 @@ def cut_aux(data, window, path, kind: str) -> np.ndarray:
     return cut
 
 
-def process_window(region: str, window, shared: dict, settings: dict, region_dir: Path, threads: int = 1, index: int = 0) -> dict:
+def process_window(name: str, window, shared: dict, settings: dict, window_dir: Path, threads: int = 1, index: int = 0) -> dict:
     """Cut, clean, inject and re-fit one window; return the fit's record.
 
     Parameters
     ----------
-    region : str
+    name : str
         Window id (``x0012_y0300``): it seeds the window's cleaning noise.
     window : sequence of int
         ``[x1, x2, y1, y2]``.
@@ -151,23 +151,23 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         fit's header, against which flags are judged).
     settings : dict
         ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the configuration.
-    region_dir : Path
+    window_dir : Path
         The window's folder (created).
     threads : int
         BLAS/OpenMP threads of the engine.
     index : int
-        The window's position in the regions table (it chooses the window's ``refit.psfs``).
+        The window's position in the windows table (it chooses the window's ``refit.psfs``).
     """
     from astropy.io import fits
 
-    from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
+    from galfit_unc.cleaning import clean_cutout, cut_window, window_seed, write_cleaned
     from galfit_unc.galfit_files import write_feedme
     from galfit_unc.injection import inject, refit_sigma, write_injected
     from galfit_unc.statistics import window_sky_level
     from galfit_unc.runner import STAGE_NAMES, run_fit
     from galfit_unc.skysearch import Window
 
-    region_dir.mkdir(parents=True, exist_ok=True)
+    window_dir.mkdir(parents=True, exist_ok=True)
     mask, cleaning, fitter = settings["mask"], settings["cleaning"], settings["fitter"]
 
     data, cut_header = cut_window(shared["frame"], shared["frame_header"], Window(*window, masked_frac=float("nan")))
@@ -178,39 +178,39 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         clip_iters=mask["clip_iters"],
         kernel_sigmas=tuple(cleaning["kernel_sigmas"]),
         fill_noise=cleaning["fill_noise"],
-        rng=np.random.default_rng(region_seed(cleaning["seed"], region)),
+        rng=np.random.default_rng(window_seed(cleaning["seed"], name)),
         sources=cut_aux(shared["sources"], window, "mask.fits", "source mask"),
     )
-    write_cleaned(region_dir / "sky.fits", cleaned, cut_header, float(filled.mean()))
+    write_cleaned(window_dir / "sky.fits", cleaned, cut_header, float(filled.mean()))
     print(f"cutout {window}: {filled.mean():.4f} of the pixels filled")
 
     staged = dict(shared["staged"])
     for kind, (aux, path) in shared["aux"].items():
-        cut_path = region_dir / f"{kind}_cut.fits"
+        cut_path = window_dir / f"{kind}_cut.fits"
         cut = cut_aux(aux, window, path, kind)  # also refuses an image without the window
         if kind == "sigma":
             cut = refit_sigma(aux, window, shared["fitsect"])
         fits.PrimaryHDU(cut).writeto(cut_path, overwrite=True)
         staged[STAGE_NAMES[kind]] = cut_path
     if shared["constraints"] is not None:
-        staged[STAGE_NAMES["constraints"]] = region_dir / "constraints.txt"
+        staged[STAGE_NAMES["constraints"]] = window_dir / "constraints.txt"
         staged[STAGE_NAMES["constraints"]].write_text(shared["constraints"])
 
     # The injection starts from the cutout as written (float32), as a re-run from files would.
-    sky = fits.getdata(region_dir / "sky.fits")
-    staged[STAGE_NAMES["image"]] = region_dir / "injected.fits"
+    sky = fits.getdata(window_dir / "sky.fits")
+    staged[STAGE_NAMES["image"]] = window_dir / "injected.fits"
     plan = shared["plan"]
-    injected = plan.inject_noise(inject(sky, shared["galaxy"]), shared["galaxy"], region)
+    injected = plan.inject_noise(inject(sky, shared["galaxy"]), shared["galaxy"], name)
     write_injected(staged[STAGE_NAMES["image"]], injected, cut_header, shared["keywords"])
-    write_feedme(plan.start(shared["refit"](sky.shape), region), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+    write_feedme(plan.start(shared["refit"](sky.shape), name), window_dir / "fit.gal", header=f"{shared['label']} injected into window {name}")
     staged[STAGE_NAMES["psf"]] = window_psf(settings.get("refit"), index) or staged[STAGE_NAMES["psf"]]
     # The window's own level before injection: what the re-fit's sky is compared with.
     bad = fits.getdata(staged[STAGE_NAMES["mask"]]) if "mask" in shared["aux"] else None
     sky_level = window_sky_level(sky, bad)
 
     record = run_fit(
-        region_dir / "fit.gal",
-        region_dir / "fit",
+        window_dir / "fit.gal",
+        window_dir / "fit",
         engine=fitter["engine"],
         galfit_exe=fitter["galfit"],
         timeout=fitter["timeout"],
@@ -218,9 +218,9 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         inputs=staged,
         original=shared["original"],
     )
-    record = {"region": region, **record, "sky_level": sky_level}
+    record = {"window": name, **record, "sky_level": sky_level}
     print(json.dumps(record, indent=1))
-    _write_json(region_dir / _STATUS, record)
+    _write_json(window_dir / _STATUS, record)
     return record
 
 
@@ -278,27 +278,27 @@ def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
     }
 
 
-def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1, first: int = 0) -> list[dict]:
+def run_batch(members, inputs: dict, settings: dict, windows_dir, logs_dir, label: str = "re-fit", threads: int = 1, first: int = 0) -> list[dict]:
     """Process a batch of windows in turn, skipping those already done with the same key.
 
     Parameters
     ----------
     members : list of (str, sequence of int)
-        Region id and window ``[x1, x2, y1, y2]`` of each window, in order.
+        Window id and window ``[x1, x2, y1, y2]`` of each window, in order.
     inputs : dict
         Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, ``sources``
         (the frame's source mask), and optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
     settings : dict
         ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the
         configuration (:func:`galfit_unc.refit.step_settings`).
-    regions_dir, logs_dir : path-like
+    windows_dir, logs_dir : path-like
         Parents of the windows' folders and of their logs.
     label : str
         Names the target in each input file's header line.
     threads : int
         BLAS/OpenMP threads of each fit.
     first : int
-        Position of the first member in the regions table.
+        Position of the first member in the windows table.
 
     Returns
     -------
@@ -313,18 +313,18 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
     """
     from galfit_unc.frames import read_image_2d
 
-    regions_dir, logs_dir = Path(regions_dir), Path(logs_dir)
+    windows_dir, logs_dir = Path(windows_dir), Path(logs_dir)
     logs_dir.mkdir(parents=True, exist_ok=True)
     digests = {name: file_digest(path) for name, path in sorted(inputs.items()) if path}
     shared = None
     records = []
-    for index, (region, window) in enumerate(members, first):
+    for index, (name, window) in enumerate(members, first):
         # A window's own alternative PSF is part of its key, not the others'.
         psf = window_psf(settings.get("refit"), index)
         key = window_key(window, settings, {**digests, "psf": file_digest(psf)} if psf else digests)
-        record = _finished(regions_dir / region, key)
+        record = _finished(windows_dir / name, key)
         if record is not None:
-            print(f"{region}: done before with the same inputs and settings; kept")
+            print(f"{name}: done before with the same inputs and settings; kept")
             records.append(record)
             continue
         if shared is None:
@@ -335,14 +335,14 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
                 # Imported once here, the fitter is inherited by every forked fit.
                 importlib.import_module("galfit_unc.fitter.fit")
         # A window being redone is not done under any key until it is finished again.
-        (regions_dir / region / _DONE).unlink(missing_ok=True)
-        with open(logs_dir / f"{region}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        (windows_dir / name / _DONE).unlink(missing_ok=True)
+        with open(logs_dir / f"{name}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
-                record = process_window(region, window, shared, settings, regions_dir / region, threads, index)
+                record = process_window(name, window, shared, settings, windows_dir / name, threads, index)
             except Exception as exc:
                 traceback.print_exc()
-                raise RuntimeError(f"window {region}: {exc}") from exc
-        _write_json(regions_dir / region / _DONE, {"key": key})
-        print(f"{region}: {record['status']} {record['reason']}".rstrip())
+                raise RuntimeError(f"window {name}: {exc}") from exc
+        _write_json(windows_dir / name / _DONE, {"key": key})
+        print(f"{name}: {record['status']} {record['reason']}".rstrip())
         records.append(record)
     return records

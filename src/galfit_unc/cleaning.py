@@ -22,7 +22,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from .frames import DETECTOR_KEYWORDS, celestial_wcs
 from .skysearch import clipped_stats, detect_sources
 
-__all__ = ["cut_window", "region_seed", "clean_cutout", "write_cleaned"]
+__all__ = ["cut_window", "window_seed", "clean_cutout", "write_cleaned"]
 
 def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     """Cut a window out of the frame with a matching WCS.
@@ -53,24 +53,24 @@ def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     return cutout.data, out
 
 
-def region_seed(seed: int, region: str) -> int:
-    """Random seed for one region, reproducible from the run seed and the region id.
+def window_seed(seed: int, name: str) -> int:
+    """Random seed for one window, reproducible from the run seed and the window id.
 
     Parameters
     ----------
     seed : int
         Run seed, non-negative.
-    region : str
+    name : str
         Window id, e.g. ``x0012_y0300``.
 
     Returns
     -------
     int
-        A 64-bit seed; different regions get independent streams.
+        A 64-bit seed; different windows get independent streams.
     """
     if seed < 0:
         raise ValueError(f"seed: {seed} is negative; give a non-negative integer seed")
-    state = np.random.SeedSequence([int(seed), zlib.crc32(region.encode())]).generate_state(2, np.uint32)
+    state = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]).generate_state(2, np.uint32)
     return int(state[0]) << 32 | int(state[1])
 
 
@@ -102,7 +102,7 @@ def clean_cutout(
     fill_noise : bool
         Add Gaussian noise with the clipped standard deviation to the filled pixels.
     rng : numpy.random.Generator
-        Source of that noise; required when ``fill_noise`` is true (see :func:`region_seed`).
+        Source of that noise; required when ``fill_noise`` is true (see :func:`window_seed`).
     sources : ndarray of bool, shape (ny, nx), optional
         Pixels to fill: the frame's source mask at the window.
 
@@ -113,7 +113,7 @@ def clean_cutout(
         Pixels that were replaced.
     """
     if fill_noise and rng is None:
-        raise ValueError("clean_cutout: rng: fill_noise needs a numpy Generator; pass rng=np.random.default_rng(region_seed(...))")
+        raise ValueError("clean_cutout: rng: fill_noise needs a numpy Generator; pass rng=np.random.default_rng(window_seed(...))")
     data = np.asarray(data, dtype=np.float64)
     if not np.isfinite(data).any():
         raise ValueError("clean_cutout: data: no finite pixel; this window is not sky")

@@ -11,10 +11,20 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-__all__ = ["SCHEMAS", "ConfigError", "load_schema", "schema_problem", "coerce_config", "check_config"]
+__all__ = ["SCHEMAS", "RENAMED_KEYS", "ConfigError", "load_schema", "schema_problem", "coerce_config", "check_config"]
 
 #: The schemas of the configuration and of the targets table, beside the workflow.
 SCHEMAS = Path(__file__).resolve().parents[2] / "config" / "schemas"
+
+
+#: Keys of earlier versions -> their names now (sky windows were called regions).
+RENAMED_KEYS = {
+    "regions": "windows",
+    "windows.max_regions": "windows.max_windows",
+    "windows.min_regions": "windows.min_windows",
+    "batch.regions": "batch.windows",
+    "stats.min_ok_regions": "stats.min_ok_windows",
+}
 
 
 class ConfigError(ValueError):
@@ -127,6 +137,15 @@ def _config_message(error, source: str) -> str:
     return f"{source}: {key}: {schema_problem(error)}"
 
 
+def _check_renamed(config: dict, source: str) -> None:
+    """Name a key of an earlier version and its name now (README: "Names from older versions")."""
+    for old, new in RENAMED_KEYS.items():
+        section, _, key = old.partition(".")
+        value = config.get(section)
+        if (not key and value is not None) or (key and isinstance(value, dict) and key in value):
+            raise ConfigError(f"{source}: {old}: renamed to {new}; rename the key (README: Names from older versions)")
+
+
 def check_config(config: dict, schema, source: str) -> None:
     """Raise :class:`ConfigError` naming the first key of ``config`` that breaks ``schema``.
 
@@ -142,6 +161,7 @@ def check_config(config: dict, schema, source: str) -> None:
     source : str
         The configuration file(s), for the message.
     """
+    _check_renamed(config, source)
     errors = sorted(jsonschema.Draft202012Validator(load_schema(schema)).iter_errors(config), key=lambda e: list(map(str, e.path)))
     if errors:
         raise ConfigError(_config_message(errors[0], source))

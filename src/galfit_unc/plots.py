@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from galfit_unc.tables import flagged_for, usable
 
-__all__ = ["window_labels", "plot_sky_regions", "magnitude_panels", "plot_magnitudes"]
+__all__ = ["window_labels", "plot_sky_windows", "magnitude_panels", "plot_magnitudes"]
 
 WINDOW_COLOUR = "tab:cyan"
 TARGET_COLOUR = "tab:red"
@@ -38,7 +38,7 @@ def _outline(ax, bounds, colour, lw):
 
 
 def window_labels(windows) -> list[tuple[float, float, str]]:
-    """Label of each window: its rank in the regions table (1, 2, ...) at its centre.
+    """Label of each window: its rank in the windows table (1, 2, ...) at its centre.
 
     Kept windows share at most part of their area, so their centres are apart and short
     labels there do not pile up as ids written at the corners do.
@@ -61,7 +61,7 @@ def _draw_windows(ax, windows, target, labels=True):
     _outline(ax, target, TARGET_COLOUR, 1.6)
 
 
-def plot_sky_regions(image, mask, windows, target, path, title="", noise=None, target_sigma=None) -> None:
+def plot_sky_windows(image, mask, windows, target, path, title="", noise=None, target_sigma=None) -> None:
     """Frame in z-scale with the source mask, the sky windows and the fitted region, and
     (when ``noise`` is given) the local sky-noise map beside it.
 
@@ -71,7 +71,7 @@ def plot_sky_regions(image, mask, windows, target, path, title="", noise=None, t
     mask : ndarray of bool, shape (H, W)
         Source mask (True = masked), drawn semi-transparent.
     windows : list of galfit_unc.skysearch.Window
-        Outlined and numbered at their centres in the regions table's order (the order in
+        Outlined and numbered at their centres in the windows table's order (the order in
         which they were chosen).
     target : tuple of int
         Fitted region ``(x1, x2, y1, y2)``, outlined in another colour.
@@ -174,7 +174,7 @@ def plot_magnitudes(rows, original, stats, path, truth=None, flagged=None) -> Fi
     Parameters
     ----------
     rows : list of dict
-        One dict per usable region, object id -> magnitude (missing or NaN = no value).
+        One dict per usable window, object id -> magnitude (missing or NaN = no value).
     original : dict
         Object id -> magnitude of the original fit (vertical line); panels in this order.
     stats : dict

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: magnitudes.tsv, before one ``obj_<id>`` column per object.
-MAG_COLUMNS = ["region", "status", "reason", "flag", "flagged_objects", "chi2nu", "engine"]
+MAG_COLUMNS = ["window", "status", "reason", "flag", "flagged_objects", "chi2nu", "engine"]
 #: uncertainties.tsv.
 UNC_COLUMNS = [
     "object", "mag_original", "n_used", "median", "sigma", "sigma_lo", "sigma_hi", "std", "mad_sigma", "p16", "p84", "bias",
@@ -142,7 +142,7 @@ def judge_records(original_header: gf.FitHeader, records: list[dict], comp_ident
     ----------
     original_header : FitHeader
     records : list of dict
-        ``{region, status, header, ...}``; ``header`` (the re-fit's FitHeader) is None for a
+        ``{window, status, header, ...}``; ``header`` (the re-fit's FitHeader) is None for a
         failed fit.
     comp_ident : dict
         Component number -> object id.
@@ -199,13 +199,13 @@ def original_problems(header: gf.FitHeader) -> str:
 
 
 def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str], platescale=None) -> list[dict]:
-    """One row per fit: the original first, then every region.
+    """One row per fit: the original first, then every window.
 
     Parameters
     ----------
     original_header : FitHeader
     records : list of dict
-        ``{region, status, reason, chi2nu, engine, header}``; ``header`` is None for a
+        ``{window, status, reason, chi2nu, engine, header}``; ``header`` is None for a
         failed fit, whose magnitudes are nan.  Flags are judged again against the original
         (:func:`judge_records`).
     comp_ident : dict
@@ -216,15 +216,15 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
     Returns
     -------
     list of dict
-        Columns ``region status reason flag flagged_objects chi2nu engine obj_<id>…``,
+        Columns ``window status reason flag flagged_objects chi2nu engine obj_<id>…``,
         objects in natural order.  The original's row gives its own FLAGS and ``*…*``
         values as its reason.
     """
     objects = _objects(comp_ident)
 
-    def row(region, status, reason, flag, flagged, chi2nu, engine, header):
+    def row(window, status, reason, flag, flagged, chi2nu, engine, header):
         mags = object_magnitudes(header, comp_ident, platescale) if header is not None and status != "failed" else {}
-        out = {"region": region, "status": status, "reason": reason or "", "flag": flag or "", "flagged_objects": _flagged_cell(flagged, objects)}
+        out = {"window": window, "status": status, "reason": reason or "", "flag": flag or "", "flagged_objects": _flagged_cell(flagged, objects)}
         out["chi2nu"] = math.nan if chi2nu is None else float(chi2nu)
         out["engine"] = engine or ""
         for obj in objects:
@@ -233,7 +233,7 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
 
     rows = [row("original", "original", original_problems(original_header), "", set(), original_header.chi2nu, "", original_header)]
     for r in judge_records(original_header, records, comp_ident):
-        rows.append(row(r["region"], r["status"], r.get("reason"), r.get("flag"), r["flagged_objects"], r.get("chi2nu"), r.get("engine"), r["header"]))
+        rows.append(row(r["window"], r["status"], r.get("reason"), r.get("flag"), r["flagged_objects"], r.get("chi2nu"), r.get("engine"), r["header"]))
     return rows
 
 
