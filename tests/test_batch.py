@@ -74,12 +74,12 @@ def test_batch_writes_every_window_and_redoes_only_what_is_missing(case, monkeyp
     monkeypatch.chdir(tmp)
     regions, logs = tmp / "windows", tmp / "logs"
     records = run_batch(WINDOWS, inputs, settings, regions, logs, label="re-fit of test")
-    assert [r["window"] for r in records] == [w[0] for w in WINDOWS]
-    assert all(r["status"] in ("ok", "flagged") for r in records), records
+    assert [r.window for r in records] == [w[0] for w in WINDOWS]
+    assert all(r.status in ("ok", "flagged") for r in records), records
     for (region, (x1, x2, y1, y2)), record in zip(WINDOWS, records):
         folder = regions / region
         assert {"sky.fits", "injected.fits", "fit.gal", "status.json", "done.json", "fit"} <= {p.name for p in folder.iterdir()}
-        assert json.loads((folder / "status.json").read_text()) == record
+        assert json.loads((folder / "status.json").read_text()) == record.to_json()
         sky = fits.getdata(folder / "sky.fits")
         assert sky.shape == (y2 - y1 + 1, x2 - x1 + 1)
         # The injected window is the cleaned sky plus the galaxy light, pixel by pixel.
@@ -100,7 +100,7 @@ def test_batch_writes_every_window_and_redoes_only_what_is_missing(case, monkeyp
     assert all(after[p] == t for p, t in before.items() if p.parts[0] == WINDOWS[0][0])
     status = Path(WINDOWS[1][0], "status.json")
     assert after[status] > before[status]
-    assert [r["window"] for r in again] == [w[0] for w in WINDOWS]
+    assert [r.window for r in again] == [w[0] for w in WINDOWS]
 
     # A changed setting redoes every window.
     changed = {**settings, "cleaning": {**settings["cleaning"], "seed": 7}}

@@ -13,6 +13,7 @@ from galfit_unc import tables as tb
 from galfit_unc.cleaning import clean_cutout, window_seed
 from galfit_unc.skysearch import clipped_stats as sky_stats
 from galfit_unc.skysearch import select_windows
+from galfit_unc.records import FitRecord
 
 NARROW = (-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0)
 # Spanning 110 of the circle's 180 degrees: only an accurate circular mean unwraps it in one piece.
@@ -110,12 +111,12 @@ def sersic_header(**values):
 def test_parameters_rows_leave_out_flagged_fits_when_asked_and_do_not_fold_sizes():
     original = sersic_header(RE=100.0)
     records = [
-        {"window": "a", "status": "ok", "header": sersic_header(RE=10.0)},
-        {"window": "b", "status": "ok", "header": sersic_header(RE=150.0)},
-        {"window": "c", "status": "ok", "header": sersic_header(RE=300.0)},
+        FitRecord(window="a", status="ok", header=sersic_header(RE=10.0)),
+        FitRecord(window="b", status="ok", header=sersic_header(RE=150.0)),
+        FitRecord(window="c", status="ok", header=sersic_header(RE=300.0)),
         # FLAGS 2 (a singular fit) that the original fit did not have.
-        {"window": "d", "status": "flagged", "header": sersic_header(RE=1000.0, FLAGS="2")},
-        {"window": "e", "status": "failed", "header": None},
+        FitRecord(window="d", status="flagged", header=sersic_header(RE=1000.0, FLAGS="2")),
+        FitRecord(window="e", status="failed", header=None),
     ]
     re_ok = {r["parameter"]: r for r in tb.parameters_rows(original, records, use_flagged=False)}["RE"]
     # Sizes are not angles: 10, 150 and 300 are not folded onto a 180 circle.

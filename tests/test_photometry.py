@@ -1,5 +1,6 @@
 """Tests of galfit_unc.statistics and galfit_unc.tables: magnitudes, statistics and tables."""
 
+import dataclasses
 import math
 
 import pytest
@@ -8,6 +9,7 @@ from astropy.io import fits
 from galfit_unc import galfit_files as gf
 from galfit_unc import statistics as st
 from galfit_unc import tables as tb
+from galfit_unc.records import FitRecord
 
 
 def test_combine_two_equal_components():
@@ -115,11 +117,11 @@ def test_table_round_trip_and_determinism(tmp_path):
 
 def _records():
     return [
-        {"window": "r01", "status": "ok", "reason": "", "chi2nu": 1.1, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY)), "sky_level": 0.25},
+        FitRecord(window="r01", status="ok", reason="", chi2nu=1.1, engine="galfit", header=_header((1, "sersic", _sersic(20.1, 88.0)), (2, "sersic", _sersic(21.0)), (3, "sky", SKY)), sky_level=0.25),
         # Component 1's size is at a bound (*...*), which the original is not: object A is flagged here.
-        {"window": "r02", "status": "flagged", "reason": "", "chi2nu": 1.3, "engine": "galfit", "header": _header((1, "sersic", _sersic(20.3, -87.0, re="*4.0000* +/- *0.1*")), (2, "sersic", _sersic(21.2)), (3, "sky", SKY)), "sky_level": 0.75},
-        {"window": "r03", "status": "failed", "reason": "no output", "chi2nu": None, "engine": "galfit", "header": None},
-        {"window": "r04", "status": "ok", "reason": "", "chi2nu": 0.9, "engine": "galfit", "header": _header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY)), "sky_level": 0.5},
+        FitRecord(window="r02", status="flagged", reason="", chi2nu=1.3, engine="galfit", header=_header((1, "sersic", _sersic(20.3, -87.0, re="*4.0000* +/- *0.1*")), (2, "sersic", _sersic(21.2)), (3, "sky", SKY)), sky_level=0.75),
+        FitRecord(window="r03", status="failed", reason="no output", chi2nu=None, engine="galfit", header=None),
+        FitRecord(window="r04", status="ok", reason="", chi2nu=0.9, engine="galfit", header=_header((1, "sersic", _sersic(19.9, -89.0)), (2, "sersic", _sersic(20.8)), (3, "sky", SKY)), sky_level=0.5),
     ]
 
 
@@ -179,7 +181,7 @@ def test_sky_row_is_each_fit_minus_its_window_level():
     assert sky["median"] == pytest.approx(0.0) and sky["bias"] == pytest.approx(0.0)
     assert sky["std"] == pytest.approx(0.25) and sky["p16"] < -0.1 < 0.1 < sky["p84"]
     # A record without the window's level gives no sky value.
-    records = [{**r, "sky_level": float("nan")} for r in _records()]
+    records = [dataclasses.replace(r, sky_level=float("nan")) for r in _records()]
     assert next(r for r in tb.parameters_rows(original, records, use_flagged=True) if r["parameter"] == "SKY")["n_used"] == 0
 
 
@@ -249,7 +251,7 @@ def test_warning_for_split_refits_and_an_original_outside():
     ident = {1: "A"}
 
     def refit(mag, re):
-        return {"window": "r", "status": "ok", "header": _header((1, "sersic", _sersic(mag, re=f"{re} +/- 0.1")), (2, "sky", SKY))}
+        return FitRecord(window="r", status="ok", header=_header((1, "sersic", _sersic(mag, re=f"{re} +/- 0.1")), (2, "sky", SKY)))
 
     # Sizes in two solutions, 1 and 4 pixels (0.6 dex apart), magnitudes around the original.
     mags = [19.98, 20.0, 20.02, 19.99, 20.01, 20.0, 19.97, 20.03]
@@ -275,7 +277,7 @@ def test_parameters_rows_positions_back_in_the_original_frame():
         h[f"1_{key}"] = value
     original = gf.parse_fit_header(h)
     refits = [
-        {"window": r, "status": "ok", "header": _header((1, "sersic", [("XC", f"{x} +/- 0.1"), ("YC", "30.0 +/- 0.1"), ("MAG", "20.0 +/- 0.1")]))}
+        FitRecord(window=r, status="ok", header=_header((1, "sersic", [("XC", f"{x} +/- 0.1"), ("YC", "30.0 +/- 0.1"), ("MAG", "20.0 +/- 0.1")])))
         for r, x in (("a", 25.5), ("b", 24.5))
     ]
     rows = {r["parameter"]: r for r in tb.parameters_rows(original, refits, use_flagged=True)}

@@ -231,7 +231,7 @@ def test_refit_inherits_boxes_platescale_and_keywords_of_the_original(shared, tm
     assert " 1) 79.7289 40.9246  1 1" in gal
     assert not re.search(r"\d\.\d{13,}", gal)
     assert fits.getheader(folder / "injected.fits")["GAIN"] == 1.0
-    assert record["status"] in ("ok", "flagged")
+    assert record.status in ("ok", "flagged")
 
 
 # ------------------------------------------------------------------------ 5. numbers

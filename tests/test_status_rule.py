@@ -27,6 +27,7 @@ from astropy.io.fits.verify import VerifyWarning
 from galfit_unc import galfit_files as gf
 from galfit_unc import tables as tb
 from galfit_unc import runner
+from galfit_unc.records import FitRecord
 
 DECALS = "decals-coolj0112"
 
@@ -112,7 +113,7 @@ def test_decals_refits_are_judged_against_the_original(shared, parts):
     assert alone["status"] == "flagged" and alone["new_flags"] == ["2"]
     # Only the objects of the new *...* values are flagged.
     ident = gf.read_comp_ident(shared(DECALS, "comp_ident_example.txt"))
-    rows = tb.magnitudes_rows(original, [{"window": parts[1], "status": "ok", "header": gf.read_fit_header(path)}], ident)
+    rows = tb.magnitudes_rows(original, [FitRecord(window=parts[1], status="ok", header=gf.read_fit_header(path))], ident)
     assert rows[1]["flagged_objects"] == OBJECTS[tuple(new)]
 
 
@@ -122,7 +123,7 @@ def test_decals_refits_are_not_all_flagged(shared):
     original = block(shared, DECALS, "galfit_output_example.fits")
     ident = gf.read_comp_ident(shared(DECALS, "comp_ident_example.txt"))
     records = [
-        {"window": f"r{n}", "status": "ok", "header": block(shared, DECALS, "galfit-reruns", f"new_skycut_{n}_output.fits")} for n in (4, 5, 6, 7)
+        FitRecord(window=f"r{n}", status="ok", header=block(shared, DECALS, "galfit-reruns", f"new_skycut_{n}_output.fits")) for n in (4, 5, 6, 7)
     ]
     rows = tb.magnitudes_rows(original, records, ident)[1:]
     assert [r["status"] for r in rows] == ["flagged", "ok", "flagged", "flagged"]
@@ -139,7 +140,7 @@ def test_a_new_fit_flag_flags_every_object(shared, tmp_path):
     verdict = runner.judge_output(limit, 0, original=original)
     assert verdict["status"] == "flagged" and verdict["flag"] == "iteration_limit"
     assert verdict["reason"] == "new vs the original: FLAGS 1 (iteration limit)"
-    records = [{"window": "r5", "status": "ok", "header": gf.read_fit_header(limit)}]
+    records = [FitRecord(window="r5", status="ok", header=gf.read_fit_header(limit))]
     assert tb.magnitudes_rows(original, records, ident)[1]["flagged_objects"] == "all"
     unc = tb.uncertainties_rows(original, records, ident, use_flagged=True)
     assert all(r["n_flagged"] == 1 and r["n_iteration_limit"] == 1 and r["n_used"] == 1 for r in unc)

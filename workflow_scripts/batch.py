@@ -28,7 +28,7 @@ def main(snakemake):
         threads=snakemake.threads,
         first=list(windows).index(members[0]),
     )
-    output.write_text(json.dumps(records, indent=1) + "\n")
+    output.write_text(json.dumps([record.to_json() for record in records], indent=1) + "\n")
 
 
 run(snakemake, main)  # noqa: F821

@@ -6,6 +6,7 @@ from collections import Counter
 from galfit_unc.frames import read_frame_header
 from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
 from galfit_unc.injection import refit_platescale
+from galfit_unc.records import FitRecord
 from galfit_unc.statistics import SIGMA_CHOICES
 from galfit_unc.tables import MAG_COLUMNS, PAR_COLUMNS, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
 
@@ -18,9 +19,10 @@ def main(snakemake):
     records = []
     for path in snakemake.input.batches:
         with open(path) as fh:
-            for record in json.load(fh):
+            for data in json.load(fh):
+                record = FitRecord.from_json(data)
                 # Only a fit whose block parsed is ok or flagged (the runner judged it so).
-                record["header"] = None if record["status"] == "failed" else read_fit_header(record["output"])
+                record.header = None if record.status == "failed" else read_fit_header(record.output)
                 records.append(record)
     use_flagged = snakemake.params.use_flagged
     stats = snakemake.params.stats

@@ -10,14 +10,17 @@ statistic of the tables, the check and the plots follows that one rule.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.records import FitRecord
 from galfit_unc.runner import judge_header
 from galfit_unc.statistics import (
     SIGMA_CHOICES,
@@ -39,6 +42,7 @@ __all__ = [
     "UNC_COLUMNS",
     "PAR_COLUMNS",
     "usable",
+    "JudgedFit",
     "judge_records",
     "original_problems",
     "flagged_for",
@@ -135,44 +139,60 @@ def _objects(comp_ident) -> list[str]:
     return sorted(set(comp_ident.values()), key=natural_key)
 
 
-def judge_records(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str]) -> list[dict]:
+@dataclass
+class JudgedFit:
+    """A re-fit judged against the original fit (:func:`judge_records`).
+
+    Attributes
+    ----------
+    record : FitRecord
+        The record with the status, reason, chi2nu and flags of the judgement.
+    flagged_objects : set of str
+        Objects whose values in this fit are flagged.
+    flagged_components : set of int
+        Component numbers whose values in this fit are flagged.
+    """
+
+    record: FitRecord
+    flagged_objects: set = field(default_factory=set)
+    flagged_components: set = field(default_factory=set)
+
+
+def judge_records(original_header: gf.FitHeader, records: list[FitRecord], comp_ident: dict[int, str]) -> list[JudgedFit]:
     """Every re-fit record judged against the original fit, object by object.
 
     Parameters
     ----------
     original_header : FitHeader
-    records : list of dict
-        ``{window, status, header, ...}``; ``header`` (the re-fit's FitHeader) is None for a
-        failed fit.
+    records : list of FitRecord
+        With ``header`` (the re-fit's FitHeader) attached; None for a failed fit.
     comp_ident : dict
         Component number -> object id.
 
     Returns
     -------
-    list of dict
-        Each record updated by :func:`galfit_unc.runner.judge_header` (a failed one keeps
-        its status and reason), with ``flagged_objects`` and ``flagged_components``: the
-        sets of objects and component numbers whose values in this fit are flagged.  A new
-        FLAGS value concerns the whole fit, so everything; a new ``*…*`` value concerns its
-        component's object (all of its components), or everything when the component
-        belongs to no object (the sky).
+    list of JudgedFit
+        Each record judged by :func:`galfit_unc.runner.judge_header` (a failed one keeps
+        its status and reason), with the sets of objects and component numbers whose values
+        in this fit are flagged.  A new FLAGS value concerns the whole fit, so everything; a
+        new ``*…*`` value concerns its component's object (all of its components), or
+        everything when the component belongs to no object (the sky).
     """
     every = set(comp_ident.values())
     components = {c.number for c in original_header.components}
     out = []
     for record in records:
-        header = record.get("header")
-        if record.get("status") == "failed" or header is None:
-            out.append({**record, "status": "failed", "header": None, "flag": "", "flagged_objects": set(), "flagged_components": set()})
+        if record.status == "failed" or record.header is None:
+            out.append(JudgedFit(dataclasses.replace(record, status="failed", header=None, flag="")))
             continue
-        verdict = judge_header(header, original_header)
+        verdict = judge_header(record.header, original_header)
         owners = {int(key.split("_", 1)[0]): comp_ident.get(int(key.split("_", 1)[0])) for key in verdict["new_suspect"]}
         if verdict["new_flags"] or None in owners.values():
             objects, numbers = set(every), set(components)
         else:
             objects = set(owners.values())
             numbers = {n for n, o in comp_ident.items() if o in objects}
-        out.append({**record, **verdict, "flagged_objects": objects, "flagged_components": numbers})
+        out.append(JudgedFit(dataclasses.replace(record, **verdict), objects, numbers))
     return out
 
 
@@ -198,15 +218,14 @@ def original_problems(header: gf.FitHeader) -> str:
     return "; ".join(parts)
 
 
-def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ident: dict[int, str], platescale=None) -> list[dict]:
+def magnitudes_rows(original_header: gf.FitHeader, records: list[FitRecord], comp_ident: dict[int, str], platescale=None) -> list[dict]:
     """One row per fit: the original first, then every window.
 
     Parameters
     ----------
     original_header : FitHeader
-    records : list of dict
-        ``{window, status, reason, chi2nu, engine, header}``; ``header`` is None for a
-        failed fit, whose magnitudes are nan.  Flags are judged again against the original
+    records : list of FitRecord
+        With ``header`` attached; None for a failed fit, whose magnitudes are nan.  Flags are judged again against the original
         (:func:`judge_records`).
     comp_ident : dict
         Component number -> object id.
@@ -232,8 +251,9 @@ def magnitudes_rows(original_header: gf.FitHeader, records: list[dict], comp_ide
         return out
 
     rows = [row("original", "original", original_problems(original_header), "", set(), original_header.chi2nu, "", original_header)]
-    for r in judge_records(original_header, records, comp_ident):
-        rows.append(row(r["window"], r["status"], r.get("reason"), r.get("flag"), r["flagged_objects"], r.get("chi2nu"), r.get("engine"), r["header"]))
+    for judged in judge_records(original_header, records, comp_ident):
+        r = judged.record
+        rows.append(row(r.window, r.status, r.reason, r.flag, judged.flagged_objects, r.chi2nu, r.engine, r.header))
     return rows
 
 
@@ -263,7 +283,7 @@ def _object_warning(mags, stats, shape_values) -> str:
 
 def uncertainties_rows(
     original_header: gf.FitHeader,
-    records: list[dict],
+    records: list[FitRecord],
     comp_ident: dict[int, str],
     *,
     use_flagged: bool,
@@ -278,7 +298,7 @@ def uncertainties_rows(
     ----------
     original_header : FitHeader
         The user's fit: reference values, formal errors and the flags already present.
-    records : list of dict
+    records : list of FitRecord
         Re-fit records as for :func:`magnitudes_rows`.
     comp_ident : dict
         Component number -> object id.
@@ -303,31 +323,31 @@ def uncertainties_rows(
     judged = judge_records(original_header, records, comp_ident)
     original = object_magnitudes(original_header, comp_ident, platescale)
     formal = object_formal_errors(original_header, comp_ident, platescale)
-    fits = [r for r in judged if r["status"] != "failed"]
-    magnitudes = [object_magnitudes(r["header"], comp_ident, platescale) for r in fits]
+    fits = [j for j in judged if j.record.status != "failed"]
+    magnitudes = [object_magnitudes(j.record.header, comp_ident, platescale) for j in fits]
     out = []
     for obj in _objects(comp_ident):
-        used = [(r, m[obj]) for r, m in zip(fits, magnitudes) if usable(r["status"], obj in r["flagged_objects"], use_flagged)]
+        used = [(j, m[obj]) for j, m in zip(fits, magnitudes) if usable(j.record.status, obj in j.flagged_objects, use_flagged)]
         mags = [mag for _, mag in used]
         stats = {"object": obj, "mag_original": original[obj], **summary_statistics(mags, original[obj])}
         stats["sigma"] = stats[SIGMA_CHOICES[sigma]]
         stats["sigma_lo"], stats["sigma_hi"] = bootstrap_interval(mags, SIGMA_CHOICES[sigma], bootstrap, [seed, zlib.crc32(obj.encode())])
         stats["sigma_formal"] = formal[obj]
         stats["sigma_ratio"] = stats["sigma"] / formal[obj] if formal[obj] > 0 else math.nan
-        flagged = [r for r in fits if obj in r["flagged_objects"]]
+        flagged = [j for j in fits if obj in j.flagged_objects]
         stats["n_flagged"] = len(flagged)
-        stats["n_iteration_limit"] = sum("1" in r["new_flags"] for r in flagged)
+        stats["n_iteration_limit"] = sum("1" in j.record.new_flags for j in flagged)
         shape_values = {}
         for number in (n for n, o in comp_ident.items() if o == obj):
             for key, value in original_header.component(number).params:
                 if key in SPLIT_PARAMETERS and value.kind != "fixed":
-                    shape_values[f"{number}_{key}"] = [_value(r["header"], number, key) for r, _ in used]
+                    shape_values[f"{number}_{key}"] = [_value(j.record.header, number, key) for j, _ in used]
         stats["warning"] = _object_warning(mags, stats, shape_values)
         out.append(stats)
     return out
 
 
-def parameters_rows(original_header: gf.FitHeader, records: list[dict], use_flagged: bool, comp_ident: dict[int, str] | None = None) -> list[dict]:
+def parameters_rows(original_header: gf.FitHeader, records: list[FitRecord], use_flagged: bool, comp_ident: dict[int, str] | None = None) -> list[dict]:
     """Statistics of every fitted (not fixed) parameter of every component.
 
     PA is treated as an angle modulo 180 deg (:func:`circular_statistics`). A key that
@@ -339,18 +359,18 @@ def parameters_rows(original_header: gf.FitHeader, records: list[dict], use_flag
     sky was recovered; its ``value_original`` is the original fit's sky.
     """
     comp_ident = comp_ident or {}
-    judged = [r for r in judge_records(original_header, records, comp_ident) if r["status"] != "failed"]
+    judged = [j for j in judge_records(original_header, records, comp_ident) if j.record.status != "failed"]
     out = []
     for comp in original_header.components:
         refits = []
-        for r in judged:
-            if not usable(r["status"], comp.number in r["flagged_components"], use_flagged):
+        for j in judged:
+            if not usable(j.record.status, comp.number in j.flagged_components, use_flagged):
                 continue
-            h = r["header"]
+            h = j.record.header
             # Re-fits run on cutouts: their positions are shifted back into the original fit's frame.
             shift = {"XC": original_header.fitsect[0] - h.fitsect[0], "YC": original_header.fitsect[2] - h.fitsect[2]}
             if comp.base_type == "sky":
-                shift["SKY"] = -float(r.get("sky_level", math.nan))
+                shift["SKY"] = -float(j.record.sky_level)
             refits.append((h.component(comp.number) if comp.number in {c.number for c in h.components} else None, shift))
         for pos, (key, original) in enumerate(comp.params):
             if original.kind == "fixed":
