@@ -1,5 +1,5 @@
 # galfit-unc: systematic uncertainties of a GALFIT model by injection into blank sky windows
-# of the same frame.  Stages (one per rules/*.smk): mask -> regions (checkpoint) -> galaxy ->
+# of the same frame.  Stages (one per rules/*.smk): mask -> windows (checkpoint) -> galaxy ->
 # batch (per window: cutout -> inject -> fit) -> tables (+ check), regfile and plots; with refit.budget, batches and
 # tables again per budget step -> budget.tsv (rules/budget.smk).  See the README for inputs, config keys and
 # outputs; `snakemake --dag | dot -Tsvg > dag.svg` draws the graph (`dot` is Graphviz's:
@@ -8,6 +8,9 @@
 import os
 
 from snakemake.utils import min_version, validate
+
+from galfit_unc.preflight import check_engine
+from galfit_unc.config import check_config, coerce_config
 
 min_version("9.0")
 
@@ -21,9 +24,6 @@ if os.path.exists("config/config.yaml"):
 
 # Values from `--config` typed by the schema, then one line naming the file and key of the
 # first problem; Snakemake's validate then fills the defaults of every key not set.
-from galfit_unc.preflight import check_engine
-from galfit_unc.targets import check_config, coerce_config
-
 coerce_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml")
 CONFIG_SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
 check_config(config, f"{workflow.basedir}/config/schemas/config.schema.yaml", CONFIG_SOURCE)
@@ -32,11 +32,14 @@ validate(config, "config/schemas/config.schema.yaml")
 # The engine can be started (fitter.galfit) before any job needs it.
 check_engine(config["fitter"], CONFIG_SOURCE)
 
+# The rules' conda environment installs the package from this source tree (its post-deploy script).
+os.environ.update(GALFIT_UNC_SOURCE=workflow.basedir)
+
 
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/mask.smk"
-include: "rules/regions.smk"
+include: "rules/windows.smk"
 include: "rules/galaxy.smk"
 include: "rules/batch.smk"
 include: "rules/tables.smk"

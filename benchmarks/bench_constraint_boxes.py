@@ -34,7 +34,7 @@ ORIGINAL = REPO / "tests" / "data" / "decals-coolj0112" / "original-reconstructe
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 sys.path.insert(0, str(REPO / "src"))
 from galfit_unc import galfit_files as gf  # noqa: E402
-from galfit_unc.photometry import read_table  # noqa: E402
+from galfit_unc.tables import read_table  # noqa: E402
 
 FILES = {"image": "org_data_example.fits", "imgblock": "galfit_output_example.fits", "psf": "psf_example.fits", "constraints": "cons_rel.txt", "comp_ident": "comp_ident_example.txt"}
 
@@ -68,7 +68,7 @@ def run(workdir: Path, feedme: Path, cores: int) -> Path:
 def parameters(out: Path) -> dict:
     """(component, key) -> array of the re-fitted values over the windows."""
     values = {}
-    for block in sorted(out.glob("regions/*/fit/output.fits")):
+    for block in sorted(out.glob("windows/*/fit/output.fits")):
         for comp in gf.read_fit_header(block).components:
             for key, hv in comp.params:
                 values.setdefault((comp.number, key), []).append(hv.value)

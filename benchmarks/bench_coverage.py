@@ -21,7 +21,7 @@ Modes
     The built-in demo (the demo row of ``config/targets.tsv``) with ``demo.seed`` = S + k:
     truth from its ``truth.tsv``, the original from the demo user's image block.
 
-Every trial runs the repository's default configuration with ``regions.max_regions`` =
+Every trial runs the repository's default configuration with ``windows.max_windows`` =
 ``--windows``, ``fitter.engine`` = ``--engine`` and each ``--set KEY=VALUE`` (dotted keys,
 values read as YAML).  Each trial has its own folder ``DIR/trial_NNN``; a finished trial
 (``trial.json``) is not rerun, so an interrupted run continues where it stopped, and more
@@ -57,10 +57,13 @@ from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
 from galfit_unc.demo import read_truth
-from galfit_unc.injection import galaxy_light, pixel_scale, refit_feedme, sky_in_model
-from galfit_unc.photometry import combine_magnitudes, natural_key, object_magnitudes, read_table
+from galfit_unc.frames import pixel_scale
+from galfit_unc.injection import galaxy_light, refit_feedme, sky_in_model
+from galfit_unc.statistics import combine_magnitudes, natural_key, object_magnitudes
+from galfit_unc.tables import read_table
 from galfit_unc.runner import run_fit
-from galfit_unc.skysearch import load_frame, select_windows, source_mask
+from galfit_unc.frames import load_frame
+from galfit_unc.skysearch import select_windows, source_mask
 
 REPO = Path(__file__).resolve().parents[1]
 DECALS = {
@@ -135,7 +138,7 @@ def workflow_config(args) -> dict:
     fitter = {"engine": args.engine}
     if args.galfit:
         fitter["galfit"] = str(Path(args.galfit).resolve())
-    config = merge(config, {"regions": {"max_regions": args.windows}, "fitter": fitter, "targets": "config/targets.tsv"})
+    config = merge(config, {"windows": {"max_windows": args.windows}, "fitter": fitter, "targets": "config/targets.tsv"})
     return merge(config, parse_set(args.set))
 
 
@@ -156,7 +159,7 @@ def trial_windows(data: Path, config: dict, count: int):
     """
     frame, _ = load_frame(data / DECALS["image"])
     truth = gf.read_fit_header(data / DECALS["imgblock"])
-    m, r = config["mask"], config["regions"]
+    m, r = config["mask"], config["windows"]
     mask = source_mask(frame, nsigma=m["nsigma"], clip_sigma=m["clip_sigma"], clip_iters=m["clip_iters"])
     x1, x2, y1, y2 = truth.fitsect
     windows = select_windows(
@@ -166,12 +169,12 @@ def trial_windows(data: Path, config: dict, count: int):
         target_margin=r["target_margin"],
         contaminant_frac=r["contaminant_frac"],
         max_overlap=r["max_overlap"],
-        max_regions=count,
+        max_windows=count,
     )
     if len(windows) < count:
         raise BenchError(
             f"{data / DECALS['image']}: windows: the search finds {len(windows)} blank windows for {count} trials; "
-            "ask for fewer trials or raise regions.max_overlap with --set"
+            "ask for fewer trials or raise windows.max_overlap with --set"
         )
     return windows
 
@@ -250,13 +253,13 @@ def prepare_real(trial_dir: Path, k: int, window, data: Path, seed: int, config:
     constraints = gf.read_constraints(data / DECALS["constraints"], len(truth.components))
     fm = user_start(truth, window, constraints, np.random.default_rng(start_seed))
     fm.control["K"] = "{:.6g} {:.6g}".format(*pixel_scale(header))
-    gf.write_feedme(fm, inputs / "start.gal", header=f"user-like start of trial {k} (seed {seed}, window {window.region})")
+    gf.write_feedme(fm, inputs / "start.gal", header=f"user-like start of trial {k} (seed {seed}, window {window.name})")
     staged = {"observation.fits": inputs / "observation.fits", "psf.fits": data / DECALS["psf"], "constraints.txt": data / DECALS["constraints"]}
     record = run_fit(
         inputs / "start.gal", inputs / "userfit", engine=config["fitter"]["engine"], galfit_exe=config["fitter"]["galfit"],
         timeout=config["fitter"]["timeout"], inputs=staged,
     )
-    done = {"window": window.region, "userfit": {key: record[key] for key in ("status", "reason", "seconds", "chi2nu")}}
+    done = {"window": window.name, "userfit": {key: record[key] for key in ("status", "reason", "seconds", "chi2nu")}}
     if record["status"] == "failed":
         # A user whose fit crashed has no fit to measure: the trial is recorded as skipped.
         done["skipped"] = f"user fit failed: {record['reason']}"
@@ -305,9 +308,9 @@ def _obj(value) -> str:
 
 def cost(results: Path) -> dict:
     """Windows, engine runs and their seconds from the run's files."""
-    regions = [ln for ln in (results / "regions.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "region"))]
+    regions = [ln for ln in (results / "windows.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "window"))]
     # Every engine run leaves its directory with attempt.json and status.json.
-    statuses = [json.loads((p.parent / "status.json").read_text()) for p in (results / "regions").rglob("attempt.json")]
+    statuses = [json.loads((p.parent / "status.json").read_text()) for p in (results / "windows").rglob("attempt.json")]
     return {
         "windows": len(regions),
         "fits": len(statuses),
@@ -530,7 +533,7 @@ def parse_args(argv):
     parser.add_argument("--mode", choices=("real", "demo"), required=True)
     parser.add_argument("--trials", type=int, required=True, help="trials K")
     parser.add_argument("--seed", type=int, default=1, help="seed S (demo: demo.seed S..S+K-1; real: noise and starts; bootstrap)")
-    parser.add_argument("--windows", type=int, default=20, help="regions.max_regions of every workflow run")
+    parser.add_argument("--windows", type=int, default=20, help="windows.max_windows of every workflow run")
     parser.add_argument("--engine", choices=("embedded", "galfit"), default="embedded")
     parser.add_argument("--galfit", default=None, help="GALFIT executable for --engine galfit")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a workflow config value (dotted key, YAML value); repeatable")

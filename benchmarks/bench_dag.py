@@ -1,12 +1,12 @@
-"""Time a dry run's DAG for many targets x bands x regions, with the regions checkpoint done.
+"""Time a dry run's DAG for many targets x bands x windows, with the windows checkpoint done.
 
 The fixture writes a targets table whose rows all name the shared DECaLS case's input
-files, and for every target and band a mask and a regions table with ``regions`` windows,
+files, and for every target and band a mask and a windows table with ``windows`` windows,
 newer than those inputs, so Snakemake takes the checkpoint as done and plans every
 batch job.  The workflow reads the inputs' headers once per row (its up-front check);
 a dry run reads no pixels.
 
-Usage: ``python benchmarks/bench_dag.py [--targets 10] [--bands g r z] [--regions 50]``
+Usage: ``python benchmarks/bench_dag.py [--targets 10] [--bands g r z] [--windows 50]``
 (reads the project's ``tests/data``, or ``--data``).
 """
 
@@ -27,7 +27,7 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 # The shared DECaLS case's file names, as the workflow tests lay them out.
 sys.path.insert(0, str(REPO / "tests"))
 from standins.harness import DECALS as CASE  # noqa: E402
-#: Window size of the fake regions (any size works: only the ids and bounds are read).
+#: Window size of the fake windows (any size works: only the ids and bounds are read).
 WINDOW = 64
 
 
@@ -37,16 +37,16 @@ def _touch(path: Path, mtime: float, text: str = "") -> None:
     os.utime(path, (mtime, mtime))
 
 
-def regions_table(n: int) -> str:
-    """A regions table of ``n`` non-overlapping windows on a grid, as the checkpoint writes it."""
-    lines = ["region\tx1\tx2\ty1\ty2\tmasked_frac\tsky_sigma"]
+def windows_table(n: int) -> str:
+    """A windows table of ``n`` non-overlapping windows on a grid, as the checkpoint writes it."""
+    lines = ["window\tx1\tx2\ty1\ty2\tmasked_frac\tsky_sigma"]
     for i in range(n):
         x1, y1 = 1 + (i % 10) * WINDOW, 1 + (i // 10) * WINDOW
         lines.append(f"x{x1:04d}_y{y1:04d}\t{x1}\t{x1 + WINDOW - 1}\t{y1}\t{y1 + WINDOW - 1}\t0.000000\t1.0")
     return "\n".join(lines) + "\n"
 
 
-def fake_workdir(workdir, case, targets, bands, regions, batch=None) -> Path:
+def fake_workdir(workdir, case, targets, bands, windows, batch=None) -> Path:
     """Targets table, config and finished checkpoint outputs for ``targets`` x ``bands``.
 
     Parameters
@@ -59,10 +59,10 @@ def fake_workdir(workdir, case, targets, bands, regions, batch=None) -> Path:
         Target names.
     bands : list of str
         Band names; every target gets every band.
-    regions : int
-        Windows in each regions table.
+    windows : int
+        Windows in each windows table.
     batch : int, optional
-        Windows per batch job (``batch.regions``); default: the repository config's.
+        Windows per batch job (``batch.windows``); default: the repository config's.
 
     Returns
     -------
@@ -78,14 +78,14 @@ def fake_workdir(workdir, case, targets, bands, regions, batch=None) -> Path:
             rows.append({"target": target, "band": band, **files})
             out = workdir / "results" / target / band
             _touch(out / "mask.fits", t0 + 10)
-            _touch(out / "regions.tsv", t0 + 20, regions_table(regions))
+            _touch(out / "windows.tsv", t0 + 20, windows_table(windows))
             _touch(out / "noise.fits", t0 + 20)
     header = list(rows[0])
     (workdir / "targets.tsv").write_text("\n".join("\t".join(r[c] for c in header) for r in [dict(zip(header, header)), *rows]) + "\n")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["targets"] = "targets.tsv"
     if batch is not None:
-        config["batch"]["regions"] = batch
+        config["batch"]["windows"] = batch
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -116,7 +116,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=10)
     parser.add_argument("--bands", nargs="+", default=["g", "r", "z"])
-    parser.add_argument("--regions", type=int, default=50)
+    parser.add_argument("--windows", type=int, default=50)
     parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's; 1 = a job per window)")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data", help="the folder holding decals-coolj0112")
     args = parser.parse_args(argv)
@@ -124,13 +124,13 @@ def main(argv=None) -> None:
     if not case.is_dir():
         raise SystemExit(f"{case}: folder: not found; pass --data with the folder holding decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
-        config = fake_workdir(tmp, case, [f"t{i:02d}" for i in range(args.targets)], args.bands, args.regions, args.batch)
-        batch = yaml.safe_load(config.read_text())["batch"]["regions"]
+        config = fake_workdir(tmp, case, [f"t{i:02d}" for i in range(args.targets)], args.bands, args.windows, args.batch)
+        batch = yaml.safe_load(config.read_text())["batch"]["windows"]
         seconds, proc = dry_run(tmp)
     if proc.returncode:
         raise SystemExit(f"dry run failed:\n{proc.stderr[-3000:]}")
     counts = job_counts(proc.stdout + proc.stderr)
-    print(f"{args.targets} targets x {len(args.bands)} bands x {args.regions} regions, {batch} per batch: {sum(counts.values())} jobs planned in {seconds:.1f} s (CPU {proc.cpu:.1f} s)")
+    print(f"{args.targets} targets x {len(args.bands)} bands x {args.windows} windows, {batch} per batch: {sum(counts.values())} jobs planned in {seconds:.1f} s (CPU {proc.cpu:.1f} s)")
     print("  " + ", ".join(f"{rule} {n}" for rule, n in counts.items()))
 
 

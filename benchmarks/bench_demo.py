@@ -5,7 +5,7 @@ directory (nothing cached), then prints the wall time, the number of windows and
 demo's truth comparison.
 
 Usage: ``python benchmarks/bench_demo.py [--cores 2] [--regions N]`` (``--regions`` overrides
-``regions.max_regions``; the default keeps the configuration's value).
+``windows.max_windows``; the default keeps the configuration's value).
 """
 
 import argparse
@@ -23,14 +23,14 @@ REPO = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--regions", type=int, default=None, help="regions.max_regions (default: the config's)")
+    parser.add_argument("--regions", type=int, default=None, help="windows.max_windows (default: the config's)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         work = Path(tmp)
         (work / "config").mkdir()
         config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
         if args.regions is not None:
-            config["regions"]["max_regions"] = args.regions
+            config["windows"]["max_windows"] = args.regions
         (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
         (work / "config" / "targets.tsv").write_text((REPO / "config" / "targets.tsv").read_text())
         cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--directory", str(work), "-s", str(REPO / "Snakefile"), "--quiet"]
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
             print(f"demo run failed after {wall:.1f} s", file=sys.stderr)
             return 1
         results = work / "results" / "demo" / "z"
-        regions = sum(1 for line in (results / "regions.tsv").read_text().splitlines() if line and not line.startswith("#")) - 1
+        regions = sum(1 for line in (results / "windows.tsv").read_text().splitlines() if line and not line.startswith("#")) - 1
         print(f"demo: {wall:.1f} s wall with --cores {args.cores}, {regions} windows")
         print((results / "demo_truth.tsv").read_text(), end="")
     return 0

@@ -43,9 +43,9 @@ def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str, b
     config["targets"] = "targets.tsv"
     config["fitter"]["engine"] = engine
     config["fitter"]["galfit"] = galfit
-    config["regions"]["max_regions"] = regions
+    config["windows"]["max_windows"] = regions
     if batch is not None:
-        config["batch"]["regions"] = batch
+        config["batch"]["windows"] = batch
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
 
@@ -83,11 +83,11 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         prepare(workdir, data, args.regions, args.engine, args.galfit, args.batch)
-        batch = yaml.safe_load((workdir / "config.yaml").read_text())["batch"]["regions"]
-        upstream = [f"results/cool/z/{name}" for name in ("regions.tsv", "galaxy.fits")]
+        batch = yaml.safe_load((workdir / "config.yaml").read_text())["batch"]["windows"]
+        upstream = [f"results/cool/z/{name}" for name in ("windows.tsv", "galaxy.fits")]
         snakemake(workdir, args.cores, *upstream)
         wall, cpu = snakemake(workdir, args.cores, "results/cool/z/magnitudes.tsv")
-        records = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/cool/z/regions/*/status.json"))]
+        records = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/cool/z/windows/*/status.json"))]
     fits = [r["seconds"] for r in records]
     fit_cpu = sum(r["cpu_seconds"] for r in records)
     if len(fits) < args.regions:

@@ -2,7 +2,7 @@
 
 Draws samples of re-fit values from single-peaked distributions (Gaussian, Student t with 3
 and 2 degrees of freedom, log-normal with sigma 0.7) and counts how often
-:func:`galfit_unc.photometry.split_statistic` exceeds :data:`galfit_unc.photometry.SPLIT_GAP`,
+:func:`galfit_unc.statistics.split_statistic` exceeds :data:`galfit_unc.statistics.SPLIT_GAP`,
 i.e. how often an object would be warned about although its re-fits form one solution.
 The values are in units of the distribution's scale, so the floor plays no part (0).
 
@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-from galfit_unc.photometry import SPLIT_GAP, split_statistic
+from galfit_unc.statistics import SPLIT_GAP, split_statistic
 
 DRAWS = {
     "gaussian": lambda rng, n: rng.normal(size=n),

@@ -32,7 +32,7 @@ def main():
     parser.add_argument("--nsigma", type=float, default=4.0)
     args = parser.parse_args()
     psf = fits.getdata(args.psf)
-    skies = sorted(args.results.glob("regions/*/sky.fits"))
+    skies = sorted(args.results.glob("windows/*/sky.fits"))
     found = [count(fits.getdata(p).astype(float), psf, args.nsigma) for p in skies]
     negated = [count(-fits.getdata(p).astype(float), psf, args.nsigma) for p in skies]
     print(f"{args.results}\twindows {len(skies)}\tsources {sum(found)}\tnoise detections {sum(negated)}")

@@ -20,7 +20,8 @@ import numpy as np
 from astropy.io import fits
 from scipy import signal
 
-from galfit_unc.skysearch import load_frame, psf_fwhm, source_mask
+from galfit_unc.frames import load_frame
+from galfit_unc.skysearch import psf_fwhm, source_mask
 
 MAGS = np.arange(22.0, 26.01, 0.25)
 DETECTIONS = {

@@ -37,10 +37,12 @@ from astropy.io import fits
 from bench_coverage import DECALS, REPO, TrialError, default_data, merge, prepare_real, run_workflow, trial_windows, write_workdir
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.frames import load_frame, read_image_2d
 from galfit_unc.injection import galaxy_light, refit_feedme, sky_in_model
-from galfit_unc.photometry import natural_key, object_magnitudes, read_table
 from galfit_unc.runner import run_fit
-from galfit_unc.skysearch import load_frame, psf_fwhm, read_image_2d, source_mask
+from galfit_unc.skysearch import psf_fwhm, source_mask
+from galfit_unc.statistics import natural_key, object_magnitudes
+from galfit_unc.tables import read_table
 
 
 def rendering_offsets(data: Path, work: Path) -> dict[str, float]:
@@ -112,7 +114,7 @@ def contaminant_errors(data: Path, work: Path, trials: int, seed: int) -> dict[s
 def oracle_sigma(data: Path, work: Path, windows: int) -> dict[str, float]:
     """σ of every object from the workflow run on the group's own GALFIT fit (the truth)."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config = merge(config, {"regions": {"max_regions": windows}, "targets": "config/targets.tsv"})
+    config = merge(config, {"windows": {"max_windows": windows}, "targets": "config/targets.tsv"})
     columns = ["target", "band", "image", "imgblock", "psf", "constraints", "comp_ident", "feedme"]
     files = [DECALS[key] for key in ("image", "imgblock", "psf", "constraints", "comp_ident")] + ["original-reconstructed.gal"]
     row = ["truth", "z", *(str((data / name).resolve()) for name in files)]

@@ -22,7 +22,8 @@ from astropy.io import fits
 from scipy.stats import spearmanr
 
 from galfit_unc.galfit_files import read_fit_header
-from galfit_unc.skysearch import Window, clipped_stats, load_frame, psf_fwhm, source_mask
+from galfit_unc.frames import load_frame
+from galfit_unc.skysearch import Window, clipped_stats, psf_fwhm, source_mask
 
 
 def read_windows(path) -> list[Window]:

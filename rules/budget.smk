@@ -16,7 +16,6 @@ use rule tables as budget_tables with:
         unpack(
             optional(
                 "feedme",
-                regions="results/{target}/{band}/regions.tsv",
                 batches=per_batch_of_step,
                 imgblock=column("imgblock"),
                 comp_ident=column("comp_ident"),
@@ -47,6 +46,6 @@ rule budget:
     log:
         "logs/{target}/{band}/budget.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/budget.py"

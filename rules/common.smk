@@ -4,7 +4,9 @@ import functools
 import os
 from pathlib import Path
 
+from galfit_unc.batch import batches
 from galfit_unc.preflight import check_inputs
+from galfit_unc.skysearch import read_windows_tsv
 from galfit_unc.targets import check_files, read_targets
 
 TARGETS_TABLE = config["targets"]
@@ -16,13 +18,13 @@ ENV = "../envs/galfit-unc.yaml"
 
 # Per-target outputs the default target builds (check.txt: enough usable fits).
 FINAL = (
-    "regions.tsv",
+    "windows.tsv",
     "magnitudes.tsv",
     "uncertainties.tsv",
     "parameters.tsv",
     "model.reg",
     "model_fk5.reg",
-    "sky_regions.png",
+    "sky_windows.png",
     "magnitudes.png",
     "check.txt",
 )
@@ -70,30 +72,21 @@ def optional(*names, **fixed):
     return inputs
 
 
-def given(name):
-    """Params function: whether the target's row gives column ``name``."""
-    return lambda wildcards: bool(row(wildcards).get(name))
-
-
 @functools.cache
 def _windows(path, mtime_ns):
-    from galfit_unc.skysearch import read_regions_tsv
-
-    return {w.region: [w.x1, w.x2, w.y1, w.y2] for w in read_regions_tsv(path)}
+    return {w.name: [w.x1, w.x2, w.y1, w.y2] for w in read_windows_tsv(path)}
 
 
 def windows(wildcards):
-    """Region id -> [x1, x2, y1, y2] of the target's windows, in the regions table's order
-    (after the regions checkpoint)."""
-    path = checkpoints.regions.get(target=wildcards.target, band=wildcards.band).output.tsv
+    """Window id -> [x1, x2, y1, y2] of the target's windows, in the windows table's order
+    (after the windows checkpoint)."""
+    path = checkpoints.windows.get(target=wildcards.target, band=wildcards.band).output.tsv
     return _windows(path, os.stat(path).st_mtime_ns)
 
 
 def per_batch(wildcards):
     """Input function: the record list of every batch of the target's windows."""
-    from galfit_unc.batch import batches
-
-    return [f"results/{wildcards.target}/{wildcards.band}/batches/{batch}.json" for batch in batches(windows(wildcards), config["batch"]["regions"])]
+    return [f"results/{wildcards.target}/{wildcards.band}/batches/{batch}.json" for batch in batches(windows(wildcards), config["batch"]["windows"])]
 
 
 def magnitudes_plot_inputs(wildcards):

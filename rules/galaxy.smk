@@ -16,7 +16,7 @@ rule galaxy:
     log:
         "logs/{target}/{band}/galaxy.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/galaxy.py"
 

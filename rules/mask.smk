@@ -21,6 +21,6 @@ rule mask:
     log:
         "logs/{target}/{band}/mask.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/mask.py"

@@ -1,26 +1,26 @@
 # Stage 8: the windows on the frame, and the re-fitted magnitudes per object.
 
 
-rule plot_sky_regions:
+rule plot_sky_windows:
     input:
         image=column("image"),
         mask="results/{target}/{band}/mask.fits",
-        regions="results/{target}/{band}/regions.tsv",
+        windows="results/{target}/{band}/windows.tsv",
         noise="results/{target}/{band}/noise.fits",
         imgblock=column("imgblock"),
     output:
-        report("results/{target}/{band}/sky_regions.png", caption="../report/sky_regions.rst", category="{target}", subcategory="{band}"),
+        report("results/{target}/{band}/sky_windows.png", caption="../report/sky_windows.rst", category="{target}", subcategory="{band}"),
     localrule: True
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     log:
-        "logs/{target}/{band}/plot_sky_regions.log",
+        "logs/{target}/{band}/plot_sky_windows.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
-        "../workflow_scripts/plot_sky_regions.py"
+        "../workflow_scripts/plot_sky_windows.py"
 
 
 rule plot_magnitudes:
@@ -28,6 +28,8 @@ rule plot_magnitudes:
         unpack(magnitudes_plot_inputs),
     output:
         report("results/{target}/{band}/magnitudes.png", caption="../report/magnitudes.rst", category="{target}", subcategory="{band}"),
+    params:
+        use_flagged=config["stats"]["use_flagged"],
     localrule: True
     threads: 1
     resources:
@@ -36,6 +38,6 @@ rule plot_magnitudes:
     log:
         "logs/{target}/{band}/plot_magnitudes.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/plot_magnitudes.py"

@@ -19,6 +19,6 @@ rule regfile:
     log:
         "logs/{target}/{band}/regfile.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/regfile.py"

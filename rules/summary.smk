@@ -21,6 +21,6 @@ rule summary:
     log:
         "logs/summary.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/summary.py"

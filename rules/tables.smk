@@ -1,4 +1,4 @@
-# Stage 6: magnitudes per region, their statistics per object, and every fitted parameter's
+# Stage 6: magnitudes per window, their statistics per object, and every fitted parameter's
 # statistics per component.  The check is a separate rule: Snakemake deletes a failed job's
 # outputs, and the tables are the evidence of why there were too few usable fits.
 
@@ -10,7 +10,6 @@ rule tables:
         unpack(
             optional(
                 "feedme",
-                regions="results/{target}/{band}/regions.tsv",
                 batches=per_batch,
                 imgblock=column("imgblock"),
                 comp_ident=column("comp_ident"),
@@ -30,7 +29,7 @@ rule tables:
         engine=config["fitter"]["engine"],
         settings=lambda wc: {
             "mask": config["mask"],
-            "regions": config["regions"],
+            "windows": config["windows"],
             "cleaning": config["cleaning"],
             "refit": refit_header(wc),
         },
@@ -42,7 +41,7 @@ rule tables:
     log:
         "logs/{target}/{band}/tables.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/tables.py"
 
@@ -54,7 +53,7 @@ rule check:
     output:
         "results/{target}/{band}/check.txt",
     params:
-        min_ok_regions=config["stats"]["min_ok_regions"],
+        min_ok_windows=config["stats"]["min_ok_windows"],
         use_flagged=config["stats"]["use_flagged"],
     localrule: True
     threads: 1
@@ -64,6 +63,6 @@ rule check:
     log:
         "logs/{target}/{band}/check.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
         "../workflow_scripts/check.py"

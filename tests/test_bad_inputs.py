@@ -72,7 +72,7 @@ def text_file(tmp, name, body) -> str:
 
 # Each case returns: columns (targets-row overrides), config (changes), table (whole targets
 # table text, replacing the generated one), file (how the error names the file), field, todo,
-# absent (outputs that must not exist afterwards; regions.tsv always).
+# absent (outputs that must not exist afterwards; windows.tsv always).
 
 
 @case
@@ -165,7 +165,7 @@ def frame_constant(tmp):
 
 @case
 def no_blank_window(tmp):
-    # Every pixel is a user-flagged bad pixel: no window passes regions.contaminant_frac.
+    # Every pixel is a user-flagged bad pixel: no window passes windows.contaminant_frac.
     path = frame_with(tmp, np.ones(fits.getdata(decals("image")).shape, dtype=np.uint8), "allbad.fits")
     return {"columns": {"mask": path}, "file": "results/cool/z/mask.fits", "field": "windows: found 0 blank sky windows", "todo": "raise contaminant_frac"}
 
@@ -258,7 +258,7 @@ def config_wrong_type(tmp):
 
 @case
 def config_out_of_range(tmp):
-    return {"config": {"regions": {"max_regions": 0}}, "file": "config.yaml", "field": "regions.max_regions", "todo": "fix the value"}
+    return {"config": {"windows": {"max_windows": 0}}, "file": "config.yaml", "field": "windows.max_windows", "todo": "fix the value"}
 
 
 @case
@@ -284,8 +284,8 @@ def _run_case(name, root):
     make_workdir(work, shared_path, config, extra_columns=spec.get("columns"))
     if "table" in spec:
         (work / "targets.tsv").write_text(spec["table"])
-    # The engine is never reached; results/.../regions.tsv needs the mask and the regions stage.
-    return spec, work, snakemake(work, "results/cool/z/regions.tsv")
+    # The engine is never reached; results/.../windows.tsv needs the mask and the regions stage.
+    return spec, work, snakemake(work, "results/cool/z/windows.tsv")
 
 
 @pytest.fixture(scope="module")
@@ -314,7 +314,7 @@ def test_bad_input_workflow(runs, name):
     # "what to do" follows the problem after a semicolon, on the same line.
     assert "; " in line.split(spec["field"], 1)[1] or "; " in line.split(spec["file"], 1)[1], line
     assert "Traceback" not in text(run)
-    for name_ in ["regions.tsv", *spec.get("absent", [])]:
+    for name_ in ["windows.tsv", *spec.get("absent", [])]:
         assert not out(work, name_).exists(), name_
 
 

@@ -27,7 +27,7 @@ def test_batches_are_consecutive_groups():
     assert batches(regions, 1)["b006"] == ["r6"] and len(batches(regions, 1)) == 7
     assert batches(regions, 10) == {"b000": regions}
     assert batches([], 5) == {}
-    with pytest.raises(ValueError, match="batch.regions: 0 is below 1"):
+    with pytest.raises(ValueError, match="batch.windows: 0 is below 1"):
         batches(regions, 0)
 
 
@@ -72,14 +72,14 @@ def mtimes(folder):
 def test_batch_writes_every_window_and_redoes_only_what_is_missing(case, monkeypatch):
     inputs, settings, tmp = case
     monkeypatch.chdir(tmp)
-    regions, logs = tmp / "regions", tmp / "logs"
+    regions, logs = tmp / "windows", tmp / "logs"
     records = run_batch(WINDOWS, inputs, settings, regions, logs, label="re-fit of test")
-    assert [r["region"] for r in records] == [w[0] for w in WINDOWS]
-    assert all(r["status"] in ("ok", "flagged") for r in records), records
+    assert [r.window for r in records] == [w[0] for w in WINDOWS]
+    assert all(r.status in ("ok", "flagged") for r in records), records
     for (region, (x1, x2, y1, y2)), record in zip(WINDOWS, records):
         folder = regions / region
         assert {"sky.fits", "injected.fits", "fit.gal", "status.json", "done.json", "fit"} <= {p.name for p in folder.iterdir()}
-        assert json.loads((folder / "status.json").read_text()) == record
+        assert json.loads((folder / "status.json").read_text()) == record.to_json()
         sky = fits.getdata(folder / "sky.fits")
         assert sky.shape == (y2 - y1 + 1, x2 - x1 + 1)
         # The injected window is the cleaned sky plus the galaxy light, pixel by pixel.
@@ -100,7 +100,7 @@ def test_batch_writes_every_window_and_redoes_only_what_is_missing(case, monkeyp
     assert all(after[p] == t for p, t in before.items() if p.parts[0] == WINDOWS[0][0])
     status = Path(WINDOWS[1][0], "status.json")
     assert after[status] > before[status]
-    assert [r["region"] for r in again] == [w[0] for w in WINDOWS]
+    assert [r.window for r in again] == [w[0] for w in WINDOWS]
 
     # A changed setting redoes every window.
     changed = {**settings, "cleaning": {**settings["cleaning"], "seed": 7}}
@@ -114,16 +114,16 @@ def test_bad_window_fails_naming_it_and_keeps_the_windows_before(case, monkeypat
     monkeypatch.chdir(tmp)
     outside = ("x9000_y9000", [9000, 9095, 9000, 9077])
     with pytest.raises(RuntimeError, match="window x9000_y9000: "):
-        run_batch([WINDOWS[0], outside], inputs, settings, tmp / "regions", tmp / "logs")
-    assert (tmp / "regions" / WINDOWS[0][0] / "done.json").exists()
-    assert not (tmp / "regions" / outside[0] / "done.json").exists()
+        run_batch([WINDOWS[0], outside], inputs, settings, tmp / "windows", tmp / "logs")
+    assert (tmp / "windows" / WINDOWS[0][0] / "done.json").exists()
+    assert not (tmp / "windows" / outside[0] / "done.json").exists()
     assert "Traceback" in (tmp / "logs" / f"{outside[0]}.log").read_text()
 
 
 def test_window_broken_off_in_a_redo_is_not_done_under_its_old_key(case, monkeypatch):
     inputs, settings, tmp = case
     monkeypatch.chdir(tmp)
-    regions, logs = tmp / "regions", tmp / "logs"
+    regions, logs = tmp / "windows", tmp / "logs"
     run_batch(WINDOWS[:1], inputs, settings, regions, logs)
     status = regions / WINDOWS[0][0] / "status.json"
     first = status.stat().st_mtime_ns

@@ -22,7 +22,7 @@ from standins.harness import REPO, engine
 from test_workflow_e2e import header_object_mags as header_mags
 from test_workflow_e2e import objects_of as comp_objects
 
-SMALL = ["--windows", "2", "--set", "regions.min_regions=2", "--set", "stats.min_ok_regions=2"]
+SMALL = ["--windows", "2", "--set", "windows.min_windows=2", "--set", "stats.min_ok_windows=2"]
 # A smaller demo frame with fewer field sources keeps the demo trials cheap.
 SMALL_DEMO = ["--set", "demo.size=320", "--set", "demo.n_galaxies=20", "--set", "demo.n_stars=8"]
 
@@ -78,9 +78,9 @@ def check_sigma(rows, results_of):
 
 def test_parse_set():
     bench_module = load_bench()
-    assert bench_module.parse_set(["refit.start=user", "refit.source_noise=true", "regions.max_overlap=0.75", "stats.sigma=robust"]) == {
+    assert bench_module.parse_set(["refit.start=user", "refit.source_noise=true", "windows.max_overlap=0.75", "stats.sigma=robust"]) == {
         "refit": {"start": "user", "source_noise": True},
-        "regions": {"max_overlap": 0.75},
+        "windows": {"max_overlap": 0.75},
         "stats": {"sigma": "robust"},
     }
     with pytest.raises(bench_module.BenchError, match="KEY=VALUE"):
@@ -122,7 +122,7 @@ def test_real_mode(shared, tmp_path):
         assert diff[inside].sum() == pytest.approx(light.sum(), rel=0.02)
         # Trial windows avoid the real group; the workflow's windows avoid both it and the trial window.
         assert wx2 < gx1 or wx1 > gx2 or wy2 < gy1 or wy1 > gy2
-        for reg in read_tsv(trial / "results" / "trial" / "z" / "regions.tsv"):
+        for reg in read_tsv(trial / "results" / "trial" / "z" / "windows.tsv"):
             x1, x2, y1, y2 = (int(reg[c]) for c in ("x1", "x2", "y1", "y2"))
             shared_px = max(0, min(x2, gx2) - max(x1, gx1) + 1) * max(0, min(y2, gy2) - max(y1, gy1) + 1)
             assert shared_px < 0.005 * (x2 - x1 + 1) * (y2 - y1 + 1)

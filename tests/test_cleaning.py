@@ -8,8 +8,10 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from galfit_unc.cleaning import celestial_wcs, clean_cutout, cut_window, region_seed, write_cleaned
-from galfit_unc.skysearch import Window, load_frame
+from galfit_unc.frames import celestial_wcs
+from galfit_unc.cleaning import clean_cutout, cut_window, window_seed, write_cleaned
+from galfit_unc.frames import load_frame
+from galfit_unc.skysearch import Window
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -71,11 +73,11 @@ def test_cut_window_outside_frame_fails():
 
 
 def test_region_seed_deterministic_and_distinct():
-    assert region_seed(42, "x0001_y0001") == region_seed(42, "x0001_y0001")
-    seeds = {region_seed(s, r) for s in (1, 2) for r in ("x0001_y0001", "x0001_y0002", "x0002_y0001")}
+    assert window_seed(42, "x0001_y0001") == window_seed(42, "x0001_y0001")
+    seeds = {window_seed(s, r) for s in (1, 2) for r in ("x0001_y0001", "x0001_y0002", "x0002_y0001")}
     assert len(seeds) == 6
     with pytest.raises(ValueError, match="seed"):
-        region_seed(-1, "x0001_y0001")
+        window_seed(-1, "x0001_y0001")
 
 
 def test_clean_fills_source_with_sky_and_noise():
@@ -106,9 +108,9 @@ def test_clean_noise_only_in_filled_pixels_and_deterministic():
     data = sky(seed=4)
     data[10:14, 10:14] = np.nan
     data[40, 60] = np.inf
-    a, fa = clean_cutout(data, rng=np.random.default_rng(region_seed(7, "x0001_y0001")))
-    b, fb = clean_cutout(data, rng=np.random.default_rng(region_seed(7, "x0001_y0001")))
-    c, _ = clean_cutout(data, rng=np.random.default_rng(region_seed(7, "x0100_y0001")))
+    a, fa = clean_cutout(data, rng=np.random.default_rng(window_seed(7, "x0001_y0001")))
+    b, fb = clean_cutout(data, rng=np.random.default_rng(window_seed(7, "x0001_y0001")))
+    c, _ = clean_cutout(data, rng=np.random.default_rng(window_seed(7, "x0100_y0001")))
     smooth, fs = clean_cutout(data, fill_noise=False)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(fa, fb)

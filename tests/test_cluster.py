@@ -17,7 +17,7 @@ CLUSTER = Path(__file__).resolve().parent / "cluster"
 TABLES = ("magnitudes.tsv", "uncertainties.tsv", "parameters.tsv")
 TARGET = "results/cool/z/uncertainties.tsv"
 # Both windows in one batch job.
-SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}, "batch": {"regions": 2}}
+SMALL = {"windows": {"max_windows": 2, "min_windows": 2}, "stats": {"min_ok_windows": 2}, "batch": {"windows": 2}}
 
 
 def workdir(path, shared):
@@ -44,18 +44,18 @@ def submitted(work):
 
 def fits_run(work):
     """Region of every fit the engine executed (one line per execution)."""
-    return Counter(re.search(r"/regions/(\w+)/", line)[1] for line in (work / "fits.txt").read_text().splitlines())
+    return Counter(re.search(r"/windows/(\w+)/", line)[1] for line in (work / "fits.txt").read_text().splitlines())
 
 
 def check_run(work, reference):
-    windows = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "region"))]
+    windows = [ln.split("\t")[0] for ln in out(work, "windows.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "window"))]
     assert len(windows) == 2
     for name in TABLES:
         assert out(work, name).read_bytes() == reference[name], name
     jobs = submitted(work)
     assert max(jobs.values()) == 1, jobs
     # Every remote job went through the queue: the upstream stages and one batch of both windows.
-    assert set(jobs) == {f"{rule}:target=cool,band=z" for rule in ("mask", "regions", "galaxy")} | {"batch:target=cool,band=z,batch=b000"}
+    assert set(jobs) == {f"{rule}:target=cool,band=z" for rule in ("mask", "windows", "galaxy")} | {"batch:target=cool,band=z,batch=b000"}
     assert fits_run(work) == Counter({w: 1 for w in windows})
     return windows
 
@@ -72,15 +72,15 @@ def test_cluster_runs_match_local_run(shared, tmp_path):
 
     # Stopped once the regions table exists, then resumed.
     work = workdir(tmp_path / "resumed", shared)
-    run(work, "results/cool/z/regions.tsv")
-    assert set(submitted(work)) == {"mask:target=cool,band=z", "regions:target=cool,band=z"}
+    run(work, "results/cool/z/windows.tsv")
+    assert set(submitted(work)) == {"mask:target=cool,band=z", "windows:target=cool,band=z"}
     run(work, TARGET)
     windows = check_run(work, reference)
 
     # A batch job that died half-way (its record and one window's results missing, no tables
     # yet): the rerun redoes that window alone.
     out(work, "batches", "b000.json").unlink()
-    lost = out(work, "regions", windows[0])
+    lost = out(work, "windows", windows[0])
     for name in ("status.json", "done.json"):
         (lost / name).unlink()
     shutil.rmtree(lost / "fit")

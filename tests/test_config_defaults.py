@@ -8,7 +8,8 @@ import yaml
 
 from conftest import ROOT
 from faults.common import error_line, text
-from galfit_unc.targets import ConfigError, TargetsError, check_config, coerce_config, read_targets
+from galfit_unc.config import ConfigError, check_config, coerce_config
+from galfit_unc.targets import TargetsError, read_targets
 from standins.harness import DECALS, snakemake
 
 SCHEMA = ROOT / "config" / "schemas" / "config.schema.yaml"
@@ -35,7 +36,7 @@ def test_default_targets_table_is_config_targets_tsv():
 def test_partial_config_passes_the_check():
     check_config({"targets": "mine.tsv"}, SCHEMA, "my.yaml")
     check_config({}, SCHEMA, "my.yaml")
-    check_config({"regions": {"max_regions": 7}}, SCHEMA, "my.yaml")
+    check_config({"windows": {"max_windows": 7}}, SCHEMA, "my.yaml")
 
 
 def test_coerce_types_nested_strings_by_the_schema():
@@ -44,7 +45,7 @@ def test_coerce_types_nested_strings_by_the_schema():
         "targets": "123",
         "demo": {"seed": "3", "psf_fwhm": "1.5"},
         "cleaning": {"kernel_sigmas": ["6", "3"], "fill_noise": "false"},
-        "regions": {"target_margin": "null", "max_overlap": "0.25"},
+        "windows": {"target_margin": "null", "max_overlap": "0.25"},
         "fitter": {"galfit": "42", "timeout": "ten minutes"},
         "stats": None,
     }
@@ -53,7 +54,7 @@ def test_coerce_types_nested_strings_by_the_schema():
         "targets": "123",  # a string key stays a string
         "demo": {"seed": 3, "psf_fwhm": 1.5},
         "cleaning": {"kernel_sigmas": [6, 3], "fill_noise": False},
-        "regions": {"target_margin": None, "max_overlap": 0.25},
+        "windows": {"target_margin": None, "max_overlap": 0.25},
         "fitter": {"galfit": "42", "timeout": "ten minutes"},  # no reading fits: left for the check
     }
     with pytest.raises(ConfigError, match=r"fitter\.timeout: 'ten minutes' is not of type 'number'; fix the value"):
@@ -70,7 +71,7 @@ def test_coerce_leaves_typed_values_alone():
     "config, message",
     [
         ({"fiter": {"engine": "galfit"}}, "my.yaml: fiter: unknown key; did you mean 'fitter'?"),
-        ({"regions": {"max_region": 20}}, "my.yaml: regions.max_region: unknown key; did you mean 'regions.max_regions'?"),
+        ({"windows": {"max_window": 20}}, "my.yaml: windows.max_window: unknown key; did you mean 'windows.max_windows'?"),
         ({"stats": {"use_flaged": False}}, "my.yaml: stats.use_flaged: unknown key; did you mean 'stats.use_flagged'?"),
         ({"zzz": 1}, "my.yaml: zzz: unknown key; the keys here are targets, fitter, batch,"),
     ],
@@ -117,10 +118,10 @@ def two_line_workdir(tmp_path, shared, config_text):
 
 def test_two_line_config_and_nested_override_with_snakemake(shared, tmp_path):
     # snakemake -s <repo>/Snakefile --directory mywork --configfile mywork/config.yaml -n
-    work = two_line_workdir(tmp_path, shared, "targets: my_targets.tsv\nregions: {max_regions: 6}\n")
+    work = two_line_workdir(tmp_path, shared, "targets: my_targets.tsv\nwindows: {max_windows: 6}\n")
     run = snakemake(work, "-n", "--config", "demo={seed: 3}", "cleaning={kernel_sigmas: [6, 3], fill_noise: false}")
     assert run.returncode == 0, text(run)[-3000:]
-    assert "results/cool/z/regions.tsv" in text(run)
+    assert "results/cool/z/windows.tsv" in text(run)
     # A nested value the schema refuses after typing is named.
     run = snakemake(work, "-n", "--config", "demo={seed: three}")
     assert run.returncode != 0

@@ -8,10 +8,12 @@ from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
 from galfit_unc import injection as inj
-from galfit_unc import photometry as ph
-from galfit_unc.cleaning import clean_cutout, region_seed
+from galfit_unc import statistics as st
+from galfit_unc import tables as tb
+from galfit_unc.cleaning import clean_cutout, window_seed
 from galfit_unc.skysearch import clipped_stats as sky_stats
 from galfit_unc.skysearch import select_windows
+from galfit_unc.records import FitRecord
 
 NARROW = (-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0)
 # Spanning 110 of the circle's 180 degrees: only an accurate circular mean unwraps it in one piece.
@@ -26,7 +28,7 @@ def test_circular_statistics_of_a_cluster_anywhere_on_the_circle(centre, offsets
     OFFSETS = np.array(offsets)
     true = centre + OFFSETS
     written = (true + 90.0) % 180.0 - 90.0
-    stats = ph.circular_statistics(written, original=centre)
+    stats = st.circular_statistics(written, original=centre)
     assert stats["median"] == pytest.approx(centre + np.median(OFFSETS))
     assert stats["bias"] == pytest.approx(np.median(OFFSETS))
     assert stats["std"] == pytest.approx(np.std(OFFSETS, ddof=1))
@@ -68,14 +70,14 @@ def test_sky_in_model_without_sky_component_is_no():
 
 
 def test_region_seed_accepts_zero_and_gives_distinct_64_bit_seeds():
-    seeds = {region_seed(0, f"x{x:04d}_y0001") for x in range(200)}
+    seeds = {window_seed(0, f"x{x:04d}_y0001") for x in range(200)}
     assert len(seeds) == 200
     assert all(0 <= s < 2**64 for s in seeds)
     # Both 32-bit halves carry entropy (they are not copies of each other).
     assert any((s >> 32) != (s & 0xFFFFFFFF) for s in seeds)
     assert max(seeds) >= 2**63 // 4
     with pytest.raises(ValueError, match="seed: -1 is negative"):
-        region_seed(-1, "x0001_y0001")
+        window_seed(-1, "x0001_y0001")
 
 
 def test_refit_from_a_header_alone_fits_every_component_at_the_datas_sampling():
@@ -109,18 +111,18 @@ def sersic_header(**values):
 def test_parameters_rows_leave_out_flagged_fits_when_asked_and_do_not_fold_sizes():
     original = sersic_header(RE=100.0)
     records = [
-        {"region": "a", "status": "ok", "header": sersic_header(RE=10.0)},
-        {"region": "b", "status": "ok", "header": sersic_header(RE=150.0)},
-        {"region": "c", "status": "ok", "header": sersic_header(RE=300.0)},
+        FitRecord(window="a", status="ok", header=sersic_header(RE=10.0)),
+        FitRecord(window="b", status="ok", header=sersic_header(RE=150.0)),
+        FitRecord(window="c", status="ok", header=sersic_header(RE=300.0)),
         # FLAGS 2 (a singular fit) that the original fit did not have.
-        {"region": "d", "status": "flagged", "header": sersic_header(RE=1000.0, FLAGS="2")},
-        {"region": "e", "status": "failed", "header": None},
+        FitRecord(window="d", status="flagged", header=sersic_header(RE=1000.0, FLAGS="2")),
+        FitRecord(window="e", status="failed", header=None),
     ]
-    re_ok = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=False)}["RE"]
+    re_ok = {r["parameter"]: r for r in tb.parameters_rows(original, records, use_flagged=False)}["RE"]
     # Sizes are not angles: 10, 150 and 300 are not folded onto a 180 circle.
     assert re_ok["n_used"] == 3 and re_ok["median"] == pytest.approx(150.0) and re_ok["bias"] == pytest.approx(50.0)
     assert re_ok["std"] == pytest.approx(np.std([10.0, 150.0, 300.0], ddof=1))
-    re_all = {r["parameter"]: r for r in ph.parameters_rows(original, records, use_flagged=True)}["RE"]
+    re_all = {r["parameter"]: r for r in tb.parameters_rows(original, records, use_flagged=True)}["RE"]
     assert re_all["n_used"] == 4 and re_all["median"] == pytest.approx(225.0)
 
 
@@ -136,17 +138,17 @@ def test_clipped_stats_use_the_given_clipping():
 
 def test_circular_statistics_of_one_value_and_of_none():
     # -89 is 91 on the circle: 2 degrees from 89.
-    one = ph.circular_statistics([-89.0], original=89.0)
+    one = st.circular_statistics([-89.0], original=89.0)
     assert one["n_used"] == 1 and one["median"] == pytest.approx(91.0) and one["bias"] == pytest.approx(2.0)
-    stats = ph.circular_statistics([np.nan, np.nan], original=30.0)
+    stats = st.circular_statistics([np.nan, np.nan], original=30.0)
     assert stats["n_used"] == 0 and np.isnan(stats["median"]) and np.isnan(stats["bias"])
 
 
 def test_table_cells_with_spaces_read_back(tmp_path):
-    rows = [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.12346}]
-    ph.write_table(tmp_path / "t.tsv", rows, ["region", "status", "reason", "obj_1"], {"fitsect": "[1:96,1:78]", "seed": 1})
-    back, comments = ph.read_table(tmp_path / "t.tsv")
-    assert back == [{"region": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.1235}]
+    rows = [{"window": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.12346}]
+    tb.write_table(tmp_path / "t.tsv", rows, ["window", "status", "reason", "obj_1"], {"fitsect": "[1:96,1:78]", "seed": 1})
+    back, comments = tb.read_table(tmp_path / "t.tsv")
+    assert back == [{"window": "x0001_y0001", "status": "flagged", "reason": "FLAGS 2; suspect 3_MAG 5_MAG", "obj_1": 20.1235}]
     assert comments == {"fitsect": "[1:96,1:78]", "seed": "1"}
 
 
@@ -156,7 +158,7 @@ def test_select_windows_ranks_counts_above_65535():
     # than 16 bits hold) and least, 25600, at x = 100.  The cleanest comes first, top row first.
     mask = np.zeros((1000, 500), bool)
     mask[:, :164] = True
-    (first,) = select_windows(mask, (400, 400), (1, 10, 901, 1000), target_margin=0, contaminant_frac=0.5, max_regions=1)
+    (first,) = select_windows(mask, (400, 400), (1, 10, 901, 1000), target_margin=0, contaminant_frac=0.5, max_windows=1)
     assert (first.x1, first.y1) == (101, 1)
     assert first.masked_frac == pytest.approx(25600 / 160000)
 
@@ -186,6 +188,6 @@ def test_clipped_stats_iterate_as_often_as_asked():
 def test_circular_statistics_unwrap_a_wide_cluster_about_its_mean():
     # Five angles 35 degrees apart centred on 60 (one written as 170 = -10 mod 180): unwrapped
     # about 60 they are -10 ... 130; a centre off by 20 degrees would cut the cluster at 130.
-    stats = ph.circular_statistics([170.0, 25.0, 60.0, 95.0, 130.0], 60.0)
+    stats = st.circular_statistics([170.0, 25.0, 60.0, 95.0, 130.0], 60.0)
     assert stats["median"] == pytest.approx(60.0)
     assert stats["std"] == pytest.approx(np.std([-10.0, 25.0, 60.0, 95.0, 130.0], ddof=1))

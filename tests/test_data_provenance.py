@@ -18,8 +18,8 @@ def listed(folder) -> dict:
     return {m.group(2): m.group(1) for m in map(LINE.match, text.splitlines()) if m}
 
 
-def test_the_three_folders_ship():
-    assert [p.name for p in FOLDERS] == ["decals-coolj0112", "galfit-examples", "galfit305-renders"]
+def test_the_four_folders_ship():
+    assert [p.name for p in FOLDERS] == ["decals-coolj0112", "galfit-examples", "galfit305-renders", "golden"]
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)

@@ -10,7 +10,7 @@ from astropy.wcs import WCS
 
 from galfit_unc import demo
 from galfit_unc import galfit_files as gf
-from galfit_unc.photometry import write_table
+from galfit_unc.tables import write_table
 from galfit_unc.skysearch import select_windows, source_mask
 
 # A small frame keeps most tests fast; the default frame is made once per module.
@@ -162,7 +162,7 @@ def test_field_follows_rising_number_counts(default_demo):
 
 def test_frame_leaves_twenty_blank_windows_of_the_target_size(default_demo):
     mask = source_mask(default_demo.frame)
-    windows = select_windows(mask, (80, 80), default_demo.region, max_regions=30)
+    windows = select_windows(mask, (80, 80), default_demo.region, max_windows=30)
     assert len(windows) >= 20
 
 

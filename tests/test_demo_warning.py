@@ -15,7 +15,7 @@ import yaml
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from test_demo_workflow import ROOT, snakemake
 
 WINDOWS = 8
@@ -26,7 +26,7 @@ def seed7(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo-seed7")
     (workdir / "config").mkdir()
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["regions"]["max_regions"] = WINDOWS
+    config["windows"]["max_windows"] = WINDOWS
     config["demo"]["seed"] = 7
     # Re-fits from the best fit, which all start inside the wrong solution: the warning's case.
     # (From the default perturbed start the re-fits leave it: see docs/statistics.md.)

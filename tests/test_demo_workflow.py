@@ -1,7 +1,7 @@
 """End to end: the workflow on the built-in demo, as the README runs it, with few windows.
 
 A real ``snakemake --cores 2`` run per demo seed in a copy of the configuration
-(``regions.max_regions`` 12): every output is written, a second run has nothing to do, and the
+(``windows.max_windows`` 12): every output is written, a second run has nothing to do, and the
 numbers are checked on both sides against what is known independently of the code:
 
 * sigma is not too small: the original fit's error (its magnitude minus the demo's true one)
@@ -25,17 +25,17 @@ import numpy as np
 import pytest
 import yaml
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = (
-    "regions.tsv",
+    "windows.tsv",
     "magnitudes.tsv",
     "uncertainties.tsv",
     "parameters.tsv",
     "model.reg",
     "model_fk5.reg",
-    "sky_regions.png",
+    "sky_windows.png",
     "magnitudes.png",
     "check.txt",
     "demo_truth.tsv",
@@ -58,7 +58,7 @@ def demo_runs(tmp_path_factory):
         workdir = tmp_path_factory.mktemp(f"demo-workflow-{seed}")
         (workdir / "config").mkdir()
         config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-        config["regions"]["max_regions"] = MAX_REGIONS
+        config["windows"]["max_windows"] = MAX_REGIONS
         config["demo"]["seed"] = seed
         (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
         (workdir / "config" / "targets.tsv").write_text((ROOT / "config" / "targets.tsv").read_text())
@@ -76,16 +76,16 @@ def test_demo_writes_every_output(demo_runs):
     for seed, workdir in demo_runs.items():
         missing = [name for name in OUTPUTS if not results(workdir, name).is_file()]
         assert missing == [], seed
-        regions, _ = read_table(results(workdir, "regions.tsv"))
+        regions, _ = read_table(results(workdir, "windows.tsv"))
         assert 5 <= len(regions) <= MAX_REGIONS, seed
 
 
 def test_demo_n_used_and_bias(demo_runs):
     for seed, workdir in demo_runs.items():
-        regions, _ = read_table(results(workdir, "regions.tsv"))
+        regions, _ = read_table(results(workdir, "windows.tsv"))
         mags, _ = read_table(results(workdir, "magnitudes.tsv"))
-        refits = [r for r in mags if r["region"] != "original"]
-        assert sorted(r["region"] for r in refits) == sorted(r["region"] for r in regions), seed
+        refits = [r for r in mags if r["window"] != "original"]
+        assert sorted(r["window"] for r in refits) == sorted(r["window"] for r in regions), seed
         unc, _ = read_table(results(workdir, "uncertainties.tsv"))
         assert sorted(r["object"] for r in unc) == ["A", "B", "C"], seed
         for r in unc:

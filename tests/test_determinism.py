@@ -19,7 +19,7 @@ def test_two_runs_from_scratch_are_byte_identical(tmp_path):
         assert second[name] == first[name], name
     # Equal because the same windows were fitted, not because nothing was: one row per window.
     assert len([ln for ln in second["magnitudes.tsv"].decode().splitlines() if not ln.startswith("#")]) == 2 + len(
-        [ln for ln in second["regions.tsv"].decode().splitlines() if not ln.startswith(("#", "region"))]
+        [ln for ln in second["windows.tsv"].decode().splitlines() if not ln.startswith(("#", "window"))]
     )
 
 

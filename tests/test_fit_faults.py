@@ -1,6 +1,6 @@
 """Fits that crash, fail, hang or come back flagged: the workflow still finishes, every
 region's status and reason is in magnitudes.tsv, the statistics use only the usable fits,
-no engine process outlives its timeout, and stats.min_ok_regions is enforced."""
+no engine process outlives its timeout, and stats.min_ok_windows is enforced."""
 
 import csv
 import os
@@ -14,7 +14,7 @@ from faults.common import error_line, small_config, text
 from faults.engine import install
 from standins.harness import make_workdir, out, snakemake, write_config
 
-#: One behaviour per window, in regions.tsv order, and what magnitudes.tsv must say of it.
+#: One behaviour per window, in windows.tsv order, and what magnitudes.tsv must say of it.
 PLAN = {
     "ok": ("ok", ""),
     "crash0": ("failed", "no output block output.fits (engine exit status 0): Doh! GALFIT crashed because"),
@@ -47,7 +47,7 @@ def faulty(tmp_path_factory):
     work = tmp_path_factory.mktemp("faults") / "w"
     work.mkdir()
     config = small_config(work, install(work, plan=",".join(PLAN)), fitter={"timeout": 15},
-                          regions={"max_regions": len(PLAN), "min_regions": len(PLAN)}, stats={"min_ok_regions": USABLE})
+                          windows={"max_windows": len(PLAN), "min_windows": len(PLAN)}, stats={"min_ok_windows": USABLE})
     make_workdir(work, shared_path, config)
     return work, config, snakemake(work)
 
@@ -60,8 +60,8 @@ def test_workflow_finishes_despite_faults(faulty):
 
 def test_every_region_has_its_status_and_reason(faulty):
     work, _, _ = faulty
-    regions = [r["region"] for r in read_tsv(out(work, "regions.tsv"))]
-    rows = {r["region"]: r for r in read_tsv(out(work, "magnitudes.tsv"))}
+    regions = [r["window"] for r in read_tsv(out(work, "windows.tsv"))]
+    rows = {r["window"]: r for r in read_tsv(out(work, "magnitudes.tsv"))}
     assert list(rows)[0] == "original" and list(rows)[1:] == regions
     for region, (status, reason) in zip(regions, PLAN.values()):
         assert rows[region]["status"] == status, rows[region]
@@ -93,8 +93,8 @@ def test_statistics_come_from_usable_fits(faulty):
 def test_hung_engine_and_its_child_are_killed(faulty):
     work, _, _ = faulty
     hung = list(PLAN).index("hang")
-    region = read_tsv(out(work, "regions.tsv"))[hung]["region"]
-    pids = (out(work, "regions", region, "fit") / "hang.pids").read_text().split()
+    region = read_tsv(out(work, "windows.tsv"))[hung]["window"]
+    pids = (out(work, "windows", region, "fit") / "hang.pids").read_text().split()
     assert pids
     for pid in map(int, pids):
         assert not alive(pid), f"process {pid} of the hung engine is still running"
@@ -102,12 +102,12 @@ def test_hung_engine_and_its_child_are_killed(faulty):
 
 def test_min_ok_regions_is_enforced(faulty):
     work, config, _ = faulty
-    config["stats"]["min_ok_regions"] = USABLE + 1
+    config["stats"]["min_ok_windows"] = USABLE + 1
     write_config(work, {**config, "targets": "targets.tsv"})
     run = snakemake(work)
     assert run.returncode != 0
-    line = error_line(run, "uncertainties.tsv", "min_ok_regions")
-    assert f"only {USABLE} usable re-fits" in line and f"min_ok_regions is {USABLE + 1}" in line, line
+    line = error_line(run, "uncertainties.tsv", "min_ok_windows")
+    assert f"only {USABLE} usable re-fits" in line and f"min_ok_windows is {USABLE + 1}" in line, line
     # Four windows failed, each for its own reason: the three first named, one each.
     assert "most common reasons in results/cool/z/magnitudes.tsv: 1 x no output block output.fits" in line and line.count("1 x ") == 3, line
     assert not out(work, "check.txt").exists()

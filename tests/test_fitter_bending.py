@@ -16,6 +16,7 @@ from astropy.io import fits
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter.fit import run_galfit
 from galfit_unc.fitter.render import ModelRenderer
+from fitlog import read_fit_log
 
 SET = "galfit305-renders"
 
@@ -95,7 +96,7 @@ def test_bending_outputs_in_galfit_grammar(shared, tmp_path):
     assert layout(ours_log[mine]) == layout(theirs_log[at])
     assert layout(ours_log[mine + 1]) == layout(theirs_log[at + 1])
     for log in (tmp_path / "fit.log", ref / "fit.log"):
-        comps = gf.read_fit_log(log)[-1].components
+        comps = read_fit_log(log)[-1].components
         assert [c.type for c in comps] == ["sersic", "sky"]
         assert len(comps[0].values) == len(comps[0].errors) == 8
     restart = gf.read_feedme(out.restart).components[0]

@@ -13,6 +13,7 @@ from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter.fit import FitError, run_galfit
+from fitlog import read_fit_log
 
 DECALS = "decals-coolj0112"
 SIZE_KEYS = {"sersic": ("4", 0), "devauc": ("4", 0), "expdisk": ("4", 0), "gaussian": ("4", 0), "moffat": ("4", 0)}
@@ -128,7 +129,7 @@ def test_outputs_read_by_the_workflow_parsers_like_galfits(tmp_path, shared):
         ref_cards = [k for k in ref[2].header if k not in ("", "COMMENT")]
         assert cards[cards.index("OBJECT") :] == ref_cards[ref_cards.index("OBJECT") :]
     # fit.log: the block of this run, matching the header to its 2 decimals.
-    run = gf.read_fit_log(tmp_path / "fit.log")[-1]
+    run = read_fit_log(tmp_path / "fit.log")[-1]
     assert (run.input_image, run.init_file, run.restart_file, run.output_image) == (
         "gal.fits[1:93,1:93]", "galfit.feedme", "galfit.02", "imgblock.fits")
     assert run.chisq == pytest.approx(ours.chisq, abs=1e-4) and run.ndof == ours.ndof
@@ -146,7 +147,7 @@ def test_outputs_read_by_the_workflow_parsers_like_galfits(tmp_path, shared):
     # A second run appends to fit.log and takes the next restart number.
     second = run_galfit("galfit.feedme", workdir=tmp_path)
     assert second.restart.name == "galfit.03"
-    assert len(gf.read_fit_log(tmp_path / "fit.log")) == 2
+    assert len(read_fit_log(tmp_path / "fit.log")) == 2
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 

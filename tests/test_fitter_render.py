@@ -7,7 +7,8 @@ from astropy.io import fits
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter import profiles
 from galfit_unc.fitter.psf import load_psf, psf_centre
-from galfit_unc.fitter.render import FluxModel, ModelRenderer, components_from_header
+from galfit_unc.fitter.render import FluxModel, ModelRenderer
+from galfit_unc.injection import header_components
 from galfit_unc.fitter.sigma import internal_sigma, sky_statistics
 
 CONTROL = """
@@ -328,7 +329,7 @@ def test_rerender_galfit_image_blocks(shared, name):
     block, psf_path, feedme, sigma_path, max_sigma = BLOCKS[name]
     block = shared(*block)
     header = gf.read_fit_header(block)
-    comps = components_from_header(header)
+    comps = header_components(header)
     # Z) is not in the header: take it from the input file (the re-runs skip the sky).
     for comp, given in zip(comps, gf.read_feedme(shared(*feedme)).components, strict=True):
         assert comp.base_type == given.base_type
@@ -350,7 +351,7 @@ def test_rerender_galfit_image_blocks(shared, name):
 
 def test_components_from_header_reads_values_and_toggles(shared):
     header = gf.read_fit_header(shared(*EXAMPLE, "imgblock.fits"))
-    comps = components_from_header(header)
+    comps = header_components(header)
     assert [c.type for c in comps] == ["sersic", "sky"]
     assert comps[0].rows["1"].values == [46.5265, 48.2556]
     assert comps[0].value("5") == 4.1097 and comps[0].rows["5"].toggles == [1]
@@ -363,7 +364,7 @@ def test_internal_sigma_weights_the_example_like_galfit(shared):
     header = gf.read_fit_header(block)
     with fits.open(block) as hdul:
         data = hdul[1].data.astype(np.float64)
-    r = ModelRenderer(components_from_header(header), header.fitsect, load_psf(shared(*BLOCKS["example"][1])),
+    r = ModelRenderer(header_components(header), header.fitsect, load_psf(shared(*BLOCKS["example"][1])),
                       header.convbox, header.magzpt, 1040.0)
     chi2 = (((data - r.model(r.theta0)) / internal_sigma(data, 1.0)) ** 2).sum()
     assert chi2 == pytest.approx(header.chisq, rel=0.05)

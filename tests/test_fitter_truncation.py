@@ -16,8 +16,9 @@ from astropy.io import fits
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter import cli
 from galfit_unc.fitter.fit import run_galfit
-from galfit_unc.fitter.render import ModelRenderer, components_from_header
-from galfit_unc.photometry import component_magnitude, truncation_of
+from galfit_unc.fitter.render import ModelRenderer
+from galfit_unc.injection import header_components
+from galfit_unc.statistics import component_magnitude, truncation_of
 
 SET = "galfit305-renders"
 CASES = ["mod-trunc-outer-radial", "mod-trunc-outer-radial-b", "mod-trunc-outer-radial2", "mod-trunc-outer-radial2-b",
@@ -75,7 +76,7 @@ def test_model_header_is_galfits(shared, tmp_path, monkeypatch, case):
 
     assert cards(ours) == cards(theirs)
     for header in (ours, theirs):
-        back = components_from_header(gf.parse_fit_header(header))
+        back = header_components(gf.parse_fit_header(header))
         fm = gf.read_feedme(tmp_path / "galfit.feedme")
         assert [c.type for c in back] == [c.type for c in fm.components]
         assert back[0].truncations == fm.components[0].truncations
@@ -186,7 +187,7 @@ def test_fit_of_a_truncated_sersic_and_its_outputs(tmp_path, monkeypatch, link, 
     again = ModelRenderer(restart.components, (1, 70, 1, 70), None, None, 26.0, platescale=(0.1, 0.1), sampling="galfit")
     block_model = fits.getdata(out.output, 2).astype(np.float64)
     assert np.abs(again.model(again.theta0) - block_model).max() <= 1e-4 * block_model.max()
-    from_header = ModelRenderer(components_from_header(header), (1, 70, 1, 70), None, None, 26.0, platescale=(0.1, 0.1), sampling="galfit")
+    from_header = ModelRenderer(header_components(header), (1, 70, 1, 70), None, None, 26.0, platescale=(0.1, 0.1), sampling="galfit")
     assert np.abs(from_header.model(from_header.theta0) - block_model).max() <= 1e-3 * block_model.max()
 
 

@@ -10,6 +10,7 @@ import pytest
 from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
+from fitlog import read_fit_log
 
 EX = "galfit-examples"
 MEG = (EX, "meg-main", "galfit")
@@ -162,7 +163,7 @@ def test_restart_pairs_match_by_header(shared):
     assert header.initfile == "galfit.ngc4874est"
     header = gf.read_fit_header(shared(*MEG, "imgblock.fits"))
     assert header.initfile == "galfit.n777"
-    runs = gf.read_fit_log(shared(EX, "galfit305-example-run", "fit.log"))
+    runs = read_fit_log(shared(EX, "galfit305-example-run", "fit.log"))
     assert [r.restart_file for r in runs] == ["galfit.01", "galfit.02"]
     assert runs[0].components[0].values == runs[1].components[0].values
 
@@ -244,7 +245,7 @@ def _raw_log_components(text):
 def test_fit_log(parts, shared):
     path = shared(*parts)
     text = path.read_text()
-    runs = gf.read_fit_log(path)
+    runs = read_fit_log(path)
     raw = _raw_log_components(text)
     assert len(runs) == text.count("Input image") == len(raw)
     chis = [float(v) for v in re.findall(r"Chi\^2/nu = (\S+)", text)]
@@ -257,14 +258,14 @@ def test_fit_log(parts, shared):
 
 
 def test_fit_log_decorations(shared):
-    runs = gf.read_fit_log(shared(EX, "galfit_wrapper", "fit.log"))
+    runs = read_fit_log(shared(EX, "galfit_wrapper", "fit.log"))
     # ' sersic : ( 232.24, 258.29) 21.46 7.44 *0.03* 0.26 22.61' (run 2, component 3)
     comp = next(c for r in runs for c in r.components if c.values[:2] == [232.24, 258.29])
     assert comp.kinds == ["free", "free", "free", "free", "suspect", "free", "free"]
     sky = runs[0].components[0]
     assert sky.type == "sky" and sky.kinds == ["fixed", "fixed", "free", "fixed", "fixed"]
     assert sky.errors[:2] == [None, None]
-    first = gf.read_fit_log(shared(EX, "galfit305-example-run", "fit.log"))[0]
+    first = read_fit_log(shared(EX, "galfit305-example-run", "fit.log"))[0]
     assert (first.init_file, first.restart_file, first.chisq, first.ndof) == ("galfit.feedme", "galfit.01", 12695.04799, 8641)
 
 

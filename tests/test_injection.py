@@ -7,6 +7,7 @@ from astropy.wcs import WCS
 
 from galfit_unc import galfit_files as gf
 from galfit_unc import injection as inj
+from galfit_unc.frames import pixel_scale
 
 
 def _header(cards, fitsect="[101:140,201:230]", convbox="60, 50"):
@@ -148,10 +149,10 @@ def test_inject_adds_and_checks_shapes():
 
 def test_pixel_scale_from_cd_matrix():
     h = fits.Header({"NAXIS": 2, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 18.0, "CRVAL2": -20.9, "CRPIX1": 1, "CRPIX2": 1, "CD1_1": -7.32422e-05, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": 7.32422e-05})
-    dx, dy = inj.pixel_scale(h)
+    dx, dy = pixel_scale(h)
     assert dx == pytest.approx(0.263672, rel=1e-5) and dy == pytest.approx(0.263672, rel=1e-5)
     with pytest.raises(ValueError, match="celestial"):
-        inj.pixel_scale(fits.Header({"NAXIS": 2}))
+        pixel_scale(fits.Header({"NAXIS": 2}))
 
 
 def test_refit_feedme_shift_region_and_header_toggles(fit_header):

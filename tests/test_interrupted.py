@@ -36,7 +36,7 @@ def test_killed_run_recovers_to_identical_tables(tmp_path):
     # before it write a poisoned result (magnitudes + 5) into their attempt directory later.
     make_workdir(work, shared_path, small_config(work, install(work, delay=3, poison=poison)))
     proc = start(work)
-    regions = work / "results" / "cool" / "z" / "regions"
+    regions = work / "results" / "cool" / "z" / "windows"
     # Partway: one fit done, another one's engine started (it has looked at the poison file;
     # waiting only for its attempt directory raced with the engine's interpreter start-up).
     wait_for(lambda: any(regions.glob("*/status.json")) and any(regions.glob("*/fit.attempt-*/started")), proc)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import DECALS, engine, write_config
 from standins.harness import snakemake as run_snakemake
 
@@ -15,7 +15,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_dag import dry_run, fake_workdir, job_counts  # noqa: E402
 
 ROWS = [("cool", "g"), ("cool", "z"), ("twin", "z")]
-SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}}
+SMALL = {"windows": {"max_windows": 2, "min_windows": 2}, "stats": {"min_ok_windows": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_outputs_per_target_and_band(multi):
     for target, band in ROWS:
         rows, comments = read_table(multi / "results" / target / band / "uncertainties.tsv")
         assert (comments["target"], comments["band"]) == (target, band)
-        assert rows and len(list((multi / "results" / target / band / "regions").iterdir())) == 2
+        assert rows and len(list((multi / "results" / target / band / "windows").iterdir())) == 2
 
 
 def test_summary_gathers_every_table(multi):
@@ -69,5 +69,5 @@ def test_dag_of_many_targets_bands_and_regions(shared, tmp_path):
     counts = job_counts(run.stdout + run.stderr)
     # The checkpoint is done: no mask or regions job, every window of every row planned in
     # batches of 4 (4 + 4 + 2 windows).
-    assert "mask" not in counts and "regions" not in counts
+    assert "mask" not in counts and "windows" not in counts
     assert {rule: counts[rule] for rule in ("galaxy", "batch", "tables", "summary")} == {"galaxy": 6, "batch": 18, "tables": 6, "summary": 1}

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from galfit_unc.plots import plot_magnitudes, plot_sky_regions
+from galfit_unc.plots import plot_magnitudes, plot_sky_windows
 from galfit_unc.skysearch import Window
 
 
@@ -39,14 +39,14 @@ def x_span(patch):
     return ext.x0, ext.x1
 
 
-def test_sky_regions_draws_the_frame_the_mask_and_every_window(tmp_path, saved):
+def test_sky_windows_draws_the_frame_the_mask_and_every_window(tmp_path, saved):
     rng = np.random.default_rng(3)
     image = rng.normal(10.0, 1.0, (90, 140))
     mask = np.zeros(image.shape, bool)
     mask[40:45, 60:66] = True
     windows = [Window(1, 30, 1, 20, 0.0), Window(100, 129, 60, 79, 0.001), Window(35, 64, 5, 24, 0.002)]
     target = (55, 70, 35, 50)
-    plot_sky_regions(image, mask, windows, target, tmp_path / "sky.png")
+    plot_sky_windows(image, mask, windows, target, tmp_path / "sky.png")
     (fig,) = saved
     (ax,) = [a for a in fig.axes if a.images]
     frame, overlay = ax.images

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from galfit_unc.plots import magnitude_panels, plot_magnitudes, plot_sky_regions, window_labels
+from galfit_unc.plots import magnitude_panels, plot_magnitudes, plot_sky_windows, window_labels
 from galfit_unc.skysearch import Window
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -20,7 +20,7 @@ def check_png(path):
     return pixels
 
 
-def test_plot_sky_regions(tmp_path):
+def test_plot_sky_windows(tmp_path):
     rng = np.random.default_rng(0)
     image = rng.normal(0.0, 1.0, (90, 140))
     image[40:45, 60:66] = 50.0
@@ -29,7 +29,7 @@ def test_plot_sky_regions(tmp_path):
     windows = [Window(1, 30, 1, 20, 0.0), Window(100, 129, 60, 79, 0.001)]
     path = tmp_path / "sky.png"
     pyplot_loaded = "matplotlib.pyplot" in sys.modules
-    plot_sky_regions(image, mask, windows, (55, 70, 35, 50), path, title="test frame")
+    plot_sky_windows(image, mask, windows, (55, 70, 35, 50), path, title="test frame")
     pixels = check_png(path)
     assert pixels.shape[1] > pixels.shape[0]  # follows the frame's aspect ratio
     # The target outline is drawn in red: some strongly red pixels exist.
@@ -101,11 +101,11 @@ def test_plot_magnitudes_draws_the_truth_and_says_when_all_fits_are_flagged(tmp_
 
 def test_magnitude_panels_from_the_tables():
     mag_rows = [
-        {"region": "original", "status": "original", "flagged_objects": "", "obj_1": 20.0, "obj_2": 21.0},
-        {"region": "a", "status": "ok", "flagged_objects": "", "obj_1": 20.1, "obj_2": 21.1},
-        {"region": "b", "status": "flagged", "flagged_objects": "2", "obj_1": 20.2, "obj_2": 21.9},
-        {"region": "c", "status": "flagged", "flagged_objects": "all", "obj_1": 20.3, "obj_2": 21.8},
-        {"region": "d", "status": "failed", "flagged_objects": "", "obj_1": np.nan, "obj_2": np.nan},
+        {"window": "original", "status": "original", "flagged_objects": "", "obj_1": 20.0, "obj_2": 21.0},
+        {"window": "a", "status": "ok", "flagged_objects": "", "obj_1": 20.1, "obj_2": 21.1},
+        {"window": "b", "status": "flagged", "flagged_objects": "2", "obj_1": 20.2, "obj_2": 21.9},
+        {"window": "c", "status": "flagged", "flagged_objects": "all", "obj_1": 20.3, "obj_2": 21.8},
+        {"window": "d", "status": "failed", "flagged_objects": "", "obj_1": np.nan, "obj_2": np.nan},
     ]
     unc_rows = [{"object": 1.0, "median": 20.2, "sigma": 0.1}, {"object": 2.0, "median": 21.8, "sigma": 0.4}]
     strict = magnitude_panels(mag_rows, unc_rows, use_flagged=False)
@@ -137,13 +137,13 @@ def test_window_labels_stay_apart_when_windows_overlap():
     assert gaps.min() >= 15
 
 
-def test_plot_sky_regions_with_noise_panel(tmp_path):
+def test_plot_sky_windows_with_noise_panel(tmp_path):
     rng = np.random.default_rng(1)
     image = rng.normal(0.0, 1.0, (90, 140))
     noise = np.ones_like(image)
     noise[:, 70:] = 2.0
     windows = [Window(1, 30, 1, 20, 0.0, 1.0), Window(100, 129, 60, 79, 0.001, 2.0)]
     one, two = tmp_path / "one.png", tmp_path / "two.png"
-    plot_sky_regions(image, image > 3, windows, (55, 70, 35, 50), one)
-    plot_sky_regions(image, image > 3, windows, (55, 70, 35, 50), two, noise=noise, target_sigma=1.5)
+    plot_sky_windows(image, image > 3, windows, (55, 70, 35, 50), one)
+    plot_sky_windows(image, image > 3, windows, (55, 70, 35, 50), two, noise=noise, target_sigma=1.5)
     assert check_png(two).shape[1] > 1.8 * check_png(one).shape[1]

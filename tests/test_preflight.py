@@ -14,7 +14,7 @@ from conftest import shared_path
 from faults.common import error_line, small_config, text
 from galfit_unc import galfit_files as gf
 from galfit_unc.preflight import check_coverage, check_engine, check_psf
-from galfit_unc.targets import ConfigError
+from galfit_unc.config import ConfigError
 from standins.harness import DECALS, make_workdir, out, snakemake
 
 
@@ -71,7 +71,7 @@ CASES = {
     "engine_not_executable": lambda tmp: ({"fitter": {"engine": "galfit", "galfit": not_executable(tmp)}}, {}, ("config.yaml", "fitter.galfit", "is not executable"), "chmod +x"),
     "engine_bad_interpreter": lambda tmp: ({"fitter": {"engine": "galfit", "galfit": bad_interpreter(tmp)}}, {}, ("config.yaml", "fitter.galfit", "/nonexistent/python9"), "fix its first line"),
     "config_misspelt_section": lambda tmp: ({"fiter": {"engine": "galfit"}}, {}, ("config.yaml", "fiter: unknown key"), "did you mean 'fitter'?"),
-    "config_misspelt_key": lambda tmp: ({"regions": {"max_region": 20}}, {}, ("config.yaml", "regions.max_region: unknown key"), "did you mean 'regions.max_regions'?"),
+    "config_misspelt_key": lambda tmp: ({"windows": {"max_window": 20}}, {}, ("config.yaml", "windows.max_window: unknown key"), "did you mean 'windows.max_windows'?"),
 }
 
 

@@ -46,7 +46,7 @@ def job_resources(output):
 
 def test_every_rule_declares_threads_and_resources():
     blocks = rule_blocks()
-    assert {"mask", "regions", "galaxy", "batch", "tables", "summary"} <= set(blocks)
+    assert {"mask", "windows", "galaxy", "batch", "tables", "summary"} <= set(blocks)
     for name, text in blocks.items():
         assert re.search(r"^    threads: \d+$", text, re.M), f"rule {name}: no threads"
         resources = text.split("    resources:\n", 1)[-1] if "    resources:\n" in text else ""

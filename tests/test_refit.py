@@ -267,10 +267,10 @@ def test_batch_user_start_is_the_feedme_shifted_into_each_window(case):
     inputs, settings, tmp = case
     expected = user_feedme(inputs["imgblock"], tmp / "user.gal")
     settings = {**settings, "refit": refit.step_settings({"start": "user"})}
-    run_batch(WINDOWS, {**inputs, "feedme": tmp / "user.gal"}, settings, tmp / "regions", tmp / "logs")
+    run_batch(WINDOWS, {**inputs, "feedme": tmp / "user.gal"}, settings, tmp / "windows", tmp / "logs")
     for region, _ in WINDOWS:
-        assert np.allclose(gal_values(tmp / "regions" / region / "fit.gal"), expected, atol=1e-4)
-        sky = next(c for c in gf.read_feedme(tmp / "regions" / region / "fit.gal").components if c.base_type == "sky")
+        assert np.allclose(gal_values(tmp / "windows" / region / "fit.gal"), expected, atol=1e-4)
+        sky = next(c for c in gf.read_feedme(tmp / "windows" / region / "fit.gal").components if c.base_type == "sky")
         assert sky.value("1") == 0.75
 
 
@@ -283,12 +283,12 @@ def test_batch_perturbed_start_source_noise_and_psfs(case):
     config = {"start": "perturbed", "source_noise": True, "psfs": [str(p) for p in psfs]}
     settings = {**settings, "refit": refit.step_settings(config)}
     # Windows 1 and 2 of the regions table: PSFs 1 and 2 of the list.
-    run_batch(WINDOWS, inputs, settings, tmp / "regions", tmp / "logs", first=1)
+    run_batch(WINDOWS, inputs, settings, tmp / "windows", tmp / "logs", first=1)
     best = gf.read_fit_header(inputs["imgblock"])
     galaxy = fits.getdata(inputs["galaxy"])
     starts = []
     for k, (region, _) in enumerate(WINDOWS, 1):
-        folder = tmp / "regions" / region
+        folder = tmp / "windows" / region
         assert (folder / "fit" / "psf.fits").read_bytes() == psfs[k].read_bytes()
         values = np.array(gal_values(folder / "fit.gal"))
         starts.append(values)
@@ -310,11 +310,11 @@ def test_batch_rekeys_only_the_windows_whose_psf_changed(case):
     fits.writeto(a, fits.getdata(inputs["psf"]))
     fits.writeto(b, fits.getdata(inputs["psf"]) * 2)
     settings = {**settings, "refit": refit.step_settings({"psfs": [str(a), str(b)]})}
-    run_batch(WINDOWS, inputs, settings, tmp / "regions", tmp / "logs")
-    status = [tmp / "regions" / r / "status.json" for r, _ in WINDOWS]
+    run_batch(WINDOWS, inputs, settings, tmp / "windows", tmp / "logs")
+    status = [tmp / "windows" / r / "status.json" for r, _ in WINDOWS]
     before = [p.stat().st_mtime_ns for p in status]
     fits.writeto(b, fits.getdata(inputs["psf"]) * 3, overwrite=True)
-    run_batch(WINDOWS, inputs, settings, tmp / "regions", tmp / "logs")
+    run_batch(WINDOWS, inputs, settings, tmp / "windows", tmp / "logs")
     assert status[0].stat().st_mtime_ns == before[0] and status[1].stat().st_mtime_ns > before[1]
 
 

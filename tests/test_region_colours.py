@@ -10,7 +10,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from galfit_unc import galfit_files as gf
-from galfit_unc import regionfile as rf
+from galfit_unc import ds9 as rf
 
 #: Smallest CIEDE2000 difference between two objects' colours (about 2 is just noticeable).
 THRESHOLD = 20.0

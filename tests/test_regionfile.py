@@ -1,4 +1,4 @@
-"""Tests of galfit_unc.regionfile: DS9 ellipses of a GALFIT model."""
+"""Tests of galfit_unc.ds9: DS9 ellipses of a GALFIT model."""
 
 import math
 
@@ -9,7 +9,7 @@ from astropy.wcs import WCS
 from regions import Regions
 
 from galfit_unc import galfit_files as gf
-from galfit_unc import regionfile as rf
+from galfit_unc import ds9 as rf
 
 
 def _fit_header(comps, fitsect="[11:90,21:80]"):

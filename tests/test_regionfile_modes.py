@@ -7,7 +7,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.regionfile import write_region_files
+from galfit_unc.ds9 import write_region_files
 
 FITS = Path(__file__).parent / "data" / "galfit305-renders" / "fits"
 

@@ -14,7 +14,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from galfit_unc import galfit_files as gf
-from galfit_unc import regionfile as rf
+from galfit_unc import ds9 as rf
 from standins.harness import DECALS
 
 SEMI_MAJOR = {"sersic": "RE", "devauc": "RE", "expdisk": "RS", "gaussian": 0.5, "moffat": 0.5}

@@ -10,8 +10,8 @@ from standins.harness import DECALS, REPO, engine, write_config
 from standins.harness import snakemake as run_snakemake
 
 ROWS = [("cool", "z"), ("twin", "z")]
-SMALL = {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}}
-RULES = ("mask", "regions", "galaxy", "batch", "tables", "plot_sky_regions", "plot_magnitudes", "summary")
+SMALL = {"windows": {"max_windows": 2, "min_windows": 2}, "stats": {"min_ok_windows": 2}}
+RULES = ("mask", "windows", "galaxy", "batch", "tables", "plot_sky_windows", "plot_magnitudes", "summary")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_report_embeds_every_target(report):
     work, html = report
     for target, band in ROWS:
         out = work / "results" / target / band
-        for name in ("sky_regions.png", "magnitudes.png", "uncertainties.tsv", "magnitudes.tsv"):
+        for name in ("sky_windows.png", "magnitudes.png", "uncertainties.tsv", "magnitudes.tsv"):
             assert embedded(html, out / name), (target, band, name)
         assert f"Sky windows of target <strong>{target}</strong>, band <strong>{band}</strong>" in html
     assert embedded(html, work / "results" / "summary.tsv")

@@ -49,7 +49,7 @@ def test_writes_only_results_logs_and_snakemake_with_odd_paths(tmp_path):
     assert snapshot(inputs) == before_inputs
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["copy of tree", ODD])
     # The engine read plain names only, and the answer does not depend on where inputs live.
-    fit_dir = next(out(tree, "regions").glob("*/fit"))
+    fit_dir = next(out(tree, "windows").glob("*/fit"))
     lines = (fit_dir / "fit.gal").read_text().splitlines()
     assert any(re.match(r"A\)\s+injected\.fits(\s|$)", ln) for ln in lines), lines
     assert any(re.match(r"D\)\s+psf\.fits(\s|$)", ln) for ln in lines), lines

@@ -14,7 +14,7 @@ from scipy import integrate, special
 
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter.totals import sb_area
-from galfit_unc.photometry import component_magnitude, component_magnitude_error, object_magnitudes
+from galfit_unc.statistics import component_magnitude, component_magnitude_error, object_magnitudes
 
 RENDERS = Path(__file__).parent / "data" / "galfit305-renders" / "renders"
 

@@ -4,23 +4,23 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from galfit_unc.frames import load_frame
 from galfit_unc.galfit_files import GalfitFormatError, parse_fitsect
 from galfit_unc.skysearch import (
-    NotEnoughRegions,
+    NotEnoughWindows,
     Window,
     check_enough,
     detect_sources,
-    load_frame,
     noise_map,
     overlap_fraction,
     psf_fwhm,
-    read_regions_tsv,
+    read_windows_tsv,
     region_sigma,
     select_windows,
     source_mask,
     window_counts,
     window_sigma,
-    write_regions_tsv,
+    write_windows_tsv,
 )
 
 
@@ -29,7 +29,7 @@ def brute_counts(mask, ny, nx):
     return np.array([[mask[y : y + ny, x : x + nx].sum() for x in range(w - nx + 1)] for y in range(h - ny + 1)])
 
 
-def brute_select(mask, ny, nx, target, margin, contaminant_frac, max_overlap, max_regions):
+def brute_select(mask, ny, nx, target, margin, contaminant_frac, max_overlap, max_windows):
     """Plain-loop reference of the selection rules, written from the specification."""
     h, w = mask.shape
     tx1, tx2, ty1, ty2 = target
@@ -47,7 +47,7 @@ def brute_select(mask, ny, nx, target, margin, contaminant_frac, max_overlap, ma
         shared = [max(0, nx - abs(x1 - kx)) * max(0, ny - abs(y1 - ky)) / (nx * ny) for kx, ky in kept]
         if all(s <= max_overlap for s in shared):
             kept.append((x1, y1))
-            if len(kept) == max_regions:
+            if len(kept) == max_windows:
                 break
     return kept
 
@@ -88,7 +88,7 @@ def test_select_windows_matches_brute_force(seed):
     margin = (seed % 3, 1)
     max_overlap = (0.2, 0.5, 0.75)[seed % 3]
     got = select_windows(mask, (ny, nx), target, target_margin=margin, contaminant_frac=0.06,
-                         max_overlap=max_overlap, max_regions=12)
+                         max_overlap=max_overlap, max_windows=12)
     want = brute_select(mask, ny, nx, target, margin, 0.06, max_overlap, 12)
     assert [(w_.x1, w_.y1) for w_ in got] == want
     assert all((w_.x2 - w_.x1 + 1, w_.y2 - w_.y1 + 1) == (nx, ny) for w_ in got)
@@ -130,7 +130,7 @@ def test_overlap_exactly_at_limit_is_allowed():
 
 def test_ties_ordered_by_row_then_column():
     mask = np.zeros((20, 20), bool)
-    got = select_windows(mask, (4, 4), (20, 20, 20, 20), target_margin=0, max_overlap=0.0, max_regions=100)
+    got = select_windows(mask, (4, 4), (20, 20, 20, 20), target_margin=0, max_overlap=0.0, max_windows=100)
     keys = [(w.y1, w.x1) for w in got]
     assert keys == sorted(keys)
     assert keys[:3] == [(1, 1), (1, 5), (1, 9)]
@@ -141,7 +141,7 @@ def test_rank_prefers_fewer_masked_pixels():
     mask = np.zeros((6, 30), bool)
     mask[0, 2] = True  # first window (x 1-6) gets one masked pixel
     got = select_windows(mask, (6, 6), (30, 30, 6, 6), target_margin=0, contaminant_frac=0.1,
-                         max_overlap=0.0, max_regions=1)
+                         max_overlap=0.0, max_windows=1)
     assert (got[0].x1, got[0].masked_frac) == (4, 0.0)
 
 
@@ -149,12 +149,12 @@ def test_target_exclusion_with_margin():
     mask = np.zeros((10, 40), bool)
     target = (18, 22, 1, 10)
     for margin, first_right in ((0, 23), (3, 26)):
-        got = select_windows(mask, (10, 5), target, target_margin=margin, max_overlap=0.0, max_regions=100)
+        got = select_windows(mask, (10, 5), target, target_margin=margin, max_overlap=0.0, max_windows=100)
         xs = [w.x1 for w in got]
         assert all(w.x2 < 18 - margin or w.x1 > 22 + margin for w in got)
         assert first_right in xs
     # Default margin: half a window, 5 // 2 = 2 columns.
-    got = select_windows(mask, (10, 5), target, max_overlap=0.0, max_regions=100)
+    got = select_windows(mask, (10, 5), target, max_overlap=0.0, max_windows=100)
     assert min(w.x1 for w in got if w.x1 > 22) == 25
     assert max(w.x2 for w in got if w.x2 < 18) == 15
 
@@ -166,7 +166,7 @@ def test_target_outside_frame_is_refused():
 
 def test_max_regions_stops_selection():
     mask = np.zeros((30, 30), bool)
-    got = select_windows(mask, (5, 5), (30, 30, 30, 30), target_margin=0, max_overlap=0.0, max_regions=7)
+    got = select_windows(mask, (5, 5), (30, 30, 30, 30), target_margin=0, max_overlap=0.0, max_windows=7)
     assert len(got) == 7
 
 
@@ -216,33 +216,33 @@ def test_source_mask_threshold_uses_nsigma():
 
 def test_regions_tsv_round_trip(tmp_path):
     wins = [Window(1, 96, 3, 80, 0.0, 21.5), Window(120, 215, 300, 377, 0.0034, 23.25)]
-    path = tmp_path / "regions.tsv"
-    write_regions_tsv(wins, path, {"frame": "frame.fits", "max_overlap": 0.5})
+    path = tmp_path / "windows.tsv"
+    write_windows_tsv(wins, path, {"frame": "frame.fits", "max_overlap": 0.5})
     text = path.read_text().splitlines()
-    assert text[:3] == ["# frame: frame.fits", "# max_overlap: 0.5", "region\tx1\tx2\ty1\ty2\tmasked_frac\tsky_sigma"]
+    assert text[:3] == ["# frame: frame.fits", "# max_overlap: 0.5", "window\tx1\tx2\ty1\ty2\tmasked_frac\tsky_sigma"]
     assert text[4] == "x0120_y0300\t120\t215\t300\t377\t0.003400\t23.25"
-    assert read_regions_tsv(path) == wins
+    assert read_windows_tsv(path) == wins
 
 
 def test_regions_tsv_errors(tmp_path):
     path = tmp_path / "bad.tsv"
-    path.write_text("region\tx1\tx2\ty1\ty2\tmasked_frac\tsky_sigma\nx0001_y0001\t1\tten\t1\t5\t0.0\t1.0\n")
+    path.write_text("window\tx1\tx2\ty1\ty2\tmasked_frac\tsky_sigma\nx0001_y0001\t1\tten\t1\t5\t0.0\t1.0\n")
     with pytest.raises(GalfitFormatError, match="bad.tsv: line 2"):
-        read_regions_tsv(path)
-    path.write_text("region x1 x2\n")
+        read_windows_tsv(path)
+    path.write_text("window x1 x2\n")
     with pytest.raises(GalfitFormatError, match="header"):
-        read_regions_tsv(path)
+        read_windows_tsv(path)
     with pytest.raises(GalfitFormatError, match="not found"):
-        read_regions_tsv(tmp_path / "missing.tsv")
+        read_windows_tsv(tmp_path / "missing.tsv")
 
 
 def test_check_enough_message():
     wins = [Window(1, 5, 1, 5, 0.0)] * 3
     check_enough(wins, 3, {})
-    with pytest.raises(NotEnoughRegions) as exc:
+    with pytest.raises(NotEnoughWindows) as exc:
         check_enough(wins, 10, {"contaminant_frac": 0.005, "max_overlap": 0.5})
     msg = str(exc.value)
-    assert "found 3" in msg and "min_regions=10" in msg
+    assert "found 3" in msg and "min_windows=10" in msg
     assert "contaminant_frac=0.005" in msg and "max_overlap=0.5" in msg
     assert "\n" not in msg
 
@@ -298,7 +298,7 @@ def test_real_frame_window_counts(shared):
 
 
 def test_read_frame_header_reads_no_pixels_and_skips_tables(tmp_path):
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     table = fits.BinTableHDU.from_columns([fits.Column("a", "E", array=[1.0])])
     image = fits.ImageHDU(np.arange(12.0).reshape(3, 4))
@@ -423,7 +423,7 @@ def test_window_sigma_and_region_sigma_match_brute_force():
     assert region_sigma(noise, (1, 3, 1, 2), (5, 5)) == pytest.approx(np.sqrt(np.mean(noise[:7, :8] ** 2)))
 
 
-def brute_spread(mask, ny, nx, target, margin, contaminant_frac, max_overlap, max_regions, sigma=None, target_sigma=None, tol=None):
+def brute_spread(mask, ny, nx, target, margin, contaminant_frac, max_overlap, max_windows, sigma=None, target_sigma=None, tol=None):
     """Plain-loop reference of the farthest-point selection, written from the docstring."""
     h, w = mask.shape
     tx1, tx2, ty1, ty2 = target
@@ -440,7 +440,7 @@ def brute_spread(mask, ny, nx, target, margin, contaminant_frac, max_overlap, ma
                 cands.append((y0, x0, count))
     anchors = [((ty1 + ty2) / 2 - 1, (tx1 + tx2) / 2 - 1)]
     kept = []
-    while len(kept) < max_regions:
+    while len(kept) < max_windows:
         free = [(y0, x0, c) for y0, x0, c in cands if all(max(0, nx - abs(x0 - kx)) * max(0, ny - abs(y0 - ky)) / (nx * ny) <= max_overlap for ky, kx in kept)]
         if not free:
             break
@@ -462,7 +462,7 @@ def test_spread_selection_matches_brute_force(seed):
     target = (15, 22, 12, 17)
     sigma = rng.uniform(0.9, 1.1, (h - ny + 1, w - nx + 1))
     for tol in (None, 0.05):
-        got = select_windows(mask, (ny, nx), target, contaminant_frac=0.05, max_overlap=0.3, max_regions=12, sigma=sigma, target_sigma=1.0, noise_tolerance=tol, spread=True)
+        got = select_windows(mask, (ny, nx), target, contaminant_frac=0.05, max_overlap=0.3, max_windows=12, sigma=sigma, target_sigma=1.0, noise_tolerance=tol, spread=True)
         assert [(win.x1, win.y1) for win in got] == brute_spread(mask, ny, nx, target, (ny // 2, nx // 2), 0.05, 0.3, 12, sigma, 1.0, tol)
         assert all(win.sky_sigma == sigma[win.y1 - 1, win.x1 - 1] for win in got)
         if tol is not None:
@@ -472,7 +472,7 @@ def test_spread_selection_matches_brute_force(seed):
 def test_spread_first_window_is_the_far_corner():
     # An empty 100 x 100 frame, target at the lower left: the first window is the top-right corner,
     # the second the corner farthest from both.
-    got = select_windows(np.zeros((100, 100), bool), (10, 10), (1, 10, 1, 10), max_regions=3, spread=True)
+    got = select_windows(np.zeros((100, 100), bool), (10, 10), (1, 10, 1, 10), max_windows=3, spread=True)
     assert (got[0].x1, got[0].y1) == (91, 91)
     assert {(got[1].x1, got[1].y1), (got[2].x1, got[2].y1)} == {(1, 91), (91, 1)}
 
@@ -497,7 +497,7 @@ def test_real_frame_windows_match_target_noise_and_spread(shared):
     noise = noise_map(frame, mask, box=32)
     target = (220, 315, 213, 290)
     tsig = region_sigma(noise, target, (39, 48))
-    kw = dict(contaminant_frac=0.1, max_regions=10, sigma=window_sigma(noise, 78, 96), target_sigma=tsig)
+    kw = dict(contaminant_frac=0.1, max_windows=10, sigma=window_sigma(noise, 78, 96), target_sigma=tsig)
     spread = select_windows(mask, (78, 96), target, noise_tolerance=0.05, spread=True, **kw)
     assert len(spread) == 10
     assert all(abs(w.sky_sigma / tsig - 1) <= 0.05 for w in spread)
@@ -510,9 +510,9 @@ def test_real_frame_windows_match_target_noise_and_spread(shared):
 
 
 def test_spread_order_does_not_depend_on_max_regions():
-    # More windows only add to the end, so a larger max_regions keeps every fit already made.
+    # More windows only add to the end, so a larger max_windows keeps every fit already made.
     rng = np.random.default_rng(9)
     mask = rng.random((60, 70)) < 0.01
-    few = select_windows(mask, (8, 9), (30, 38, 25, 32), contaminant_frac=0.05, max_regions=4, spread=True)
-    more = select_windows(mask, (8, 9), (30, 38, 25, 32), contaminant_frac=0.05, max_regions=9, spread=True)
+    few = select_windows(mask, (8, 9), (30, 38, 25, 32), contaminant_frac=0.05, max_windows=4, spread=True)
+    more = select_windows(mask, (8, 9), (30, 38, 25, 32), contaminant_frac=0.05, max_windows=9, spread=True)
     assert len(more) == 9 and [w.bounds for w in more[:4]] == [w.bounds for w in few]

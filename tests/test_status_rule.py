@@ -25,8 +25,9 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from galfit_unc import galfit_files as gf
-from galfit_unc import photometry as ph
+from galfit_unc import tables as tb
 from galfit_unc import runner
+from galfit_unc.records import FitRecord
 
 DECALS = "decals-coolj0112"
 
@@ -112,7 +113,7 @@ def test_decals_refits_are_judged_against_the_original(shared, parts):
     assert alone["status"] == "flagged" and alone["new_flags"] == ["2"]
     # Only the objects of the new *...* values are flagged.
     ident = gf.read_comp_ident(shared(DECALS, "comp_ident_example.txt"))
-    rows = ph.magnitudes_rows(original, [{"region": parts[1], "status": "ok", "header": gf.read_fit_header(path)}], ident)
+    rows = tb.magnitudes_rows(original, [FitRecord(window=parts[1], status="ok", header=gf.read_fit_header(path))], ident)
     assert rows[1]["flagged_objects"] == OBJECTS[tuple(new)]
 
 
@@ -122,11 +123,11 @@ def test_decals_refits_are_not_all_flagged(shared):
     original = block(shared, DECALS, "galfit_output_example.fits")
     ident = gf.read_comp_ident(shared(DECALS, "comp_ident_example.txt"))
     records = [
-        {"region": f"r{n}", "status": "ok", "header": block(shared, DECALS, "galfit-reruns", f"new_skycut_{n}_output.fits")} for n in (4, 5, 6, 7)
+        FitRecord(window=f"r{n}", status="ok", header=block(shared, DECALS, "galfit-reruns", f"new_skycut_{n}_output.fits")) for n in (4, 5, 6, 7)
     ]
-    rows = ph.magnitudes_rows(original, records, ident)[1:]
+    rows = tb.magnitudes_rows(original, records, ident)[1:]
     assert [r["status"] for r in rows] == ["flagged", "ok", "flagged", "flagged"]
-    unc = {r["object"]: r for r in ph.uncertainties_rows(original, records, ident, use_flagged=False)}
+    unc = {r["object"]: r for r in tb.uncertainties_rows(original, records, ident, use_flagged=False)}
     assert {obj: r["n_flagged"] for obj, r in unc.items() if r["n_flagged"]} == {"8": 3}
     assert unc["8"]["n_used"] == 1 and all(r["n_used"] == 4 for obj, r in unc.items() if obj != "8")
 
@@ -139,9 +140,9 @@ def test_a_new_fit_flag_flags_every_object(shared, tmp_path):
     verdict = runner.judge_output(limit, 0, original=original)
     assert verdict["status"] == "flagged" and verdict["flag"] == "iteration_limit"
     assert verdict["reason"] == "new vs the original: FLAGS 1 (iteration limit)"
-    records = [{"region": "r5", "status": "ok", "header": gf.read_fit_header(limit)}]
-    assert ph.magnitudes_rows(original, records, ident)[1]["flagged_objects"] == "all"
-    unc = ph.uncertainties_rows(original, records, ident, use_flagged=True)
+    records = [FitRecord(window="r5", status="ok", header=gf.read_fit_header(limit))]
+    assert tb.magnitudes_rows(original, records, ident)[1]["flagged_objects"] == "all"
+    unc = tb.uncertainties_rows(original, records, ident, use_flagged=True)
     assert all(r["n_flagged"] == 1 and r["n_iteration_limit"] == 1 and r["n_used"] == 1 for r in unc)
     # An original without FLAGS 2 makes the re-run's FLAGS 2 new: a convergence flag.
     no_flag = edited_copy(shared(DECALS, "galfit_output_example.fits"), tmp_path / "original.fits", FLAGS="H-4 H-1 A-3 A-4 A-5")

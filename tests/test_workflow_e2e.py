@@ -9,11 +9,11 @@ import pytest
 from astropy.io import fits
 
 from galfit_unc.galfit_files import read_fit_header
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import REPO, engine, make_workdir, out, snakemake
 
-FINAL = ["regions.tsv", "magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "model.reg", "model_fk5.reg", "sky_regions.png", "magnitudes.png", "check.txt"]
-SMALL = {"regions": {"max_regions": 3, "min_regions": 2}, "stats": {"min_ok_regions": 2}}
+FINAL = ["windows.tsv", "magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "model.reg", "model_fk5.reg", "sky_windows.png", "magnitudes.png", "check.txt"]
+SMALL = {"windows": {"max_windows": 3, "min_windows": 2}, "stats": {"min_ok_windows": 2}}
 
 
 def objects_of(comp_ident_path):
@@ -35,15 +35,15 @@ def header_object_mags(block, comp_ident):
 def check_magnitudes(workdir, comp_ident_path):
     rows, comments = read_table(out(workdir, "magnitudes.tsv"))
     comp_ident = objects_of(comp_ident_path)
-    assert rows[0]["region"] == "original"
+    assert rows[0]["window"] == "original"
     regions = [r for r in rows[1:]]
-    listed = [ln.split("\t")[0] for ln in out(workdir, "regions.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "region"))]
-    assert [r["region"] for r in regions] == listed
+    listed = [ln.split("\t")[0] for ln in out(workdir, "windows.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "window"))]
+    assert [r["window"] for r in regions] == listed
     for r in regions:
         assert r["status"] in ("ok", "flagged")
-        expected = header_object_mags(out(workdir, "regions", r["region"], "fit", "output.fits"), comp_ident)
+        expected = header_object_mags(out(workdir, "windows", r["window"], "fit", "output.fits"), comp_ident)
         for obj, mag in expected.items():
-            assert r[f"obj_{obj}"] == pytest.approx(mag, abs=6e-5), (r["region"], obj)
+            assert r[f"obj_{obj}"] == pytest.approx(mag, abs=6e-5), (r["window"], obj)
     unc, _ = read_table(out(workdir, "uncertainties.tsv"))
     assert len(unc) == len(set(comp_ident.values()))
     for u in unc:
@@ -60,9 +60,9 @@ def test_galfit_engine_end_to_end(shared, tmp_path):
     for name in FINAL:
         assert out(work, name).stat().st_size > 0, name
     rows, comments = check_magnitudes(work, shared("decals-coolj0112", "comp_ident_example.txt"))
-    assert comments["engine"] == "galfit" and comments["regions"] == "3" and comments["cleaning.seed"] == "12345"
+    assert comments["engine"] == "galfit" and comments["windows"] == "3" and comments["cleaning.seed"] == "12345"
     for r in rows[1:]:
-        region = out(work, "regions", r["region"])
+        region = out(work, "windows", r["window"])
         assert {"sky.fits", "injected.fits", "fit.gal", "status.json", "fit"} <= {p.name for p in region.iterdir()}
         # The re-fit's input names staged files only, with the original's constraints.
         gal = (region / "fit" / "fit.gal").read_text()
@@ -79,7 +79,7 @@ def test_failures_are_data(shared, tmp_path):
     work = make_workdir(tmp_path / "w", shared, {**SMALL, "fitter": {"engine": "galfit", "galfit": engine(tmp_path, "crash_exit0")}})
     run = snakemake(work)
     assert run.returncode != 0
-    assert "n_used: only 0 usable re-fits, stats.min_ok_regions is 2" in run.stderr
+    assert "n_used: only 0 usable re-fits, stats.min_ok_windows is 2" in run.stderr
     # The end of the run names the reason, with its count and GALFIT's own words.
     assert "most common reasons in results/cool/z/magnitudes.tsv: 3 x no output block output.fits (engine exit status 0): Doh! GALFIT crashed because at least one of the model parameters is bad." in run.stderr
     assert "Error in rule check" in run.stderr and "Error in rule fit" not in run.stderr
@@ -92,7 +92,7 @@ def test_failures_are_data(shared, tmp_path):
 
 
 def test_timeout_is_data(shared, tmp_path):
-    work = make_workdir(tmp_path / "w", shared, {"regions": {"max_regions": 2, "min_regions": 2}, "fitter": {"engine": "galfit", "galfit": engine(tmp_path, "hang"), "timeout": 2}})
+    work = make_workdir(tmp_path / "w", shared, {"windows": {"max_windows": 2, "min_windows": 2}, "fitter": {"engine": "galfit", "galfit": engine(tmp_path, "hang"), "timeout": 2}})
     run = snakemake(work, str(out(".", "magnitudes.tsv")))
     assert run.returncode == 0, run.stderr[-3000:]
     rows, _ = read_table(out(work, "magnitudes.tsv"))
@@ -116,9 +116,9 @@ def test_mask_and_sigma_columns(shared, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert fits.getdata(out(work, "mask.fits"))[:, 500:].all()
     assert fits.getheader(out(work, "galaxy.fits"))["SKYINMOD"] is False
-    regions = [ln.split("\t") for ln in out(work, "regions.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "region"))]
+    regions = [ln.split("\t") for ln in out(work, "windows.tsv").read_text().splitlines() if ln and not ln.startswith(("#", "window"))]
     for region, x1, x2, y1, y2, *_ in regions:
-        fit = out(work, "regions", region, "fit")
+        fit = out(work, "windows", region, "fit")
         gal = (fit / "fit.gal").read_text()
         assert "C) badpix.fits" not in gal and "F) badpix.fits" in gal and "C) sigma.fits" in gal
         cut = fits.getdata(fit / "badpix.fits")
@@ -127,10 +127,10 @@ def test_mask_and_sigma_columns(shared, tmp_path):
 
 
 def test_bad_config_value_names_key(shared, tmp_path):
-    work = make_workdir(tmp_path / "w", shared, {"regions": {"max_overlap": 1.5}})
+    work = make_workdir(tmp_path / "w", shared, {"windows": {"max_overlap": 1.5}})
     run = snakemake(work, "-n")
     assert run.returncode != 0
-    assert "regions.max_overlap: 1.5 is greater than the maximum of 1" in run.stdout + run.stderr
+    assert "windows.max_overlap: 1.5 is greater than the maximum of 1" in run.stdout + run.stderr
 
 
 def test_bad_targets_table_one_line(shared, tmp_path):
@@ -148,7 +148,7 @@ def test_lint_clean(shared, tmp_path):
 
 
 def test_embedded_engine_end_to_end(shared, tmp_path):
-    work = make_workdir(tmp_path / "w", shared, {"regions": {"max_regions": 2, "min_regions": 2}, "stats": {"min_ok_regions": 2}, "fitter": {"engine": "embedded", "timeout": 300}})
+    work = make_workdir(tmp_path / "w", shared, {"windows": {"max_windows": 2, "min_windows": 2}, "stats": {"min_ok_windows": 2}, "fitter": {"engine": "embedded", "timeout": 300}})
     run = snakemake(work)
     assert run.returncode == 0, run.stderr[-3000:]
     for name in FINAL:
@@ -156,7 +156,7 @@ def test_embedded_engine_end_to_end(shared, tmp_path):
     _, comments = check_magnitudes(work, shared("decals-coolj0112", "comp_ident_example.txt"))
     assert comments["engine"] == "embedded"
     for r in read_table(out(work, "magnitudes.tsv"))[0][1:]:
-        assert read_fit_header(out(work, "regions", r["region"], "fit", "output.fits")).chi2nu == pytest.approx(r["chi2nu"], abs=1e-4)
+        assert read_fit_header(out(work, "windows", r["window"], "fit", "output.fits")).chi2nu == pytest.approx(r["chi2nu"], abs=1e-4)
 
 
 def test_readme_documents_every_config_key():

@@ -20,7 +20,7 @@ from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import DECALS, engine, make_workdir, snakemake
 from test_workflow_e2e import header_object_mags, objects_of
 
@@ -28,8 +28,8 @@ SKY, DSDX, DSDY = 40.0, 0.05, -0.03
 SKY_COMP = 24
 BIAS_TOLERANCE = 0.1
 CONFIG = {
-    "regions": {"max_regions": 3, "min_regions": 2},
-    "stats": {"min_ok_regions": 2},
+    "windows": {"max_windows": 3, "min_windows": 2},
+    "stats": {"min_ok_windows": 2},
     "cleaning": {"fill_noise": False},
     "mask": {"nsigma": 3, "clip_sigma": 3, "clip_iters": 5},
 }
@@ -109,8 +109,8 @@ def results(work, target, *parts):
 
 
 def windows(work):
-    rows, _ = read_table(results(work, "cool", "regions.tsv"))
-    return [(r["region"], int(r["x1"]), int(r["x2"]), int(r["y1"]), int(r["y2"])) for r in rows]
+    rows, _ = read_table(results(work, "cool", "windows.tsv"))
+    return [(r["window"], int(r["x1"]), int(r["x2"]), int(r["y1"]), int(r["y2"])) for r in rows]
 
 
 def test_galaxy_light_of_a_sky_in_model_block(run):
@@ -134,10 +134,10 @@ def test_sky_fits_is_the_cleaned_window(run, shared):
     for region, x1, x2, y1, y2 in windows(work):
         cut = frame[y1 - 1 : y2, x1 - 1 : x2]
         expected, todo, std = cleaned_window(cut, mask[y1 - 1 : y2, x1 - 1 : x2])
-        sky = fits.getdata(results(work, "cool", "regions", region, "sky.fits"))
+        sky = fits.getdata(results(work, "cool", "windows", region, "sky.fits"))
         assert sky.shape == cut.shape
         assert np.allclose(sky, expected, rtol=1e-6, atol=1e-4 * std), region
-        assert fits.getheader(results(work, "cool", "regions", region, "sky.fits"))["FILLFRAC"] == pytest.approx(todo.mean())
+        assert fits.getheader(results(work, "cool", "windows", region, "sky.fits"))["FILLFRAC"] == pytest.approx(todo.mean())
         replaced += int((np.abs(cut - expected) > std)[todo].sum())
     # The windows had pixels to clean, so an uncleaned cutout could not pass the check above.
     assert replaced > 0
@@ -149,7 +149,7 @@ def test_refits_measure_the_windows_sky_and_the_original_magnitudes(run, shared)
     sky = {r["parameter"]: r for r in params if str(r["component"]).removesuffix(".0") == str(SKY_COMP)}
     regions = windows(work)
     # The blank windows' own sky planes: the injected galaxy light holds no sky.
-    planes = np.array([window_plane(fits.getdata(results(work, "cool", "regions", region, "sky.fits"))) for region, *_ in regions])
+    planes = np.array([window_plane(fits.getdata(results(work, "cool", "windows", region, "sky.fits"))) for region, *_ in regions])
     assert [sky[key]["value_original"] for key in ("SKY", "DSDX", "DSDY")] == pytest.approx([SKY, DSDX, DSDY])
     for key, expected, tolerance in zip(("SKY", "DSDX", "DSDY"), np.median(planes, axis=0), (0.5, 0.01, 0.01)):
         assert sky[key]["n_used"] == len(regions), key

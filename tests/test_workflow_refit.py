@@ -14,10 +14,10 @@ import yaml
 from astropy.io import fits
 
 from galfit_unc.galfit_files import read_feedme, read_fit_header
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import engine, make_workdir, merge, out, snakemake
 
-BASE = {"regions": {"max_regions": 3, "min_regions": 2}, "stats": {"min_ok_regions": 1}, "refit": {"start": "perturbed", "budget": True}}
+BASE = {"windows": {"max_windows": 3, "min_windows": 2}, "stats": {"min_ok_windows": 1}, "refit": {"start": "perturbed", "budget": True}}
 STEPS = ["sky", "start", "source_noise", "psf"]
 
 
@@ -49,7 +49,7 @@ def rerun(base, tmp_path, changes):
 
 
 def fits_of(paths, folder):
-    """Per-window fit records (regions/<id>/status.json) under results/cool/z/<folder>."""
+    """Per-window fit records (windows/<id>/status.json) under results/cool/z/<folder>."""
     prefix = f"results/cool/z/{folder}regions/"
     return {p for p in paths if p.startswith(prefix) and p[len(prefix) :].count("/") == 1 and p.endswith("/status.json")}
 
@@ -76,9 +76,9 @@ def test_budget_table_from_the_steps_fits(base_run, shared):
         assert row["start"] == row["source_noise"] == row["psf"] == pytest.approx(headline[obj], abs=1e-4)
     # Sky-only fits start from the best fit, the headline ones from a perturbed start.
     best = read_fit_header(shared("decals-coolj0112", "galfit_output_example.fits")).component(1)["MAG"].value
-    region = next(p.name for p in out(base_run, "regions").iterdir())
-    assert read_feedme(out(base_run, "budget", "sky", "regions", region, "fit.gal")).components[0].value("3") == pytest.approx(best)
-    assert abs(read_feedme(out(base_run, "regions", region, "fit.gal")).components[0].value("3") - best) > 1e-3
+    region = next(p.name for p in out(base_run, "windows").iterdir())
+    assert read_feedme(out(base_run, "budget", "sky", "windows", region, "fit.gal")).components[0].value("3") == pytest.approx(best)
+    assert abs(read_feedme(out(base_run, "windows", region, "fit.gal")).components[0].value("3") - best) > 1e-3
     _, headers = read_table(out(base_run, "uncertainties.tsv"))
     assert headers["refit.start"] == '"perturbed"' and headers["refit.source_noise"] == "false" and headers["refit.budget"] == "true"
     _, sky_headers = read_table(out(base_run, "budget", "sky", "uncertainties.tsv"))
@@ -102,13 +102,13 @@ def test_perturbation_scale_reruns_only_the_fits_that_start_perturbed(base_run, 
 
 def test_budget_off_refits_nothing(base_run, tmp_path):
     work, rewritten, new = rerun(base_run, tmp_path, {"refit": {"budget": False}})
-    assert not {p for p in rewritten | new if "/regions/" in p or "/batches/" in p}
+    assert not {p for p in rewritten | new if "/windows/" in p or "/batches/" in p}
     assert "results/cool/z/budget.tsv" not in rewritten
 
 
 def test_user_start_without_feedme_is_the_perturbed_start(base_run, tmp_path):
     work, rewritten, new = rerun(base_run, tmp_path, {"refit": {"start": "user"}})
-    assert not {p for p in rewritten | new if "/regions/" in p}
+    assert not {p for p in rewritten | new if "/windows/" in p}
     _, comments = read_table(out(work, "uncertainties.tsv"))
     assert comments["refit.start"] == '"perturbed (refit.start is user, but the target has no feedme)"'
 

@@ -14,7 +14,7 @@ from standins.harness import engine, make_workdir, merge, out, snakemake
 # Cleanest-first windows: a wider max_overlap then changes which 3 windows are kept (farthest-point
 # windows on this frame are far apart either way).  Cleaning seed 2: the stand-in flags one of
 # these 3 fits (it flags by the data's checksum), as test_use_flagged_reruns_only_tables needs.
-BASE = {"regions": {"max_regions": 3, "min_regions": 2, "spread": False}, "cleaning": {"seed": 2}, "stats": {"min_ok_regions": 1}}
+BASE = {"windows": {"max_windows": 3, "min_windows": 2, "spread": False}, "cleaning": {"seed": 2}, "stats": {"min_ok_windows": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def names(paths):
             out_.add(p)
             continue
         parts = p.split("/")[3:]
-        out_.add("/".join(["regions", "*", *parts[2:]]) if parts[0] == "regions" else "/".join(parts))
+        out_.add("/".join(["windows", "*", *parts[2:]]) if parts[0] == "windows" else "/".join(parts))
     return out_
 
 
@@ -65,31 +65,31 @@ TABLES = {"magnitudes.tsv", "uncertainties.tsv", "parameters.tsv", "check.txt", 
 
 def test_kernel_sigmas_reruns_cutout_onward(base_run, tmp_path):
     _, rewritten, new = rerun(base_run, tmp_path, {"cleaning": {"kernel_sigmas": [6, 3]}})
-    per_region = {"regions/*/sky.fits", "regions/*/injected.fits", "regions/*/fit.gal", "regions/*/status.json"}
+    per_region = {"windows/*/sky.fits", "windows/*/injected.fits", "windows/*/fit.gal", "windows/*/status.json"}
     assert per_region | TABLES <= names(rewritten) | names(new)
-    untouched = {"mask.fits", "regions.tsv", "galaxy.fits", "model.reg", "model_fk5.reg", "sky_regions.png"}
+    untouched = {"mask.fits", "windows.tsv", "galaxy.fits", "model.reg", "model_fk5.reg", "sky_windows.png"}
     assert untouched.isdisjoint(names(rewritten))
 
 
 def test_max_overlap_reruns_regions_not_mask(base_run, tmp_path):
-    before = [ln.split("\t")[0] for ln in out(base_run, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
-    work, rewritten, new = rerun(base_run, tmp_path, {"regions": {"max_overlap": 0.9}})
-    after = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
+    before = [ln.split("\t")[0] for ln in out(base_run, "windows.tsv").read_text().splitlines() if ln.startswith("x")]
+    work, rewritten, new = rerun(base_run, tmp_path, {"windows": {"max_overlap": 0.9}})
+    after = [ln.split("\t")[0] for ln in out(work, "windows.tsv").read_text().splitlines() if ln.startswith("x")]
     assert after != before
-    assert {"regions.tsv", "sky_regions.png"} | TABLES <= names(rewritten)
+    assert {"windows.tsv", "sky_windows.png"} | TABLES <= names(rewritten)
     assert "mask.fits" not in names(rewritten)
     # A window selected both times keeps its cutout and fit; a new one gets its own.
     for region in set(before) & set(after):
-        assert f"results/cool/z/regions/{region}/status.json" not in rewritten
+        assert f"results/cool/z/windows/{region}/status.json" not in rewritten
     for region in set(after) - set(before):
-        assert f"results/cool/z/regions/{region}/status.json" in new
+        assert f"results/cool/z/windows/{region}/status.json" in new
 
 
 def test_max_regions_adds_fits_without_redoing_others(base_run, tmp_path):
-    work, rewritten, new = rerun(base_run, tmp_path, {"regions": {"max_regions": 4}})
-    regions = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
+    work, rewritten, new = rerun(base_run, tmp_path, {"windows": {"max_windows": 4}})
+    regions = [ln.split("\t")[0] for ln in out(work, "windows.tsv").read_text().splitlines() if ln.startswith("x")]
     assert len(regions) == 4
-    status = {f"results/cool/z/regions/{r}/status.json" for r in regions}
+    status = {f"results/cool/z/windows/{r}/status.json" for r in regions}
     assert len(status & new) == 1 and not status & rewritten
 
 
@@ -112,9 +112,9 @@ def test_regfile_frame_reruns_only_region_files(base_run, tmp_path):
 
 
 def test_batch_regions_regroups_without_refitting(base_run, tmp_path):
-    work, rewritten, new = rerun(base_run, tmp_path, {"batch": {"regions": 1}})
-    regions = [ln.split("\t")[0] for ln in out(work, "regions.tsv").read_text().splitlines() if ln.startswith("x")]
-    kept = {f"results/cool/z/regions/{r}/{name}" for r in regions for name in ("sky.fits", "injected.fits", "status.json", "done.json")}
+    work, rewritten, new = rerun(base_run, tmp_path, {"batch": {"windows": 1}})
+    regions = [ln.split("\t")[0] for ln in out(work, "windows.tsv").read_text().splitlines() if ln.startswith("x")]
+    kept = {f"results/cool/z/windows/{r}/{name}" for r in regions for name in ("sky.fits", "injected.fits", "status.json", "done.json")}
     assert not kept & (rewritten | new)
     assert {f"results/cool/z/batches/b{k:03d}.json" for k in range(len(regions))} <= rewritten | new
     for name in ("magnitudes.tsv", "uncertainties.tsv", "parameters.tsv"):

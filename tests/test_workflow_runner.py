@@ -61,22 +61,22 @@ def test_galfit_like_engine(fit_files, tmp_path):
     final = work / "r1" / "fit"
     rec = runner.run_fit(work / "fit.gal", final, engine="galfit", galfit_exe=engine(tmp_path, "galfit_like"), timeout=60, inputs=inputs)
     header = read_fit_header(final / "output.fits")
-    assert rec["status"] == ("flagged" if header.flags else "ok")
-    assert rec["chi2nu"] == header.chi2nu == 1.0
-    assert rec["exit_code"] == 0 and rec["engine"] == "galfit" and rec["installed"]
-    assert rec["output"] == str(final / "output.fits") and rec["seconds"] > 0 and rec["cpu_seconds"] > 0
+    assert rec.status == ("flagged" if header.flags else "ok")
+    assert rec.chi2nu == header.chi2nu == 1.0
+    assert rec.exit_code == 0 and rec.engine == "galfit" and rec.installed
+    assert rec.output == str(final / "output.fits") and rec.seconds > 0 and rec.cpu_seconds > 0
     # Everything of the run sits in the final directory; no attempt directory is left.
     assert {"fit.gal", "injected.fits", "psf.fits", "output.fits", "fit.log", "galfit.01", "status.json", "attempt.json"} <= {p.name for p in final.iterdir()}
     assert attempts(final) == []
-    assert json.loads((final / "status.json").read_text())["status"] == rec["status"]
+    assert json.loads((final / "status.json").read_text())["status"] == rec.status
 
 
 def test_crash_with_exit_zero_is_failure(fit_files, tmp_path):
     work, inputs = fit_files
     rec = runner.run_fit(work / "fit.gal", work / "fit", engine="galfit", galfit_exe=engine(tmp_path, "crash_exit0"), inputs=inputs)
-    assert rec["status"] == "failed" and rec["exit_code"] == 0
+    assert rec.status == "failed" and rec.exit_code == 0
     # GALFIT's own words, from the engine's log (tests/standins/crash_exit0.py prints them).
-    assert rec["reason"] == "no output block output.fits (engine exit status 0): Doh! GALFIT crashed because at least one of the model parameters is bad."
+    assert rec.reason == "no output block output.fits (engine exit status 0): Doh! GALFIT crashed because at least one of the model parameters is bad."
     assert "Doh!" in (work / "fit" / "engine.log").read_text()
 
 
@@ -93,7 +93,7 @@ def test_timeout_kills_process_group(fit_files, tmp_path):
     t0 = time.monotonic()
     rec = runner.run_fit(work / "fit.gal", work / "fit", engine="galfit", galfit_exe=engine(tmp_path, "hang"), timeout=2, inputs=inputs)
     assert time.monotonic() - t0 < 15
-    assert rec["status"] == "failed" and rec["reason"].startswith("timeout after 2 s") and rec["exit_code"] is None
+    assert rec.status == "failed" and rec.reason.startswith("timeout after 2 s") and rec.exit_code is None
     child = int((work / "fit" / "hang.pids").read_text())
     deadline = time.monotonic() + 5
     while _alive(child) and time.monotonic() < deadline:
@@ -107,15 +107,15 @@ def test_nonzero_exit_and_thread_cap(fit_files, tmp_path):
     exe.write_text('#!/bin/sh\necho "$OMP_NUM_THREADS $OPENBLAS_NUM_THREADS $MKL_NUM_THREADS" > threads.txt\necho "bad things" >&2\nexit 3\n')
     exe.chmod(0o755)
     rec = runner.run_fit(work / "fit.gal", work / "fit", engine="galfit", galfit_exe=str(exe), threads=3, inputs=inputs)
-    assert rec["status"] == "failed" and rec["exit_code"] == 3
-    assert rec["reason"] == "exit status 3: bad things"
+    assert rec.status == "failed" and rec.exit_code == 3
+    assert rec.reason == "exit status 3: bad things"
     assert (work / "fit" / "threads.txt").read_text().split() == ["3", "3", "3"]
 
 
 def test_missing_executable(fit_files):
     work, inputs = fit_files
     rec = runner.run_fit(work / "fit.gal", work / "fit", engine="galfit", galfit_exe=str(work / "no-galfit"), inputs=inputs)
-    assert rec["status"] == "failed" and "cannot start engine" in rec["reason"] and "fitter.galfit" in rec["reason"]
+    assert rec.status == "failed" and "cannot start engine" in rec.reason and "fitter.galfit" in rec.reason
 
 
 def test_unreadable_output_block(tmp_path):
@@ -166,21 +166,21 @@ def test_embedded_engine(region4, tmp_path):
     feedme, inputs = region4
     rec = runner.run_fit(feedme, tmp_path / "r4" / "fit", engine="embedded", timeout=120, inputs=inputs)
     header = read_fit_header(tmp_path / "r4" / "fit" / "output.fits")
-    assert rec["status"] in ("ok", "flagged") and rec["engine"] == "embedded" and rec["exit_code"] == 0
-    assert rec["chi2nu"] == header.chi2nu and 0.2 < header.chi2nu < 5
-    assert (rec["status"] == "flagged") == bool(header.fit_flags or header.suspect)
+    assert rec.status in ("ok", "flagged") and rec.engine == "embedded" and rec.exit_code == 0
+    assert rec.chi2nu == header.chi2nu and 0.2 < header.chi2nu < 5
+    assert (rec.status == "flagged") == bool(header.fit_flags or header.suspect)
 
 
 def test_embedded_engine_timeout_and_error(region4, tmp_path, monkeypatch):
     feedme, inputs = region4
     t0 = time.monotonic()
     rec = runner.run_fit(feedme, tmp_path / "slow" / "fit", engine="embedded", timeout=0.3, inputs=inputs)
-    assert rec["status"] == "failed" and rec["reason"].startswith("timeout after 0.3 s")
+    assert rec.status == "failed" and rec.reason.startswith("timeout after 0.3 s")
     assert time.monotonic() - t0 < 10
     # A missing input image is the engine's error, recorded as data (a relative fit
     # directory, as the workflow gives, must still lead the engine to its input file).
     del inputs["injected.fits"]
     monkeypatch.chdir(tmp_path)
     rec = runner.run_fit(feedme, Path("broken", "fit"), engine="embedded", timeout=60, inputs=inputs)
-    assert rec["status"] == "failed" and rec["reason"].startswith("engine error:") and "injected.fits" in rec["reason"]
+    assert rec.status == "failed" and rec.reason.startswith("engine error:") and "injected.fits" in rec.reason
     assert not os.path.exists(tmp_path / "broken" / "fit" / "output.fits")

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from galfit_unc.photometry import read_table
+from galfit_unc.tables import read_table
 from standins.harness import snakemake, write_config
 
 SIZE = 300
@@ -91,7 +91,7 @@ def make_target(work: Path) -> dict:
 def run(tmp_path_factory):
     work = tmp_path_factory.mktemp("sb-target")
     make_target(work)
-    write_config(work, {"targets": "targets.tsv", "regions": {"max_regions": 3, "min_regions": 2}, "stats": {"min_ok_regions": 2}})
+    write_config(work, {"targets": "targets.tsv", "windows": {"max_windows": 3, "min_windows": 2}, "stats": {"min_ok_windows": 2}})
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return work
@@ -115,7 +115,7 @@ def hand_magnitudes(block):
 
 def test_magnitudes_of_every_fit(run):
     rows, _ = read_table(result(run, "magnitudes.tsv"))
-    assert rows[0]["region"] == "original"
+    assert rows[0]["window"] == "original"
     expected = hand_magnitudes(run / "imgblock.fits")
     assert rows[0]["obj_A"] == pytest.approx(expected["A"], abs=1e-4)
     assert rows[0]["obj_B"] == pytest.approx(expected["B"], abs=1e-4)
@@ -125,7 +125,7 @@ def test_magnitudes_of_every_fit(run):
     assert len(rows) == 4
     for r in rows[1:]:
         assert r["status"] in ("ok", "flagged"), r
-        expected = hand_magnitudes(result(run, "regions", r["region"], "fit", "output.fits"))
+        expected = hand_magnitudes(result(run, "windows", r["window"], "fit", "output.fits"))
         assert r["obj_A"] == pytest.approx(expected["A"], abs=1e-4)
         assert r["obj_B"] == pytest.approx(expected["B"], abs=1e-4)
     unc, _ = read_table(result(run, "uncertainties.tsv"))

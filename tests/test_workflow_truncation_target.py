@@ -21,7 +21,7 @@ from scipy import integrate, special
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_workflow_sb_target import COMPONENTS, SCALE, SKY, SKY_BLOCK, feedme, galfit_embedded, raw  # noqa: E402
 
-from galfit_unc.photometry import read_table  # noqa: E402
+from galfit_unc.tables import read_table  # noqa: E402
 from standins.harness import snakemake, write_config  # noqa: E402
 
 SIZE = 300
@@ -78,7 +78,7 @@ def make_target(work: Path) -> None:
 def run(tmp_path_factory):
     work = tmp_path_factory.mktemp("truncation-target")
     make_target(work)
-    write_config(work, {"targets": "targets.tsv", "regions": {"max_regions": 3, "min_regions": 2}, "stats": {"min_ok_regions": 2}})
+    write_config(work, {"targets": "targets.tsv", "windows": {"max_windows": 3, "min_windows": 2}, "stats": {"min_ok_windows": 2}})
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return work
@@ -103,11 +103,11 @@ def truncated_magnitude(block):
 
 def test_truncated_magnitude_in_every_fit(run):
     rows, _ = read_table(run / "results" / "tr" / "r" / "magnitudes.tsv")
-    assert rows[0]["region"] == "original" and len(rows) == 4
+    assert rows[0]["window"] == "original" and len(rows) == 4
     assert rows[0]["obj_C"] == pytest.approx(truncated_magnitude(run / "imgblock.fits"), abs=2e-3)
     for r in rows[1:]:
         assert r["status"] in ("ok", "flagged"), r
-        block = run / "results" / "tr" / "r" / "regions" / r["region"] / "fit" / "output.fits"
+        block = run / "results" / "tr" / "r" / "windows" / r["window"] / "fit" / "output.fits"
         assert r["obj_C"] == pytest.approx(truncated_magnitude(block), abs=2e-3)
     unc, _ = read_table(run / "results" / "tr" / "r" / "uncertainties.tsv")
     assert [u["object"] for u in unc] == ["A", "B", "C"]

@@ -2,13 +2,6 @@
 
 import sys
 import traceback
-from pathlib import Path
-
-# The library lives beside the workflow: importable in any environment the rules run in
-# (also a conda environment of their own, which does not install the project).
-_SRC = str(Path(__file__).resolve().parents[1] / "src")
-if _SRC not in sys.path:
-    sys.path.insert(0, _SRC)
 
 
 def run(snakemake, main):

@@ -1,14 +1,14 @@
 """Rule budget: budget.tsv, the σ of every object from each cumulative step of the re-fits."""
 
+import json
+
+from galfit_unc.tables import read_table, write_table
+from galfit_unc.refit import STEPS, budget_rows
+
 from _common import run
 
 
 def main(snakemake):
-    import json
-
-    from galfit_unc.photometry import read_table, write_table
-    from galfit_unc.refit import STEPS, budget_rows
-
     tables = {step: read_table(snakemake.input[step])[0] for step in STEPS}
     w = snakemake.wildcards
     comments = {"target": w.target, "band": w.band}

@@ -1,15 +1,15 @@
 """Rule demo_frame: the demo's synthetic frame, PSF, truth, comp_ident and constraints."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
+from galfit_unc.demo import DemoSettings, make_demo, write_inputs
+
 from _common import run
 
 
 def main(snakemake):
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from galfit_unc.demo import DemoSettings, make_demo, write_inputs
-
     settings = DemoSettings.from_config(snakemake.params.settings)
     print(f"demo settings: {settings}")
     demo = make_demo(settings)

@@ -1,12 +1,12 @@
 """Rule demo_truth: the demo's true magnitudes against the original fit's and the reported sigma."""
 
+from galfit_unc.demo import COMPARISON_COLUMNS, truth_comparison
+from galfit_unc.tables import write_table
+
 from _common import run
 
 
 def main(snakemake):
-    from galfit_unc.demo import COMPARISON_COLUMNS, truth_comparison
-    from galfit_unc.photometry import write_table
-
     rows = truth_comparison(snakemake.input.uncertainties, snakemake.input.truth)
     comments = {
         "demo": "true magnitude vs the original fit; sigma = std of the re-fits in uncertainties.tsv",

@@ -1,11 +1,16 @@
 """Rule demo_userfit: the user's fit of the demo target (perturbed starting values, embedded engine)."""
 
+from galfit_unc.demo import (
+    DemoSettings,
+    run_user_fit,
+    starting_feedme,
+    target_components,
+)
+
 from _common import run
 
 
 def main(snakemake):
-    from galfit_unc.demo import DemoSettings, run_user_fit, starting_feedme, target_components
-
     settings = DemoSettings.from_config(snakemake.params.settings)
     names = {"frame": "frame.fits", "psf": "psf.fits", "constraints": "constraints.txt", "imgblock": "imgblock.fits"}
     feedme = starting_feedme(settings, target_components(settings), names)

@@ -1,15 +1,15 @@
 """Rule galaxy: the original model's galaxy light (HDU2 without the fitted sky, if it is there,
 plus the components the fit left out of HDU2)."""
 
+from astropy.io import fits
+
+from galfit_unc.galfit_files import read_feedme, read_fit_header
+from galfit_unc.injection import fit_keywords, galaxy_light, skipped_light, sky_in_model
+
 from _common import run
 
 
 def main(snakemake):
-    from astropy.io import fits
-
-    from galfit_unc.galfit_files import read_feedme, read_fit_header
-    from galfit_unc.injection import fit_keywords, galaxy_light, skipped_light, sky_in_model
-
     imgblock = snakemake.input.imgblock
     header = read_fit_header(imgblock)
     feedme = read_feedme(snakemake.input.feedme) if getattr(snakemake.input, "feedme", None) else None

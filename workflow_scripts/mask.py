@@ -1,15 +1,15 @@
 """Rule mask: source mask of the frame (the user's bad pixels included), with its WCS."""
 
+import numpy as np
+from astropy.io import fits
+
+from galfit_unc.frames import celestial_wcs, load_frame, read_image_2d
+from galfit_unc.skysearch import psf_fwhm, source_mask
+
 from _common import run
 
 
 def main(snakemake):
-    import numpy as np
-    from astropy.io import fits
-
-    from galfit_unc.cleaning import celestial_wcs
-    from galfit_unc.skysearch import load_frame, psf_fwhm, read_image_2d, source_mask
-
     image, header = load_frame(snakemake.input.image)
     bad = None
     if getattr(snakemake.input, "mask", None):

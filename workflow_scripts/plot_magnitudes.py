@@ -1,16 +1,16 @@
 """Rule plot_magnitudes: histogram of the re-fitted magnitudes of every object."""
 
+from galfit_unc.demo import read_truth
+from galfit_unc.plots import magnitude_panels, plot_magnitudes
+from galfit_unc.tables import read_table
+
 from _common import run
 
 
 def main(snakemake):
-    from galfit_unc.demo import read_truth
-    from galfit_unc.photometry import read_table
-    from galfit_unc.plots import magnitude_panels, plot_magnitudes
-
     mag_rows, _ = read_table(snakemake.input.magnitudes, text_columns=("flagged_objects",))
-    unc_rows, comments = read_table(snakemake.input.uncertainties)
-    panels = magnitude_panels(mag_rows, unc_rows, comments.get("stats.use_flagged") == "True", source=snakemake.input.uncertainties)
+    unc_rows, _ = read_table(snakemake.input.uncertainties)
+    panels = magnitude_panels(mag_rows, unc_rows, snakemake.params.use_flagged, source=snakemake.input.uncertainties)
     # The demo's truth is an input only when the target is the demo.
     truth = read_truth(snakemake.input.truth)[1] if "truth" in snakemake.input.keys() else None
     plot_magnitudes(panels["rows"], panels["original"], panels["stats"], snakemake.output[0], truth=truth, flagged=panels["flagged"])

@@ -1,14 +1,13 @@
 """Rule regfile: DS9 region files of the original model (image and fk5 coordinates)."""
 
+from galfit_unc.frames import celestial_wcs, read_frame_header
+from galfit_unc.galfit_files import read_comp_ident, read_fit_header
+from galfit_unc.ds9 import write_region_files
+
 from _common import run
 
 
 def main(snakemake):
-    from galfit_unc.cleaning import celestial_wcs
-    from galfit_unc.galfit_files import read_comp_ident, read_fit_header
-    from galfit_unc.regionfile import write_region_files
-    from galfit_unc.skysearch import read_frame_header
-
     header = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in header.components])
     frame_header = read_frame_header(snakemake.input.image)

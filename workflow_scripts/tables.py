@@ -1,27 +1,28 @@
-"""Rule tables: magnitudes.tsv, uncertainties.tsv and parameters.tsv from every region's fit."""
+"""Rule tables: magnitudes.tsv, uncertainties.tsv and parameters.tsv from every window's fit."""
+
+import json
+from collections import Counter
+
+from galfit_unc.frames import read_frame_header
+from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
+from galfit_unc.injection import refit_platescale
+from galfit_unc.records import FitRecord
+from galfit_unc.statistics import SIGMA_CHOICES
+from galfit_unc.tables import MAG_COLUMNS, PAR_COLUMNS, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
 
 from _common import run
 
-STATS = ["n_used", "median", "std", "mad_sigma", "p16", "p84", "bias"]
-
 
 def main(snakemake):
-    import json
-    from collections import Counter
-
-    from galfit_unc.galfit_files import read_comp_ident, read_feedme, read_fit_header
-    from galfit_unc.injection import refit_platescale
-    from galfit_unc.photometry import MAG_COLUMNS, SIGMA_CHOICES, UNC_COLUMNS, magnitudes_rows, original_problems, parameters_rows, uncertainties_rows, write_table
-    from galfit_unc.skysearch import read_frame_header
-
     original = read_fit_header(snakemake.input.imgblock)
     comp_ident = read_comp_ident(snakemake.input.comp_ident, [c.number for c in original.components])
     records = []
     for path in snakemake.input.batches:
         with open(path) as fh:
-            for record in json.load(fh):
+            for data in json.load(fh):
+                record = FitRecord.from_json(data)
                 # Only a fit whose block parsed is ok or flagged (the runner judged it so).
-                record["header"] = None if record["status"] == "failed" else read_fit_header(record["output"])
+                record.header = None if record.status == "failed" else read_fit_header(record.output)
                 records.append(record)
     use_flagged = snakemake.params.use_flagged
     stats = snakemake.params.stats
@@ -41,7 +42,7 @@ def main(snakemake):
         "engine": snakemake.params.engine,
         "seed": "; ".join(seeds),
         "stats.use_flagged": use_flagged,
-        "regions": len(records),
+        "windows": len(records),
         "ok": counts["ok"],
         "flagged": counts["flagged"],
         "failed": counts["failed"],
@@ -74,10 +75,10 @@ def main(snakemake):
     write_table(
         snakemake.output.parameters,
         parameters_rows(original, records, use_flagged, comp_ident),
-        ["component", "type", "parameter", "value_original", *STATS],
+        PAR_COLUMNS,
         {**comments, "statistics": "as uncertainties.tsv; PA on a 180 degree circle; SKY: each re-fit's sky minus its window's level before injection"},
     )
-    print(f"{len(records)} regions: {dict(counts)}")
+    print(f"{len(records)} windows: {dict(counts)}")
 
 
 run(snakemake, main)  # noqa: F821

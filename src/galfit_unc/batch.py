@@ -5,7 +5,7 @@ A re-fit takes seconds, and starting an interpreter with numpy and astropy costs
 second of CPU: one job per stage and window would spend more time starting than fitting, and
 a cluster job should take minutes, not seconds.  So one job runs a batch of windows.
 
-Files of window ``R`` under ``regions_dir/R/``:
+Files of window ``R`` under ``windows_dir/R/``:
 
 ``sky.fits``
     The cleaned cutout (:mod:`galfit_unc.cleaning`).
@@ -19,7 +19,7 @@ Files of window ``R`` under ``regions_dir/R/``:
     (:mod:`galfit_unc.injection`).
 ``fit/``, ``status.json``
     The engine's directory and the fit's record (:mod:`galfit_unc.runner`), with the
-    window's sky level before injection (``sky_level``, :func:`galfit_unc.photometry.window_sky_level`).
+    window's sky level before injection (``sky_level``, :func:`galfit_unc.statistics.window_sky_level`).
 ``done.json``
     Written last: the key of everything the window's files depend on (the window, the
     settings, the contents of the input files and this package's version).
@@ -32,45 +32,56 @@ are missing or stale.  Its log is ``logs_dir/R.log``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib
 import json
-import os
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
 
 from galfit_unc import __version__
-from galfit_unc.refit import window_psf
+from galfit_unc.cleaning import clean_cutout, cut_window, window_seed, write_cleaned
+from galfit_unc.fitter.output import atomic_write
+from galfit_unc.frames import load_frame, read_image_2d
+from galfit_unc.galfit_files import Feedme, FitHeader, read_feedme, read_fit_header, region_slices, write_feedme
+from galfit_unc.injection import fit_keywords, inject, refit_constraints, refit_feedme, refit_platescale, refit_sigma, write_injected
+from galfit_unc.records import FitRecord
+from galfit_unc.refit import RefitPlan, window_psf
+from galfit_unc.runner import STAGE_NAMES, run_fit
+from galfit_unc.skysearch import Window
+from galfit_unc.statistics import window_sky_level
 
-__all__ = ["BATCH_FORMAT", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
+__all__ = ["BATCH_FORMAT", "BatchContext", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
 
-#: Batch ids: ``b000``, ``b001``, ... in the order of the regions table.
+#: Batch ids: ``b000``, ``b001``, ... in the order of the windows table.
 BATCH_FORMAT = "b{:03d}"
 _DONE = "done.json"
 _STATUS = "status.json"
 
 
-def batches(regions, size: int) -> dict[str, list]:
-    """Consecutive groups of ``size`` regions, keyed by batch id.
+def batches(windows, size: int) -> dict[str, list]:
+    """Consecutive groups of ``size`` windows, keyed by batch id.
 
     Parameters
     ----------
-    regions : sequence
-        Regions in the order of the regions table.
+    windows : sequence
+        Windows in the order of the windows table.
     size : int
-        Regions per batch (the last batch may hold fewer).
+        Windows per batch (the last batch may hold fewer).
 
     Returns
     -------
     dict
-        ``{"b000": regions[:size], "b001": regions[size:2 * size], ...}``.
+        ``{"b000": windows[:size], "b001": windows[size:2 * size], ...}``.
     """
     if size < 1:
-        raise ValueError(f"batch.regions: {size} is below 1; give the number of windows per job (1 or more)")
-    regions = list(regions)
-    return {BATCH_FORMAT.format(k): regions[start : start + size] for k, start in enumerate(range(0, len(regions), size))}
+        raise ValueError(f"batch.windows: {size} is below 1; give the number of windows per job (1 or more)")
+    windows = list(windows)
+    return {BATCH_FORMAT.format(k): windows[start : start + size] for k, start in enumerate(range(0, len(windows), size))}
 
 
 def file_digest(path) -> str:
@@ -100,17 +111,16 @@ def window_key(window, settings: dict, digests: dict) -> str:
 
 def _write_json(path: Path, value) -> None:
     # Written aside and renamed: a reader never sees half a record.
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=1) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(value, indent=1) + "\n"))
 
 
-def _finished(region_dir: Path, key: str):
+def _finished(window_dir: Path, key: str):
     """The window's fit record if its files are complete for ``key``, else None."""
     try:
-        done = json.loads((region_dir / _DONE).read_text())
-        record = json.loads((region_dir / _STATUS).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        done = json.loads((window_dir / _DONE).read_text())
+        record = FitRecord.from_json(json.loads((window_dir / _STATUS).read_text()))
+    except (FileNotFoundError, json.JSONDecodeError, TypeError, ValueError):
+        # Missing, half-written or of another version: the window is redone.
         return None
     return record if done.get("key") == key else None
 
@@ -123,8 +133,6 @@ def cut_aux(data, window, path, kind: str) -> np.ndarray:
     ValueError
         The image does not contain the window (it is not of this frame).
     """
-    from galfit_unc.galfit_files import region_slices
-
     x1, x2, y1, y2 = window
     cut = data[region_slices((x1, x2, y1, y2))]
     if cut.shape != (y2 - y1 + 1, x2 - x1 + 1):
@@ -132,47 +140,30 @@ def cut_aux(data, window, path, kind: str) -> np.ndarray:
     return cut
 
 
-def process_window(region: str, window, shared: dict, settings: dict, region_dir: Path, threads: int = 1, index: int = 0) -> dict:
+def process_window(name: str, window, context: BatchContext, settings: dict, window_dir: Path, threads: int = 1, index: int = 0) -> FitRecord:
     """Cut, clean, inject and re-fit one window; return the fit's record.
 
     Parameters
     ----------
-    region : str
+    name : str
         Window id (``x0012_y0300``): it seeds the window's cleaning noise.
     window : sequence of int
         ``[x1, x2, y1, y2]``.
-    shared : dict
-        What every window of a batch uses, loaded once: ``frame``, ``frame_header``
-        (:func:`galfit_unc.skysearch.load_frame`), ``keywords`` (the header the original
-        fit read: HDU1 of its image block), ``fitsect``, ``galaxy`` (galaxy light), ``refit``
-        (function of the window shape giving the re-fit's Feedme), ``aux`` (kind -> (data,
-        path) of the user's mask / sigma image), ``staged`` (stage name -> path of the files
-        every fit shares: the PSF), ``constraints`` (text of the re-fit's constraint file, or
-        None), ``label`` (text for the input file's header), ``plan`` (the
-        :class:`galfit_unc.refit.RefitPlan`: start, source noise), ``original`` (the original
-        fit's header, against which flags are judged).
+    context : BatchContext
+        What every window of a batch uses, loaded once.
     settings : dict
         ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the configuration.
-    region_dir : Path
+    window_dir : Path
         The window's folder (created).
     threads : int
         BLAS/OpenMP threads of the engine.
     index : int
-        The window's position in the regions table (it chooses the window's ``refit.psfs``).
+        The window's position in the windows table (it chooses the window's ``refit.psfs``).
     """
-    from astropy.io import fits
-
-    from galfit_unc.cleaning import clean_cutout, cut_window, region_seed, write_cleaned
-    from galfit_unc.galfit_files import write_feedme
-    from galfit_unc.injection import inject, refit_sigma, write_injected
-    from galfit_unc.photometry import window_sky_level
-    from galfit_unc.runner import STAGE_NAMES, run_fit
-    from galfit_unc.skysearch import Window
-
-    region_dir.mkdir(parents=True, exist_ok=True)
+    window_dir.mkdir(parents=True, exist_ok=True)
     mask, cleaning, fitter = settings["mask"], settings["cleaning"], settings["fitter"]
 
-    data, cut_header = cut_window(shared["frame"], shared["frame_header"], Window(*window, masked_frac=float("nan")))
+    data, cut_header = cut_window(context.frame, context.frame_header, Window(*window, masked_frac=float("nan")))
     cleaned, filled = clean_cutout(
         data,
         nsigma=mask["nsigma"],
@@ -180,131 +171,171 @@ def process_window(region: str, window, shared: dict, settings: dict, region_dir
         clip_iters=mask["clip_iters"],
         kernel_sigmas=tuple(cleaning["kernel_sigmas"]),
         fill_noise=cleaning["fill_noise"],
-        rng=np.random.default_rng(region_seed(cleaning["seed"], region)),
-        sources=cut_aux(shared["sources"], window, "mask.fits", "source mask"),
+        rng=np.random.default_rng(window_seed(cleaning["seed"], name)),
+        sources=cut_aux(context.sources, window, "mask.fits", "source mask"),
     )
-    write_cleaned(region_dir / "sky.fits", cleaned, cut_header, float(filled.mean()))
+    write_cleaned(window_dir / "sky.fits", cleaned, cut_header, float(filled.mean()))
     print(f"cutout {window}: {filled.mean():.4f} of the pixels filled")
 
-    staged = dict(shared["staged"])
-    for kind, (aux, path) in shared["aux"].items():
-        cut_path = region_dir / f"{kind}_cut.fits"
+    staged = dict(context.staged)
+    for kind, (aux, path) in context.aux.items():
+        cut_path = window_dir / f"{kind}_cut.fits"
         cut = cut_aux(aux, window, path, kind)  # also refuses an image without the window
         if kind == "sigma":
-            cut = refit_sigma(aux, window, shared["fitsect"])
+            cut = refit_sigma(aux, window, context.fit_header.fitsect)
         fits.PrimaryHDU(cut).writeto(cut_path, overwrite=True)
         staged[STAGE_NAMES[kind]] = cut_path
-    if shared["constraints"] is not None:
-        staged[STAGE_NAMES["constraints"]] = region_dir / "constraints.txt"
-        staged[STAGE_NAMES["constraints"]].write_text(shared["constraints"])
+    if context.constraints is not None:
+        staged[STAGE_NAMES["constraints"]] = window_dir / "constraints.txt"
+        staged[STAGE_NAMES["constraints"]].write_text(context.constraints)
 
     # The injection starts from the cutout as written (float32), as a re-run from files would.
-    sky = fits.getdata(region_dir / "sky.fits")
-    staged[STAGE_NAMES["image"]] = region_dir / "injected.fits"
-    plan = shared["plan"]
-    injected = plan.inject_noise(inject(sky, shared["galaxy"]), shared["galaxy"], region)
-    write_injected(staged[STAGE_NAMES["image"]], injected, cut_header, shared["keywords"])
-    write_feedme(plan.start(shared["refit"](sky.shape), region), region_dir / "fit.gal", header=f"{shared['label']} injected into window {region}")
+    sky = fits.getdata(window_dir / "sky.fits")
+    staged[STAGE_NAMES["image"]] = window_dir / "injected.fits"
+    plan = context.plan
+    injected = plan.inject_noise(inject(sky, context.galaxy), context.galaxy, name)
+    write_injected(staged[STAGE_NAMES["image"]], injected, cut_header, context.keywords)
+    write_feedme(plan.start(context.refit_feedme(sky.shape), name), window_dir / "fit.gal", header=f"{context.label} injected into window {name}")
     staged[STAGE_NAMES["psf"]] = window_psf(settings.get("refit"), index) or staged[STAGE_NAMES["psf"]]
     # The window's own level before injection: what the re-fit's sky is compared with.
-    bad = fits.getdata(staged[STAGE_NAMES["mask"]]) if "mask" in shared["aux"] else None
+    bad = fits.getdata(staged[STAGE_NAMES["mask"]]) if "mask" in context.aux else None
     sky_level = window_sky_level(sky, bad)
 
     record = run_fit(
-        region_dir / "fit.gal",
-        region_dir / "fit",
+        window_dir / "fit.gal",
+        window_dir / "fit",
         engine=fitter["engine"],
         galfit_exe=fitter["galfit"],
         timeout=fitter["timeout"],
         threads=threads,
         inputs=staged,
-        original=shared["original"],
+        original=context.fit_header,
     )
-    record = {"region": region, **record, "sky_level": sky_level}
-    print(json.dumps(record, indent=1))
-    _write_json(region_dir / _STATUS, record)
+    record = dataclasses.replace(record, window=name, sky_level=sky_level)
+    print(json.dumps(record.to_json(), indent=1))
+    _write_json(window_dir / _STATUS, record.to_json())
     return record
 
 
-def _load_shared(inputs: dict, label: str, settings: dict) -> dict:
-    """What every window of a batch uses, read once (see :func:`process_window`)."""
-    from astropy.io import fits
+@dataclass
+class BatchContext:
+    """What every window of a batch uses, read once (:meth:`load`).
 
-    from galfit_unc.galfit_files import read_feedme, read_fit_header
-    from galfit_unc.injection import fit_keywords, refit_constraints, refit_feedme, refit_platescale
-    from galfit_unc.refit import RefitPlan
-    from galfit_unc.runner import STAGE_NAMES
-    from galfit_unc.skysearch import load_frame, read_image_2d
+    Attributes
+    ----------
+    frame, frame_header
+        The frame (:func:`galfit_unc.frames.load_frame`).
+    sources : ndarray of bool
+        The frame's source mask: each window's cleaning fills its pixels.
+    fit_header : FitHeader
+        The original fit's image block: the re-fits' components, and their flags' reference.
+    original_feedme : Feedme or None
+        The original fit's input file, when the target gives it.
+    keywords : astropy.io.fits.Header
+        The header the original fit read (HDU1 of its image block).
+    galaxy : ndarray
+        The galaxy light injected into every window.
+    platescale : (float, float)
+        ``K)`` of every re-fit.
+    given : dict
+        ``constraints``, ``mask``, ``sigma`` -> whether the target has that file.
+    aux : dict
+        ``mask`` / ``sigma`` -> (data, path) of the user's images.
+    staged : dict
+        Stage name -> path of the files every fit shares (the PSF).
+    constraints : str or None
+        Text of the re-fit's constraint file.
+    label : str
+        Text for each input file's header line.
+    plan : RefitPlan
+        Start and source noise of the re-fits.
+    """
 
-    frame, frame_header = load_frame(inputs["image"])
-    fit_header = read_fit_header(inputs["imgblock"])
-    original = read_feedme(inputs["feedme"]) if inputs.get("feedme") else None
-    # K) as the original fit had it; the frame's WCS only when there is no input file.
-    platescale = refit_platescale(original, frame_header)
-    given = {kind: bool(inputs.get(kind)) for kind in ("constraints", "mask", "sigma")}
+    frame: np.ndarray
+    frame_header: fits.Header
+    sources: np.ndarray
+    fit_header: FitHeader
+    original_feedme: Feedme | None
+    keywords: fits.Header
+    galaxy: np.ndarray
+    platescale: tuple
+    given: dict
+    aux: dict
+    staged: dict
+    constraints: str | None
+    label: str
+    plan: RefitPlan
 
-    def refit(shape):
-        return refit_feedme(
-            fit_header,
-            window_shape=shape,
+    @classmethod
+    def load(cls, inputs: dict, label: str, settings: dict) -> BatchContext:
+        """Read the inputs of :func:`run_batch` once."""
+        frame, frame_header = load_frame(inputs["image"])
+        fit_header = read_fit_header(inputs["imgblock"])
+        original = read_feedme(inputs["feedme"]) if inputs.get("feedme") else None
+        given = {kind: bool(inputs.get(kind)) for kind in ("constraints", "mask", "sigma")}
+        constraints = refit_constraints(inputs["constraints"], original, fit_header.fitsect) if given["constraints"] else None
+        keywords = fit_keywords(inputs["imgblock"])
+        return cls(
+            frame=frame,
+            frame_header=frame_header,
+            sources=read_image_2d(inputs["sources"])[0] > 0,
+            fit_header=fit_header,
             original_feedme=original,
+            keywords=keywords,
+            galaxy=fits.getdata(inputs["galaxy"]),
+            # K) as the original fit had it; the frame's WCS only when there is no input file.
+            platescale=refit_platescale(original, frame_header),
+            given=given,
+            aux={kind: (read_image_2d(inputs[kind])[0], inputs[kind]) for kind in ("mask", "sigma") if inputs.get(kind)},
+            staged={STAGE_NAMES["psf"]: inputs["psf"]},
+            constraints=constraints,
+            label=label,
+            # The start is clipped into the re-fit's own (absolute, window-frame) boxes; the
+            # source noise uses the photometric keywords the original fit read (HDU1).
+            plan=RefitPlan(settings.get("refit"), settings["cleaning"]["seed"], fit_header, original, constraints, keywords, inputs["imgblock"]),
+        )
+
+    def refit_feedme(self, shape) -> Feedme:
+        """The re-fit's input file for a window of ``shape``, with the staged file names."""
+        return refit_feedme(
+            self.fit_header,
+            window_shape=shape,
+            original_feedme=self.original_feedme,
             image=STAGE_NAMES["image"],
             output=STAGE_NAMES["output"],
             psf=STAGE_NAMES["psf"],
-            constraints=STAGE_NAMES["constraints"] if given["constraints"] else None,
-            mask=STAGE_NAMES["mask"] if given["mask"] else None,
-            sigma=STAGE_NAMES["sigma"] if given["sigma"] else None,
-            platescale=platescale,
+            constraints=STAGE_NAMES["constraints"] if self.given["constraints"] else None,
+            mask=STAGE_NAMES["mask"] if self.given["mask"] else None,
+            sigma=STAGE_NAMES["sigma"] if self.given["sigma"] else None,
+            platescale=self.platescale,
         )
 
-    staged = {STAGE_NAMES["psf"]: inputs["psf"]}
-    constraints = refit_constraints(inputs["constraints"], original, fit_header.fitsect) if given["constraints"] else None
-    aux = {kind: (read_image_2d(inputs[kind])[0], inputs[kind]) for kind in ("mask", "sigma") if inputs.get(kind)}
-    keywords = fit_keywords(inputs["imgblock"])
-    # The start is clipped into the re-fit's own (absolute, window-frame) boxes; the source
-    # noise uses the photometric keywords the original fit read (HDU1).
-    plan = RefitPlan(settings.get("refit"), settings["cleaning"]["seed"], fit_header, original, constraints, keywords, inputs["imgblock"])
-    return {
-        "frame": frame,
-        "frame_header": frame_header,
-        "keywords": keywords,
-        "fitsect": fit_header.fitsect,
-        "galaxy": fits.getdata(inputs["galaxy"]),
-        "refit": refit,
-        "aux": aux,
-        "staged": staged,
-        "constraints": constraints,
-        "label": label,
-        "plan": plan,
-        "original": fit_header,
-    }
 
-
-def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, label: str = "re-fit", threads: int = 1, first: int = 0) -> list[dict]:
+def run_batch(members, inputs: dict, settings: dict, windows_dir, logs_dir, label: str = "re-fit", threads: int = 1, first: int = 0) -> list[FitRecord]:
     """Process a batch of windows in turn, skipping those already done with the same key.
 
     Parameters
     ----------
     members : list of (str, sequence of int)
-        Region id and window ``[x1, x2, y1, y2]`` of each window, in order.
+        Window id and window ``[x1, x2, y1, y2]`` of each window, in order.
     inputs : dict
         Input name -> path: ``image`` (frame), ``imgblock``, ``galaxy``, ``psf``, ``sources``
         (the frame's source mask), and optionally ``constraints``, ``feedme``, ``mask``, ``sigma``.
     settings : dict
         ``mask``, ``cleaning``, ``fitter`` and (optional) ``refit`` sections of the
         configuration (:func:`galfit_unc.refit.step_settings`).
-    regions_dir, logs_dir : path-like
+    windows_dir, logs_dir : path-like
         Parents of the windows' folders and of their logs.
     label : str
         Names the target in each input file's header line.
     threads : int
         BLAS/OpenMP threads of each fit.
     first : int
-        Position of the first member in the regions table.
+        Position of the first member in the windows table.
 
     Returns
     -------
-    list of dict
+    list of FitRecord
         The fit record of every window, in order.
 
     Raises
@@ -313,38 +344,34 @@ def run_batch(members, inputs: dict, settings: dict, regions_dir, logs_dir, labe
         A window's cutout or injection failed (bad input); its message names the window.
         Windows before it are done and kept.  A failed *fit* is a record, not an error.
     """
-    from galfit_unc.skysearch import read_image_2d
-
-    regions_dir, logs_dir = Path(regions_dir), Path(logs_dir)
+    windows_dir, logs_dir = Path(windows_dir), Path(logs_dir)
     logs_dir.mkdir(parents=True, exist_ok=True)
     digests = {name: file_digest(path) for name, path in sorted(inputs.items()) if path}
-    shared = None
+    context = None
     records = []
-    for index, (region, window) in enumerate(members, first):
+    for index, (name, window) in enumerate(members, first):
         # A window's own alternative PSF is part of its key, not the others'.
         psf = window_psf(settings.get("refit"), index)
         key = window_key(window, settings, {**digests, "psf": file_digest(psf)} if psf else digests)
-        record = _finished(regions_dir / region, key)
+        record = _finished(windows_dir / name, key)
         if record is not None:
-            print(f"{region}: done before with the same inputs and settings; kept")
+            print(f"{name}: done before with the same inputs and settings; kept")
             records.append(record)
             continue
-        if shared is None:
-            shared = _load_shared(inputs, label, settings)
-            # The frame's source mask: each window's cleaning fills its pixels.
-            shared["sources"] = read_image_2d(inputs["sources"])[0] > 0
+        if context is None:
+            context = BatchContext.load(inputs, label, settings)
             if settings["fitter"]["engine"] == "embedded":
                 # Imported once here, the fitter is inherited by every forked fit.
                 importlib.import_module("galfit_unc.fitter.fit")
         # A window being redone is not done under any key until it is finished again.
-        (regions_dir / region / _DONE).unlink(missing_ok=True)
-        with open(logs_dir / f"{region}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        (windows_dir / name / _DONE).unlink(missing_ok=True)
+        with open(logs_dir / f"{name}.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
-                record = process_window(region, window, shared, settings, regions_dir / region, threads, index)
+                record = process_window(name, window, context, settings, windows_dir / name, threads, index)
             except Exception as exc:
                 traceback.print_exc()
-                raise RuntimeError(f"window {region}: {exc}") from exc
-        _write_json(regions_dir / region / _DONE, {"key": key})
-        print(f"{region}: {record['status']} {record['reason']}".rstrip())
+                raise RuntimeError(f"window {name}: {exc}") from exc
+        _write_json(windows_dir / name / _DONE, {"key": key})
+        print(f"{name}: {record.status} {record.reason}".rstrip())
         records.append(record)
     return records

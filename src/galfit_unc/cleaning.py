@@ -18,27 +18,11 @@ from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
 from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.utils.exceptions import AstropyUserWarning
-from astropy.wcs import WCS, FITSFixedWarning
 
+from .frames import DETECTOR_KEYWORDS, celestial_wcs
 from .skysearch import clipped_stats, detect_sources
 
-__all__ = ["celestial_wcs", "cut_window", "region_seed", "clean_cutout", "write_cleaned"]
-
-#: Frame keys GALFIT reads from its input image (photometry, sigma image); kept on cutouts.
-GALFIT_KEYS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE")
-
-
-def celestial_wcs(header) -> WCS:
-    """The 2-D celestial WCS of a frame header.
-
-    IRAF-written frames may declare extra axes (``WCSDIM = 3``, ``CTYPE3 = 'LINEAR'``)
-    on a 2-D image; only the sky axes are kept.
-    """
-    with warnings.catch_warnings():
-        # Expected for such headers: the extra axis is dropped right here.
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        return WCS(header).celestial
-
+__all__ = ["cut_window", "window_seed", "clean_cutout", "write_cleaned"]
 
 def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     """Cut a window out of the frame with a matching WCS.
@@ -63,30 +47,30 @@ def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     centre = ((window.x1 + window.x2) / 2 - 1, (window.y1 + window.y2) / 2 - 1)  # 0-based (x, y)
     cutout = Cutout2D(image, centre, (ny, nx), wcs=celestial_wcs(header), mode="strict")
     out = cutout.wcs.to_header()
-    for key in GALFIT_KEYS:
+    for key in DETECTOR_KEYWORDS:
         if key in header:
             out[key] = (header[key], header.comments[key])
     return cutout.data, out
 
 
-def region_seed(seed: int, region: str) -> int:
-    """Random seed for one region, reproducible from the run seed and the region id.
+def window_seed(seed: int, name: str) -> int:
+    """Random seed for one window, reproducible from the run seed and the window id.
 
     Parameters
     ----------
     seed : int
         Run seed, non-negative.
-    region : str
+    name : str
         Window id, e.g. ``x0012_y0300``.
 
     Returns
     -------
     int
-        A 64-bit seed; different regions get independent streams.
+        A 64-bit seed; different windows get independent streams.
     """
     if seed < 0:
         raise ValueError(f"seed: {seed} is negative; give a non-negative integer seed")
-    state = np.random.SeedSequence([int(seed), zlib.crc32(region.encode())]).generate_state(2, np.uint32)
+    state = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]).generate_state(2, np.uint32)
     return int(state[0]) << 32 | int(state[1])
 
 
@@ -118,7 +102,7 @@ def clean_cutout(
     fill_noise : bool
         Add Gaussian noise with the clipped standard deviation to the filled pixels.
     rng : numpy.random.Generator
-        Source of that noise; required when ``fill_noise`` is true (see :func:`region_seed`).
+        Source of that noise; required when ``fill_noise`` is true (see :func:`window_seed`).
     sources : ndarray of bool, shape (ny, nx), optional
         Pixels to fill: the frame's source mask at the window.
 
@@ -129,7 +113,7 @@ def clean_cutout(
         Pixels that were replaced.
     """
     if fill_noise and rng is None:
-        raise ValueError("clean_cutout: rng: fill_noise needs a numpy Generator; pass rng=np.random.default_rng(region_seed(...))")
+        raise ValueError("clean_cutout: rng: fill_noise needs a numpy Generator; pass rng=np.random.default_rng(window_seed(...))")
     data = np.asarray(data, dtype=np.float64)
     if not np.isfinite(data).any():
         raise ValueError("clean_cutout: data: no finite pixel; this window is not sky")

@@ -57,7 +57,7 @@ def init(args) -> int:
     """``galfit-unc init``: returns the exit status."""
     from galfit_unc.galfit_files import GalfitFormatError, read_fit_header
     from galfit_unc.newtarget import InitError, add_target, format_comp_ident, group_components, near_pairs, resolve_inputs, table_path
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     try:
         header = read_fit_header(args.imgblock)

@@ -474,7 +474,7 @@ def make_demo(settings: DemoSettings) -> Demo:
 
 def truth_rows(components) -> list[dict]:
     """Rows of truth.tsv: every component, then every object's combined magnitude."""
-    from .photometry import combine_magnitudes
+    from .statistics import combine_magnitudes
 
     rows = []
     for number, comp in enumerate(components, 1):
@@ -496,7 +496,7 @@ def write_inputs(demo: Demo, outdir) -> dict:
     """
     from astropy.io import fits
 
-    from .photometry import write_table
+    from .tables import write_table
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -525,7 +525,7 @@ def write_inputs(demo: Demo, outdir) -> dict:
 
 def read_truth(path) -> tuple[list[dict], dict[str, float]]:
     """Read truth.tsv: component rows and ``{object: magnitude}``."""
-    from .photometry import read_table
+    from .tables import read_table
 
     rows, _ = read_table(path)
     comps = [r for r in rows if r.get("type") != "object"]
@@ -619,7 +619,7 @@ def truth_comparison(uncertainties_path, truth_path) -> list[dict]:
     ``error`` = original - true; ``error_over_sigma`` = error / the table's headline
     ``sigma`` (``stats.sigma``).
     """
-    from .photometry import read_table
+    from .tables import read_table
 
     _, truth = read_truth(truth_path)
     rows, _ = read_table(uncertainties_path)

@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
-from astropy.wcs.utils import proj_plane_pixel_scales
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.frames import DETECTOR_KEYWORDS, FRAME_KEYWORDS, first_2d_hdu, open_fits, pixel_scale
 
 __all__ = [
     "sky_plane",
     "sky_in_model",
     "galaxy_light",
     "inject",
-    "pixel_scale",
+    "header_components",
     "refit_feedme",
     "refit_constraints",
     "skipped_light",
@@ -32,12 +32,6 @@ __all__ = [
     "check_refit_inputs",
     "write_injected",
 ]
-
-#: Keywords GALFIT reads from its input image for its internal sigma image and photometry.
-FRAME_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE", "BUNIT")
-#: The ones whose values change a re-fit (BUNIT is ignored by GALFIT).
-PHOTOMETRIC_KEYWORDS = ("EXPTIME", "GAIN", "NCOMBINE", "RDNOISE")
-
 
 def _decimal_sum(*values) -> float:
     """Sum of floats as their shortest texts add up: 298.7289 - 219 is 79.7289, not the
@@ -164,17 +158,6 @@ def inject(cleaned_sky, galaxy) -> np.ndarray:
     return cleaned_sky.astype(np.float64) + galaxy
 
 
-def pixel_scale(header) -> tuple[float, float]:
-    """Pixel scale ``(dx, dy)`` in arcsec/pixel from the header's celestial WCS."""
-    from galfit_unc.cleaning import celestial_wcs
-
-    wcs = celestial_wcs(header)
-    if wcs.naxis != 2:
-        raise ValueError("pixel scale: the frame header has no celestial WCS (CTYPE1/2, CRPIX, CD or CDELT); give the frame with its WCS")
-    # 12 significant digits: a WCS holds no more; the rest is binary noise of the product.
-    return tuple(float(f"{v:.12g}") for v in proj_plane_pixel_scales(wcs) * 3600.0)
-
-
 def refit_platescale(original_feedme: gf.Feedme | None, frame_header) -> tuple[float, float]:
     """The plate scale ``K)`` of every re-fit: the original input file's, else the frame's WCS.
 
@@ -200,12 +183,21 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
     """Input-file rows of one component built from header values alone."""
     base = hcomp.base_type
     probe = gf.Component(hcomp.type)
+    rows: dict[str, gf.Row] = {}
+    # A truncated component (GALFIT's ``sersic1 \``) is its base type with its To)/Ti) link row.
+    for link, key in (("To", "TOUTR"), ("Ti", "TINNR")):
+        if key in hcomp.links:
+            probe.type = base
+            rows[link] = probe.rows[link] = gf.Row(link, [float(v) for v in hcomp.links[key]])
     # Hidden parameters (C0, Fm, Bm) appear in the header under their row names.
     for key, _ in hcomp.params:
         row = key[:-2] if key.endswith("PA") and key[:-2][:1] == "F" else key
         if row == "C0" or (row[:1] in "FB" and row[1:].isdigit()):
             probe.rows.setdefault(row, gf.Row(row, []))
-    rows: dict[str, gf.Row] = {}
+    if base in gf.TRUNCATION_TYPES:  # a truncation's optional rows, when the header has them
+        for key, row in (("XC", "T1"), ("AR", "T9"), ("PA", "T10")):
+            if hcomp.get(key) is not None:
+                probe.rows.setdefault(row, gf.Row(row, []))
     for hkey, rkey, _ in gf.parameter_table(probe):
         value = hcomp.get(hkey)
         if value is None:
@@ -213,10 +205,35 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
         row = rows.setdefault(rkey, gf.Row(rkey, [], []))
         row.values.append(value.value)
         row.toggles.append(0 if value.kind == "fixed" else 1)
-    if base != "sky":
-        rows["1"].values = [_decimal_sum(rows["1"].values[0], -shift[0]), _decimal_sum(rows["1"].values[1], -shift[1])]
-    rows["Z"] = gf.Row("Z", [0.0])
+    position = "T1" if base in gf.TRUNCATION_TYPES else "1"
+    if base != "sky" and position in rows:
+        rows[position].values = [_decimal_sum(rows[position].values[0], -shift[0]), _decimal_sum(rows[position].values[1], -shift[1])]
+    if base not in gf.TRUNCATION_TYPES:
+        rows["Z"] = gf.Row("Z", [0.0])
     return rows
+
+
+def header_components(fit_header: gf.FitHeader, shift=(0, 0)) -> list[gf.Component]:
+    """The components of an image block's header as input-file components.
+
+    Parameters
+    ----------
+    fit_header : FitHeader
+    shift : (float, float)
+        Subtracted from every position (the window's offset); positions as in the header
+        by default.
+
+    Returns
+    -------
+    list of Component
+        Values and toggles (fixed = 0) of the header; ``Z) 0`` for each.
+
+    Raises
+    ------
+    GalfitFormatError
+        A parameter the header lacks.
+    """
+    return [gf.Component(h.type, _header_rows(h, shift)) for h in fit_header.components]
 
 
 def _feedme_rows(hcomp: gf.HeaderComponent, comp: gf.Component, shift) -> dict[str, gf.Row]:
@@ -287,7 +304,7 @@ def refit_feedme(
         ]
         finesample = original_feedme.finesample
     else:
-        comps = [gf.Component(h.type, _header_rows(h, shift)) for h in fit_header.components]
+        comps = header_components(fit_header, shift)
         finesample = 1
     if fit_header.convbox is not None:
         convbox = fit_header.convbox
@@ -492,7 +509,6 @@ def check_frame_block(frame_path, imgblock_path) -> None:
     """
     # preflight imports targets, which imports this module's checks: imported here.
     from galfit_unc.preflight import check_region_in_frame
-    from galfit_unc.skysearch import _first_2d_hdu, _open_fits
 
     # A fitted region beyond the frame has its own message (the frame cannot be compared).
     check_region_in_frame(imgblock_path, frame_path)
@@ -500,8 +516,8 @@ def check_frame_block(frame_path, imgblock_path) -> None:
     with fits.open(imgblock_path) as hdul:
         stored, block_header = hdul[1].data, hdul[1].header
         block = np.asarray(stored, dtype=np.float64)
-    with _open_fits(frame_path) as hdul:
-        hdu = hdul[_first_2d_hdu(hdul, frame_path)]
+    with open_fits(frame_path) as hdul:
+        hdu = hdul[first_2d_hdu(hdul, frame_path)]
         frame_header = hdu.header
         x1, x2, y1, y2 = fit_header.fitsect
         section = np.asarray(hdu.section[y1 - 1 : y2, x1 - 1 : x2])
@@ -521,7 +537,7 @@ def check_frame_block(frame_path, imgblock_path) -> None:
             f"{where}: pixels of FITSECT {gf.format_fitsect(fit_header.fitsect)}: {int(differ.sum())} differ "
             f"(first at x={x1 + x}, y={y1 + y}: {section[y, x]:.9g} vs {block[y, x]:.9g}); {todo}"
         )
-    for key in PHOTOMETRIC_KEYWORDS:
+    for key in DETECTOR_KEYWORDS:
         if not _same_keyword(frame_header, block_header, key):
             raise gf.GalfitFormatError(
                 f"{where}: {key}: {_keyword_text(frame_header, key)} in the frame, {_keyword_text(block_header, key)} in HDU1 "

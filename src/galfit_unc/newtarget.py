@@ -20,12 +20,13 @@ from pathlib import Path
 
 from galfit_unc.galfit_files import GalfitFormatError, HeaderComponent, read_constraints, read_feedme, read_fit_header
 from galfit_unc.preflight import check_inputs, check_psf
+from galfit_unc.config import SCHEMAS
 from galfit_unc.targets import OPTIONAL, REQUIRED, TargetsError, check_files, read_targets
 
 __all__ = ["InitError", "Inputs", "resolve_inputs", "group_components", "format_comp_ident", "near_pairs", "add_target", "table_path"]
 
 #: Schema of a targets-table row, in the project's tree.
-TARGETS_SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schemas" / "targets.schema.yaml"
+TARGETS_SCHEMA = SCHEMAS / "targets.schema.yaml"
 
 
 class InitError(ValueError):
@@ -65,7 +66,7 @@ def _named(value) -> str:
 
 def _readable(column, path, ncomponents) -> str:
     """Why ``path`` cannot serve as ``column`` (empty when it can)."""
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     try:
         if column == "image":

@@ -17,9 +17,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from galfit_unc.photometry import flagged_for
+from galfit_unc.tables import flagged_for, usable
 
-__all__ = ["window_labels", "plot_sky_regions", "magnitude_panels", "plot_magnitudes"]
+__all__ = ["window_labels", "plot_sky_windows", "magnitude_panels", "plot_magnitudes"]
 
 WINDOW_COLOUR = "tab:cyan"
 TARGET_COLOUR = "tab:red"
@@ -38,7 +38,7 @@ def _outline(ax, bounds, colour, lw):
 
 
 def window_labels(windows) -> list[tuple[float, float, str]]:
-    """Label of each window: its rank in the regions table (1, 2, ...) at its centre.
+    """Label of each window: its rank in the windows table (1, 2, ...) at its centre.
 
     Kept windows share at most part of their area, so their centres are apart and short
     labels there do not pile up as ids written at the corners do.
@@ -61,7 +61,7 @@ def _draw_windows(ax, windows, target, labels=True):
     _outline(ax, target, TARGET_COLOUR, 1.6)
 
 
-def plot_sky_regions(image, mask, windows, target, path, title="", noise=None, target_sigma=None) -> None:
+def plot_sky_windows(image, mask, windows, target, path, title="", noise=None, target_sigma=None) -> None:
     """Frame in z-scale with the source mask, the sky windows and the fitted region, and
     (when ``noise`` is given) the local sky-noise map beside it.
 
@@ -71,7 +71,7 @@ def plot_sky_regions(image, mask, windows, target, path, title="", noise=None, t
     mask : ndarray of bool, shape (H, W)
         Source mask (True = masked), drawn semi-transparent.
     windows : list of galfit_unc.skysearch.Window
-        Outlined and numbered at their centres in the regions table's order (the order in
+        Outlined and numbered at their centres in the windows table's order (the order in
         which they were chosen).
     target : tuple of int
         Fitted region ``(x1, x2, y1, y2)``, outlined in another colour.
@@ -139,7 +139,7 @@ def magnitude_panels(mag_rows, unc_rows, use_flagged: bool, source="uncertaintie
     Parameters
     ----------
     mag_rows, unc_rows : list of dict
-        The tables as :func:`galfit_unc.photometry.read_table` reads them, with
+        The tables as :func:`galfit_unc.tables.read_table` reads them, with
         ``flagged_objects`` kept as text; both list the objects in the same order.
     use_flagged : bool
         Whether values flagged for an object were used (``stats.use_flagged``).
@@ -157,7 +157,7 @@ def magnitude_panels(mag_rows, unc_rows, use_flagged: bool, source="uncertaintie
         raise ValueError(f"{source}: rows: {len(unc_rows)} objects, magnitudes.tsv has {len(objects)}; re-create the tables")
     fits = [r for r in mag_rows[1:] if r["status"] in ("ok", "flagged")]
     return {
-        "rows": [{obj: r[f"obj_{obj}"] for obj in objects if use_flagged or not flagged_for(r, obj)} for r in fits],
+        "rows": [{obj: r[f"obj_{obj}"] for obj in objects if usable(r["status"], flagged_for(r, obj), use_flagged)} for r in fits],
         "original": {obj: mag_rows[0][f"obj_{obj}"] for obj in objects},
         "stats": {obj: {"median": r["median"], "sigma": r["sigma"]} for obj, r in zip(objects, unc_rows)},
         "flagged": {obj: (sum(flagged_for(r, obj) for r in fits), len(fits)) for obj in objects},
@@ -174,7 +174,7 @@ def plot_magnitudes(rows, original, stats, path, truth=None, flagged=None) -> Fi
     Parameters
     ----------
     rows : list of dict
-        One dict per usable region, object id -> magnitude (missing or NaN = no value).
+        One dict per usable window, object id -> magnitude (missing or NaN = no value).
     original : dict
         Object id -> magnitude of the original fit (vertical line); panels in this order.
     stats : dict

@@ -13,8 +13,9 @@ import shutil
 
 import numpy as np
 
+from galfit_unc.config import ConfigError
 from galfit_unc.galfit_files import IGNORE, TRUNCATION_TYPES, GalfitFormatError, read_comp_ident, read_fit_header
-from galfit_unc.targets import ConfigError, TargetsError
+from galfit_unc.targets import TargetsError
 
 __all__ = ["check_engine", "check_psf", "check_region_in_frame", "check_coverage", "check_inputs"]
 
@@ -100,7 +101,7 @@ def check_region_in_frame(imgblock, image) -> None:
     ------
     GalfitFormatError
     """
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     x1, x2, y1, y2 = read_fit_header(imgblock).fitsect
     header = read_frame_header(image)

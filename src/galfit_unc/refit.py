@@ -12,7 +12,7 @@ The ``refit`` section of the configuration:
     Add the injected model's Poisson noise (the real target carries it, the noiseless
     injection does not).
 ``psfs``
-    Alternative PSF files; window ``i`` (in the regions table's order) is re-fitted with
+    Alternative PSF files; window ``i`` (in the windows table's order) is re-fitted with
     ``psfs[i mod len(psfs)]``.
 ``budget``
     Also re-fit every window with the terms switched on one by one (:data:`STEPS`).
@@ -135,18 +135,18 @@ def header_settings(refit: dict | None, step: str = "psf", has_feedme: bool = Tr
 
 
 def window_psf(refit: dict | None, index: int) -> str | None:
-    """The alternative PSF of the window at ``index`` of the regions table, or None (the
+    """The alternative PSF of the window at ``index`` of the windows table, or None (the
     target's own PSF)."""
     psfs = _settings(refit)["psfs"]
     return str(psfs[index % len(psfs)]) if psfs else None
 
 
-def window_rng(seed: int, region: str, stream: int) -> np.random.Generator:
+def window_rng(seed: int, name: str, stream: int) -> np.random.Generator:
     """Generator of one window's random stream (the window seed of
-    :func:`galfit_unc.cleaning.region_seed`, then ``stream``)."""
-    from galfit_unc.cleaning import region_seed
+    :func:`galfit_unc.cleaning.window_seed`, then ``stream``)."""
+    from galfit_unc.cleaning import window_seed
 
-    return np.random.default_rng([region_seed(seed, region), stream])
+    return np.random.default_rng([window_seed(seed, name), stream])
 
 
 def user_start(feedme: gf.Feedme, original: gf.Feedme, shift) -> gf.Feedme:
@@ -294,20 +294,20 @@ class RefitPlan:
         self.constraints = gf.parse_constraints(constraints, "re-fit constraints") if constraints else []
         self.scale = photon_scale(frame_header, frame_source) if self.settings["source_noise"] else None
 
-    def start(self, feedme: gf.Feedme, region: str) -> gf.Feedme:
+    def start(self, feedme: gf.Feedme, name: str) -> gf.Feedme:
         """The re-fit's input file with the configured start."""
         start = self.settings["start"]
         if start == "user":
             return user_start(feedme, self.original, self.shift)
         if start == "perturbed":
-            return perturbed_start(feedme, self.settings["perturb"], window_rng(self.seed, region, _PERTURB_STREAM), self.constraints)
+            return perturbed_start(feedme, self.settings["perturb"], window_rng(self.seed, name, _PERTURB_STREAM), self.constraints)
         return feedme
 
-    def inject_noise(self, injected, galaxy, region: str) -> np.ndarray:
+    def inject_noise(self, injected, galaxy, name: str) -> np.ndarray:
         """``injected`` plus the galaxy light's own photon noise, when asked."""
         if self.scale is None:
             return injected
-        return injected + source_noise(galaxy, self.scale, window_rng(self.seed, region, _NOISE_STREAM))
+        return injected + source_noise(galaxy, self.scale, window_rng(self.seed, name, _NOISE_STREAM))
 
 
 def _check_psf(path, source) -> None:
@@ -336,8 +336,8 @@ def check_refit(refit: dict | None, rows, source) -> None:
     ConfigError
         One line naming the configuration or the frame, the key and what to do.
     """
-    from galfit_unc.skysearch import read_frame_header
-    from galfit_unc.targets import ConfigError
+    from galfit_unc.frames import read_frame_header
+    from galfit_unc.config import ConfigError
 
     refit = _settings(refit)
     try:
@@ -358,7 +358,7 @@ def budget_rows(tables: dict[str, list[dict]], column: str = "std") -> list[dict
     Parameters
     ----------
     tables : dict
-        Step -> rows of that step's ``uncertainties.tsv`` (:func:`galfit_unc.photometry.read_table`).
+        Step -> rows of that step's ``uncertainties.tsv`` (:func:`galfit_unc.tables.read_table`).
     column : str
         The statistic reported per step.
     """

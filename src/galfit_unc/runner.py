@@ -30,10 +30,11 @@ original fit had not (:func:`judge_header`): a fit-quality FLAGS value (1 iterat
 
 from __future__ import annotations
 
-import collections
+import dataclasses
 import fcntl
 import json
 import math
+import multiprocessing
 import os
 import resource
 import shutil
@@ -43,7 +44,10 @@ import time
 import uuid
 from pathlib import Path
 
-__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "FIT_FLAGS", "run_fit", "judge_header", "judge_output", "failure_reasons", "thread_env"]
+from galfit_unc.galfit_files import GalfitFormatError, read_feedme, read_fit_header
+from galfit_unc.records import FitRecord
+
+__all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "FIT_FLAGS", "run_fit", "judge_header", "judge_output", "thread_env"]
 
 #: Plain names of the files a re-fit's input file refers to, inside its fit directory.
 STAGE_NAMES = {
@@ -137,6 +141,8 @@ def _embedded_child(workdir: Path, conn) -> None:
     os.dup2(fd, 2)
     os.chdir(workdir)
     try:
+        # Imported here, inside the try: a fitter that cannot be imported is an engine error
+        # like any other (the batch imports it once before forking, so this costs nothing).
         from galfit_unc.fitter.fit import run_galfit
 
         run_galfit(STAGE_NAMES["feedme"], workdir=str(workdir))
@@ -147,8 +153,6 @@ def _embedded_child(workdir: Path, conn) -> None:
 
 
 def _run_embedded(workdir: Path, timeout, threads):
-    import multiprocessing
-
     # The child changes into the directory: a relative path would no longer lead there.
     workdir = workdir.resolve()
     ctx = multiprocessing.get_context("fork")
@@ -262,8 +266,6 @@ def judge_output(output, exit_code, failure: str = "", original=None) -> dict:
         ``status`` (ok | flagged | failed), ``reason``, ``chi2nu`` (None unless parsed);
         a parsed block adds the fields of :func:`judge_header`.
     """
-    from galfit_unc.galfit_files import GalfitFormatError, read_fit_header
-
     if failure:
         return {"status": "failed", "reason": failure, "chi2nu": None}
     output = Path(output)
@@ -276,28 +278,6 @@ def judge_output(output, exit_code, failure: str = "", original=None) -> dict:
     except GalfitFormatError as exc:
         return {"status": "failed", "reason": f"unreadable output block: {exc}", "chi2nu": None}
     return judge_header(header, original)
-
-
-def failure_reasons(rows, use_flagged: bool, top: int = 3) -> list[tuple[str, int]]:
-    """The most common reasons why re-fits were not usable, with their counts.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Rows of ``magnitudes.tsv`` (``status``, ``reason``); the original fit's row is skipped.
-    use_flagged : bool
-        Whether flagged fits count as usable (``stats.use_flagged``).
-    top : int
-        How many reasons to return.
-
-    Returns
-    -------
-    list of (reason, count)
-        Most common first; ties in the order the reasons first appear.
-    """
-    unusable = [r for r in rows if r["status"] == "failed" or (r["status"] == "flagged" and not use_flagged)]
-    counts = collections.Counter((r.get("reason") or r["status"]) for r in unusable)
-    return counts.most_common(top)
 
 
 def _stage(inputs: dict, feedme, workdir: Path) -> None:
@@ -354,15 +334,11 @@ def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0
 
     Returns
     -------
-    dict
-        ``status``, ``reason``, ``chi2nu``, ``seconds`` (wall time), ``cpu_seconds`` (CPU
-        time of the engine's processes, user + system), ``engine``,
-        ``exit_code``, ``output`` (path of the output block in the final directory) and
-        ``installed``; when an attempt that started later was installed first, its record
-        is returned with ``installed`` False.
+    FitRecord
+        Its status, wall and CPU time (the engine's processes, user + system), engine, exit
+        code and output block (in the final directory); when an attempt that started later
+        was installed first, that one's record with ``installed`` False.
     """
-    from galfit_unc.galfit_files import read_feedme
-
     if engine not in ENGINES:
         raise ValueError(f"fitter.engine: unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     final = Path(workdir_final)
@@ -379,11 +355,11 @@ def run_fit(feedme, workdir_final, *, engine, galfit_exe="galfit", timeout=600.0
     else:
         code, failure = _run_embedded(attempt, timeout, threads)
     seconds, cpu = time.monotonic() - t0, _children_cpu() - cpu0
-    record = judge_output(attempt / output_name, code, failure, original)
-    record.update(seconds=round(seconds, 3), cpu_seconds=round(cpu, 3), engine=engine, exit_code=code, output=str(final / output_name))
-    (attempt / "status.json").write_text(json.dumps(record, indent=1) + "\n")
+    verdict = judge_output(attempt / output_name, code, failure, original)
+    record = FitRecord(**verdict, seconds=round(seconds, 3), cpu_seconds=round(cpu, 3), engine=engine, exit_code=code, output=str(final / output_name))
+    (attempt / "status.json").write_text(json.dumps(record.to_json(), indent=1) + "\n")
     if _install(attempt, final, started):
-        return {**record, "installed": True}
+        return record
     # A later attempt finished first: its result stands, and so does its record.
     shutil.rmtree(attempt)
-    return {**json.loads((final / "status.json").read_text()), "installed": False}
+    return dataclasses.replace(FitRecord.from_json(json.loads((final / "status.json").read_text())), installed=False)

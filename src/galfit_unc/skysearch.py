@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage, signal
 
@@ -29,9 +28,6 @@ from .galfit_files import GalfitFormatError
 
 __all__ = [
     "Window",
-    "load_frame",
-    "read_image_2d",
-    "read_frame_header",
     "clipped_stats",
     "psf_fwhm",
     "detect_sources",
@@ -42,13 +38,13 @@ __all__ = [
     "window_counts",
     "overlap_fraction",
     "select_windows",
-    "write_regions_tsv",
-    "read_regions_tsv",
-    "NotEnoughRegions",
+    "write_windows_tsv",
+    "read_windows_tsv",
+    "NotEnoughWindows",
     "check_enough",
 ]
 
-TSV_COLUMNS = ("region", "x1", "x2", "y1", "y2", "masked_frac", "sky_sigma")
+TSV_COLUMNS = ("window", "x1", "x2", "y1", "y2", "masked_frac", "sky_sigma")
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ class Window:
     sky_sigma: float = float("nan")
 
     @property
-    def region(self) -> str:
+    def name(self) -> str:
         """Identifier derived from the position, e.g. ``x0012_y0300``."""
         return f"x{self.x1:04d}_y{self.y1:04d}"
 
@@ -81,86 +77,6 @@ class Window:
     def bounds(self) -> tuple[int, int, int, int]:
         """``(x1, x2, y1, y2)`` as GALFIT's H) line and FITSECT order them."""
         return self.x1, self.x2, self.y1, self.y2
-
-
-def _open_fits(path):
-    try:
-        return fits.open(path, memmap=False)
-    except FileNotFoundError:
-        raise GalfitFormatError(f"{path}: file: not found; check the frame path") from None
-    except Exception as exc:  # astropy raises many types for damaged files
-        raise GalfitFormatError(f"{path}: FITS: unreadable ({type(exc).__name__}: {exc}); give a FITS image") from None
-
-
-def _first_2d_hdu(hdul, path) -> int:
-    """Index of the first image HDU with 2-D data, from the headers alone (no pixels read)."""
-    shapes = [(i, hdu.shape) for i, hdu in enumerate(hdul) if hdu.is_image and hdu.header.get("NAXIS", 0) > 0]
-    first_2d = next((i for i, shape in shapes if len(shape) == 2), None)
-    if first_2d is None:
-        cubes = [f"HDU{i} {shape}" for i, shape in shapes]
-        what = f"only non-2-D data ({', '.join(cubes)})" if cubes else "no image data"
-        raise GalfitFormatError(f"{path}: NAXIS: {what}; give a 2-D image (extract one plane of a cube)")
-    return first_2d
-
-
-def read_frame_header(path) -> fits.Header:
-    """Header of the frame's first HDU with 2-D data, without reading its pixels.
-
-    Raises
-    ------
-    GalfitFormatError
-        Missing or unreadable file, or no 2-D HDU (e.g. a 3-D cube).
-    """
-    with _open_fits(path) as hdul:
-        return hdul[_first_2d_hdu(hdul, path)].header.copy()
-
-
-def read_image_2d(path) -> tuple[np.ndarray, fits.Header]:
-    """Data and header of the first HDU of ``path`` with 2-D data, as stored (a bad-pixel mask
-    or sigma image: unlike :func:`load_frame`, a constant image is fine).
-
-    Raises
-    ------
-    GalfitFormatError
-        Missing or unreadable file, or no 2-D HDU.
-    """
-    with _open_fits(path) as hdul:
-        hdu = hdul[_first_2d_hdu(hdul, path)]
-        return hdu.data.copy(), hdu.header.copy()
-
-
-def load_frame(path) -> tuple[np.ndarray, fits.Header]:
-    """Read the image frame: the first HDU holding 2-D data.
-
-    Parameters
-    ----------
-    path : str or path-like
-        FITS file.
-
-    Returns
-    -------
-    data : ndarray of float64, shape (H, W)
-    header : astropy.io.fits.Header
-        Header of the HDU the data came from.
-
-    Raises
-    ------
-    GalfitFormatError
-        Missing or unreadable file, no 2-D HDU (e.g. a 3-D cube), all pixels non-finite,
-        or a constant frame.
-    """
-    with _open_fits(path) as hdul:
-        first_2d = _first_2d_hdu(hdul, path)
-        data = np.asarray(hdul[first_2d].data, dtype=np.float64)
-        header = hdul[first_2d].header.copy()
-    finite = data[np.isfinite(data)]
-    if finite.size == 0:
-        raise GalfitFormatError(f"{path}: HDU{first_2d} data: no finite pixel; give the science frame")
-    if finite.min() == finite.max():
-        raise GalfitFormatError(
-            f"{path}: HDU{first_2d} data: constant value {finite[0]:g}; give the science frame, not a blank or mask"
-        )
-    return data, header
 
 
 def clipped_stats(values, clip_sigma, clip_iters) -> tuple[float, float]:
@@ -384,7 +300,7 @@ def overlap_fraction(a: Window, b: Window) -> float:
     """Area shared by two windows of the same size, as a fraction of the window area."""
     ny, nx = a.y2 - a.y1 + 1, a.x2 - a.x1 + 1
     if (b.y2 - b.y1 + 1, b.x2 - b.x1 + 1) != (ny, nx):
-        raise ValueError(f"windows {a.region} and {b.region} differ in size; compare windows of one search")
+        raise ValueError(f"windows {a.name} and {b.name} differ in size; compare windows of one search")
     return float(_shared_area(b.y1 - a.y1, b.x1 - a.x1, ny, nx) / (ny * nx))
 
 
@@ -417,7 +333,7 @@ def select_windows(
     target_margin=None,
     contaminant_frac=0.005,
     max_overlap=0.5,
-    max_regions=50,
+    max_windows=50,
     sigma=None,
     target_sigma=None,
     noise_tolerance=None,
@@ -441,7 +357,7 @@ def select_windows(
     max_overlap : float
         A candidate is kept only if it shares at most this fraction of its area with every
         window kept before it.
-    max_regions : int
+    max_windows : int
         Stop after this many windows.
     sigma : ndarray, optional
         Noise of every window position (:func:`window_sigma`), stored in each window.
@@ -511,7 +427,7 @@ def select_windows(
         slack = min(ny, nx) / 4
         cy, cx = np.divmod(cand, npx)
         dist = np.hypot(cy - (ty1 - 1), cx - (tx1 - 1))
-        while cand.size and len(kept) < max_regions:
+        while cand.size and len(kept) < max_windows:
             free = ~blocked_flat[cand]
             cand, cy, cx, dist = cand[free], cy[free], cx[free], dist[free]
             if not cand.size:
@@ -530,7 +446,7 @@ def select_windows(
         key = key.astype(np.uint16)
     order = cand[np.argsort(key, kind="stable")]
     start, chunk = 0, 1024
-    while start < order.size and len(kept) < max_regions:
+    while start < order.size and len(kept) < max_windows:
         block = order[start : start + chunk]
         free = np.flatnonzero(~blocked_flat[block])
         if free.size == 0:
@@ -542,7 +458,7 @@ def select_windows(
     return kept
 
 
-def write_regions_tsv(windows, path, comments: dict) -> None:
+def write_windows_tsv(windows, path, comments: dict) -> None:
     """Write windows as TSV, after ``# key: value`` comment lines.
 
     Parameters
@@ -558,11 +474,11 @@ def write_regions_tsv(windows, path, comments: dict) -> None:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(TSV_COLUMNS)
         for win in windows:
-            writer.writerow([win.region, win.x1, win.x2, win.y1, win.y2, f"{win.masked_frac:.6f}", f"{win.sky_sigma:.6g}"])
+            writer.writerow([win.name, win.x1, win.x2, win.y1, win.y2, f"{win.masked_frac:.6f}", f"{win.sky_sigma:.6g}"])
 
 
-def read_regions_tsv(path) -> list[Window]:
-    """Read windows written by :func:`write_regions_tsv`.
+def read_windows_tsv(path) -> list[Window]:
+    """Read windows written by :func:`write_windows_tsv`.
 
     Raises
     ------
@@ -586,36 +502,36 @@ def read_regions_tsv(path) -> list[Window]:
         except ValueError:
             raise GalfitFormatError(
                 f"{path}: line {lineno}: expected {len(TSV_COLUMNS)} tab-separated fields "
-                "(region, 4 integers, fraction, noise); re-run the sky-window search"
+                "(window, 4 integers, fraction, noise); re-run the sky-window search"
             ) from None
-        if win.region != fields[0]:
-            raise GalfitFormatError(f"{path}: line {lineno}: region {fields[0]!r} does not match x1/y1 ({win.region}); do not edit ids by hand")
+        if win.name != fields[0]:
+            raise GalfitFormatError(f"{path}: line {lineno}: window {fields[0]!r} does not match x1/y1 ({win.name}); do not edit ids by hand")
         windows.append(win)
     return windows
 
 
-class NotEnoughRegions(RuntimeError):
+class NotEnoughWindows(RuntimeError):
     """Fewer blank sky windows were found than the uncertainty estimate needs."""
 
 
-def check_enough(windows, min_regions, settings: dict, source: str | None = None) -> None:
-    """Raise :class:`NotEnoughRegions` when fewer than ``min_regions`` windows were found.
+def check_enough(windows, min_windows, settings: dict, source: str | None = None) -> None:
+    """Raise :class:`NotEnoughWindows` when fewer than ``min_windows`` windows were found.
 
     Parameters
     ----------
     windows : list of Window
-    min_regions : int
+    min_windows : int
     settings : dict
         Search settings a user may relax, name -> current value; all are named in the message.
     source : str, optional
         The mask searched, named first in the message.
     """
-    if len(windows) >= min_regions:
+    if len(windows) >= min_windows:
         return
     current = ", ".join(f"{k}={v}" for k, v in settings.items())
     where = f"{source}: windows: " if source else ""
-    raise NotEnoughRegions(
-        f"{where}found {len(windows)} blank sky windows, need at least min_regions={min_regions}; "
+    raise NotEnoughWindows(
+        f"{where}found {len(windows)} blank sky windows, need at least min_windows={min_windows}; "
         f"relax the search settings ({current}): raise contaminant_frac or max_overlap, "
-        "or lower min_regions"
+        "or lower min_windows"
     )

@@ -8,12 +8,14 @@ naming the file, the line, the column and what to do.
 from __future__ import annotations
 
 import csv
-import difflib
 import os
-import re
 from pathlib import Path
 
-__all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "ConfigError", "read_targets", "check_files", "check_contents", "check_config", "coerce_config", "missing_files"]
+import jsonschema
+
+from galfit_unc.config import load_schema, schema_problem
+
+__all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "read_targets", "check_files", "check_contents", "missing_files"]
 
 REQUIRED = ("target", "band", "image", "imgblock", "psf", "constraints", "comp_ident")
 OPTIONAL = ("feedme", "sky_in_model", "mask", "sigma")
@@ -25,44 +27,18 @@ class TargetsError(ValueError):
     """The targets table cannot be used; the message is one line for the user."""
 
 
-class ConfigError(ValueError):
-    """The configuration breaks its schema; the message is one line for the user."""
-
-
 def _where(path, lineno, row=None):
     who = f" (target {row.get('target')}, band {row.get('band')})" if row else ""
     return f"{path}: line {lineno}{who}"
 
 
-_CHARACTER_NAMES = {" ": "a space", "\t": "a tab"}
-
-
-def _problem(error) -> str:
-    """What is wrong and what to do, in words, for one jsonschema error (no regular expressions)."""
-    about = " ".join(str(error.schema.get("description", "")).split()) if isinstance(error.schema, dict) else ""
-    if error.validator == "pattern" and isinstance(error.instance, str):
-        pattern = error.validator_value
-        # Characters that the pattern refuses after a valid first character.
-        bad = sorted({c for c in error.instance if not re.fullmatch(pattern, "A" + c)})
-        what = ", ".join(_CHARACTER_NAMES.get(c, repr(c)) for c in bad) if bad else "a first character that is not allowed"
-        rule = f"; {about[0].lower()}{about[1:].rstrip('.')}" if about else ""
-        return f"{error.instance!r} contains {what}{rule}"
-    hint = f" ({about})" if about else ""
-    return f"{error.message}; fix the value{hint}"
-
-
 def _validate_schema(rows, schema, path):
-    import jsonschema
-    import yaml
-
-    with open(schema) as fh:
-        spec = yaml.safe_load(fh)
-    validator = jsonschema.Draft202012Validator(spec)
+    validator = jsonschema.Draft202012Validator(load_schema(schema))
     for lineno, row in rows:
         error = next(iter(sorted(validator.iter_errors(row), key=lambda e: list(e.path))), None)
         if error is not None:
             column = error.path[0] if error.path else "row"
-            raise TargetsError(f"{_where(path, lineno, row)}: column '{column}': {_problem(error)}")
+            raise TargetsError(f"{_where(path, lineno, row)}: column '{column}': {schema_problem(error)}")
 
 
 def read_targets(path, schema=None) -> list[dict]:
@@ -166,7 +142,7 @@ def check_files(rows, source, producible=lambda p: False) -> None:
 
 def _image_shape(path) -> tuple[int, int]:
     """(rows, columns) of the first 2-D HDU of ``path``, from the headers alone."""
-    from galfit_unc.skysearch import read_frame_header
+    from galfit_unc.frames import read_frame_header
 
     header = read_frame_header(path)
     return header["NAXIS2"], header["NAXIS1"]
@@ -227,108 +203,3 @@ def check_contents(rows, source) -> None:
             check_refit_inputs(files, bool(row.get("feedme")))
         except GalfitFormatError as exc:
             raise TargetsError(f"{source}: target {row['target']}, band {row['band']}: {exc}") from None
-
-
-def _types_fit(schema: dict, value) -> bool:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(schema).is_valid(value)
-
-
-def _coerce(value, schema: dict):
-    """``value`` read as YAML when it is a string that ``schema`` refuses and its YAML reading fits."""
-    import yaml
-
-    if not isinstance(value, str) or _types_fit(schema, value):
-        return value
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        return value
-    return parsed if _types_fit(schema, parsed) else value
-
-
-def _coerce_mapping(config: dict, schema: dict) -> None:
-    for key, sub in schema.get("properties", {}).items():
-        if key not in config:
-            continue
-        value = config[key]
-        if value is None and sub.get("type") == "object":
-            # A section left empty (``fitter:`` with nothing below) takes its defaults.
-            del config[key]
-        elif isinstance(value, dict):
-            _coerce_mapping(value, sub)
-        elif isinstance(value, list) and isinstance(sub.get("items"), dict):
-            config[key] = [_coerce(v, sub["items"]) for v in value]
-        else:
-            config[key] = _coerce(value, sub)
-
-
-def coerce_config(config: dict, schema) -> dict:
-    """Give the values of ``config`` the types its schema declares, in place.
-
-    ``snakemake --config 'demo={seed: 3}'`` hands nested values over as strings ('3');
-    each string that the schema refuses is read as YAML and kept when that reading fits
-    (``'3'`` -> 3, ``'true'`` -> True, ``'[8, 4]'`` -> [8, 4]).  A section written with
-    nothing below it is removed, so that its defaults apply.
-
-    Parameters
-    ----------
-    config : dict
-        The configuration, changed in place.
-    schema : path-like
-        JSON schema (YAML) of the configuration.
-
-    Returns
-    -------
-    dict
-        ``config``.
-    """
-    import yaml
-
-    with open(schema) as fh:
-        spec = yaml.safe_load(fh)
-    _coerce_mapping(config, spec)
-    return config
-
-
-def _config_message(error, source: str) -> str:
-    """One line for the first error of the configuration: the key, the problem, what to do."""
-    prefix = "".join(f"{p}." for p in error.path)
-    if error.validator == "additionalProperties":
-        known = list(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(known))[0]
-        close = difflib.get_close_matches(unknown, known, n=1, cutoff=0.6)
-        todo = f"did you mean '{prefix}{close[0]}'?" if close else f"the keys here are {', '.join(known)}"
-        return f"{source}: {prefix}{unknown}: unknown key; {todo}"
-    if error.validator == "required":
-        missing = next(k for k in error.validator_value if k not in error.instance)
-        about = " ".join(str(error.schema.get("properties", {}).get(missing, {}).get("description", "")).split())
-        return f"{source}: {prefix}{missing}: missing key; add it" + (f" ({about})" if about else "")
-    key = prefix.rstrip(".") or "top level"
-    return f"{source}: {key}: {_problem(error)}"
-
-
-def check_config(config: dict, schema, source: str) -> None:
-    """Raise :class:`ConfigError` naming the first key of ``config`` that breaks ``schema``.
-
-    Snakemake's own validation (which also fills defaults) prints the whole schema; this
-    check runs first so that the user reads one line: the file, the key, what is wrong and
-    what to do (the key's meaning, "did you mean" for a misspelt key).
-
-    Parameters
-    ----------
-    config : dict
-    schema : path-like
-        JSON schema (YAML) of the configuration.
-    source : str
-        The configuration file(s), for the message.
-    """
-    import jsonschema
-    import yaml
-
-    with open(schema) as fh:
-        spec = yaml.safe_load(fh)
-    errors = sorted(jsonschema.Draft202012Validator(spec).iter_errors(config), key=lambda e: list(map(str, e.path)))
-    if errors:
-        raise ConfigError(_config_message(errors[0], source))

@@ -11,7 +11,7 @@ from standins.harness import engine, make_workdir, out, snakemake
 
 FAULTS = Path(__file__).resolve().parent
 #: Tables every run must reproduce byte for byte (no timings in them).
-TABLES = ("regions.tsv", "magnitudes.tsv", "uncertainties.tsv", "parameters.tsv")
+TABLES = ("windows.tsv", "magnitudes.tsv", "uncertainties.tsv", "parameters.tsv")
 REGIONS = 4
 
 
@@ -20,8 +20,8 @@ def small_config(workdir, engine_path=None, **changes) -> dict:
     Path(workdir).mkdir(parents=True, exist_ok=True)
     config = {
         "fitter": {"engine": "galfit", "galfit": engine_path or engine(workdir, "galfit_like"), "timeout": 60},
-        "regions": {"max_regions": REGIONS, "min_regions": REGIONS},
-        "stats": {"min_ok_regions": 1},
+        "windows": {"max_windows": REGIONS, "min_windows": REGIONS},
+        "stats": {"min_ok_windows": 1},
     }
     for section, values in changes.items():
         config[section] = {**config.get(section, {}), **values}

@@ -1,7 +1,7 @@
 """Stand-in engine with a planned fault per window: ``engine.py [--plan P] [--delay S]
 [--poison PATH] fit.gal``, run (like GALFIT) in the fit's attempt directory.
 
-``--plan`` is a comma-separated list of behaviours given to the windows in regions.tsv
+``--plan`` is a comma-separated list of behaviours given to the windows in windows.tsv
 order (windows past its end, or empty items, behave as ``like``):
 
 ``like``      tests/standins/galfit_like.py unchanged
@@ -33,9 +33,9 @@ STANDINS = Path(__file__).resolve().parents[1] / "standins"
 
 
 def window_index() -> int:
-    """Position of this fit's window in regions.tsv (cwd: regions/<id>/fit.attempt-...)."""
+    """Position of this fit's window in windows.tsv (cwd: windows/<id>/fit.attempt-...)."""
     cwd = Path.cwd()
-    rows = [ln.split("\t")[0] for ln in (cwd.parents[2] / "regions.tsv").read_text().splitlines() if ln and not ln.startswith("#")]
+    rows = [ln.split("\t")[0] for ln in (cwd.parents[2] / "windows.tsv").read_text().splitlines() if ln and not ln.startswith("#")]
     return rows[1:].index(cwd.parent.name)
 
 

@@ -6,7 +6,7 @@ and value grammar, HDU3 residual), a restart file and a fit.log line.  The "best
 input values with each free magnitude moved by a small amount drawn from a generator seeded
 by the data, so different windows give different magnitudes.  Fits whose data checksum is
 divisible by 3 are marked as having hit the iteration limit (FLAGS 1, which the shared DECaLS
-fit has not), so some regions come out flagged.
+fit has not), so some windows come out flagged.
 """
 
 import sys

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import galfit_files as gf
+from ..frames import read_image_2d
 from ..galfit_files import GalfitFormatError, HeaderValue
 from . import output
 from .constraints import ConstraintError, ParameterSpace
@@ -71,18 +72,9 @@ def _path(workdir: Path, name: str) -> Path:
 
 
 def _read_image(path: Path, source: str):
-    from astropy.io import fits
-
     if not path.exists():
         raise FitError(f"{path}: A) input image: file not found; check A) in {source}")
-    try:
-        with fits.open(path) as hdul:
-            for hdu in hdul:
-                if hdu.data is not None and hdu.data.ndim == 2:
-                    return np.array(hdu.data), hdu.header
-    except Exception as exc:  # astropy raises many types for damaged files
-        raise FitError(f"{path}: A) input image: unreadable FITS ({type(exc).__name__}); give a FITS image") from None
-    raise FitError(f"{path}: A) input image: no 2-D image in the file; give a FITS image")
+    return read_image_2d(path, "A) input image")
 
 
 def _header_number(header, key):

@@ -10,27 +10,16 @@ threaded BLAS for matrices of this size.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LMResult", "levenberg_marquardt", "covariance", "single_threaded_blas"]
+from .threads import single_threaded_blas
+
+__all__ = ["LMResult", "levenberg_marquardt", "covariance"]
 
 #: GALFIT's default iteration limit (``-imax``).
 DEFAULT_IMAX = 100
-
-
-@contextlib.contextmanager
-def single_threaded_blas():
-    """Limit BLAS to one thread inside the block (no-op without threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @dataclass

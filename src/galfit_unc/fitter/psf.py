@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..frames import read_image_2d
 from ..galfit_files import GalfitFormatError
 
 __all__ = ["load_psf", "psf_centre"]
@@ -37,19 +38,7 @@ def load_psf(path) -> np.ndarray:
     GalfitFormatError
         Missing or unreadable file, not a 2-D image, non-finite pixels or a sum <= 0.
     """
-    from astropy.io import fits
-
-    try:
-        with fits.open(path) as hdul:
-            data = next((h.data for h in hdul if h.data is not None and h.data.ndim == 2), None)
-            if data is not None:
-                data = np.array(data, dtype=np.float64)
-    except FileNotFoundError:
-        raise GalfitFormatError(f"{path}: D) PSF: file not found; check the path") from None
-    except Exception as exc:  # astropy raises many types for damaged files
-        raise GalfitFormatError(f"{path}: D) PSF: unreadable FITS ({type(exc).__name__}); give a FITS image") from None
-    if data is None:
-        raise GalfitFormatError(f"{path}: D) PSF: no 2-D image in the file; give a FITS image")
+    data = read_image_2d(path, "D) PSF")[0].astype(np.float64)
     if not np.all(np.isfinite(data)):
         raise GalfitFormatError(f"{path}: D) PSF: non-finite pixels; replace them with 0")
     total = data.sum()

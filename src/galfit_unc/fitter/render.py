@@ -24,7 +24,6 @@ region is not emulated: the whole region is always convolved.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import re
@@ -35,10 +34,9 @@ import scipy.fft
 from .. import galfit_files as gf
 from . import profiles
 from .psf import psf_centre
+from .threads import single_threaded_blas
 
-__all__ = [
-    "ModelRenderer", "FluxModel", "FLUX_KEYS", "check_supported", "components_from_header", "needs_platescale", "SUBSAMPLING",
-]
+__all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "check_supported", "needs_platescale", "SUBSAMPLING"]
 
 #: Nested boxes around every profile centre: (half-width in pixels, Gauss-Legendre nodes
 #: per pixel side).  Coarse to fine; each finer box replaces the pixels it covers.
@@ -301,21 +299,6 @@ def _cell_offsets(n):
     t = (np.arange(n) + 0.5) / n - 0.5
     yy, xx = np.meshgrid(t, t, indexing="ij")
     return xx.ravel(), yy.ravel()
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    """threadpoolctl's controller, built once (its library scan is slow); None without it."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
-
-
-def _single_threaded_blas():
-    controller = _blas_controller()
-    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
 def _add_curvature(stack):
@@ -848,7 +831,7 @@ class ModelRenderer:
     def _render(self, theta, active, free):
         """Model (ny, nx) and, when ``free`` is given, J (nfree, ny, nx)."""
         # Threaded BLAS is far slower than one thread for these small products.
-        with _single_threaded_blas():
+        with single_threaded_blas():
             return self._render_core(theta, active, free)
 
     def _render_core(self, theta, active, free):
@@ -993,54 +976,3 @@ class FluxModel:
             raise ValueError("FluxModel: Jacobian asked for a parameter other than a magnitude or sky level")
         scale = self._scale(theta)[1]
         return self.model(theta), self._jac0[rows] * scale[rows][:, None, None]
-
-
-def components_from_header(fit_header) -> list[gf.Component]:
-    """Components (rows and fit toggles) from an image block's HDU2 header.
-
-    Values marked fixed (``[v]``) get toggle 0, all others 1.  ``Z)`` is not recorded in
-    the header and is set to 0.  The sky's XC/YC (the region centre) are not parameters
-    and are dropped.
-
-    Parameters
-    ----------
-    fit_header : galfit_files.FitHeader
-
-    Returns
-    -------
-    list of galfit_files.Component
-    """
-    out = []
-    for hc in fit_header.components:
-        comp = gf.Component(type=hc.type)
-        # A truncated component (``sersic1 \``) is the base type with its To)/Ti) row.
-        for link, key in (("To", "TOUTR"), ("Ti", "TINNR")):
-            if key in hc.links:
-                comp.type = hc.base_type
-                comp.rows[link] = gf.Row(link, [float(v) for v in hc.links[key]])
-        layout = {k: (row, idx) for k, row, idx in gf.parameter_table(comp)}
-        if hc.base_type in gf.TRUNCATION_TYPES:  # its optional rows, when the header has them
-            layout.update({"XC": ("T1", 0), "YC": ("T1", 1), "AR": ("T9", 0), "PA": ("T10", 0)})
-        for key, hv in hc.params:
-            if key in layout:
-                row, idx = layout[key]
-            elif key == "C0" or re.fullmatch(r"[FB]\d+", key):
-                row, idx = key, 0
-            elif re.fullmatch(r"F\d+PA", key):
-                row, idx = key[:-2], 1
-            elif hc.base_type == "sky" and key in ("XC", "YC"):
-                continue
-            else:
-                raise gf.GalfitFormatError(
-                    f"HDU2 {hc.number}_{key}: parameter not understood for a {hc.type} component; give a GALFIT 3 image block"
-                )
-            r = comp.rows.setdefault(row, gf.Row(row, [], []))
-            while len(r.values) <= idx:
-                r.values.append(0.0)
-                r.toggles.append(0)
-            r.values[idx] = hv.value
-            r.toggles[idx] = 0 if hv.kind == "fixed" else 1
-        if hc.base_type not in gf.TRUNCATION_TYPES:
-            comp.rows["Z"] = gf.Row("Z", [0.0])
-        out.append(comp)
-    return out

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from ..frames import read_image_2d
 from ..galfit_files import GalfitFormatError
 
 __all__ = ["internal_sigma", "sky_statistics", "read_sigma", "read_mask"]
@@ -100,19 +101,6 @@ def internal_sigma(data, gain, ncombine=1, rdnoise=0.0, sky=None, skyrms=None, m
     return np.sqrt(skyrms**2 + np.clip(smooth - sky, 0.0, None) / scale)
 
 
-def _read_fits_image(path, what):
-    from astropy.io import fits
-
-    try:
-        with fits.open(path) as hdul:
-            data = next((h.data for h in hdul if h.data is not None and h.data.ndim == 2), None)
-            return None if data is None else np.array(data)
-    except FileNotFoundError:
-        raise GalfitFormatError(f"{path}: {what}: file not found; check the path or write 'none'") from None
-    except Exception as exc:  # astropy raises many types for damaged files
-        raise GalfitFormatError(f"{path}: {what}: unreadable FITS ({type(exc).__name__}); re-create the file") from None
-
-
 def _check_shape(path, what, got, shape):
     if tuple(got) != tuple(shape):
         raise GalfitFormatError(
@@ -123,9 +111,7 @@ def _check_shape(path, what, got, shape):
 
 def read_sigma(path, shape) -> np.ndarray:
     """Read a C) sigma image (data units) of the input image's ``shape`` (ny, nx), float64."""
-    data = _read_fits_image(path, "C) sigma image")
-    if data is None:
-        raise GalfitFormatError(f"{path}: C) sigma image: no 2-D image in the file; give a FITS image")
+    data = read_image_2d(path, "C) sigma image")[0]
     _check_shape(path, "C) sigma image", data.shape, shape)
     return data.astype(np.float64)
 
@@ -144,9 +130,7 @@ def read_mask(path, shape) -> np.ndarray:
     except FileNotFoundError:
         raise GalfitFormatError(f"{path}: F) mask: file not found; check the path or write 'none'") from None
     if head == b"SIMPLE":
-        data = _read_fits_image(path, "F) mask")
-        if data is None:
-            raise GalfitFormatError(f"{path}: F) mask: no 2-D image in the file; give a FITS image or an x y list")
+        data = read_image_2d(path, "F) mask")[0]
         _check_shape(path, "F) mask", data.shape, shape)
         return np.nan_to_num(data.astype(np.float64), nan=1.0) > 0
     bad = np.zeros(shape, dtype=bool)

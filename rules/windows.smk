@@ -4,23 +4,23 @@
 # come or go.
 
 
-checkpoint regions:
+checkpoint windows:
     input:
         mask="results/{target}/{band}/mask.fits",
         image=column("image"),
         imgblock=column("imgblock"),
     output:
-        tsv="results/{target}/{band}/regions.tsv",
+        tsv="results/{target}/{band}/windows.tsv",
         noise="results/{target}/{band}/noise.fits",
     params:
-        contaminant_frac=config["regions"]["contaminant_frac"],
-        max_overlap=config["regions"]["max_overlap"],
-        max_regions=config["regions"]["max_regions"],
-        min_regions=config["regions"]["min_regions"],
-        target_margin=config["regions"]["target_margin"],
-        noise_box=config["regions"]["noise_box"],
-        noise_tolerance=config["regions"]["noise_tolerance"],
-        spread=config["regions"]["spread"],
+        contaminant_frac=config["windows"]["contaminant_frac"],
+        max_overlap=config["windows"]["max_overlap"],
+        max_windows=config["windows"]["max_windows"],
+        min_windows=config["windows"]["min_windows"],
+        target_margin=config["windows"]["target_margin"],
+        noise_box=config["windows"]["noise_box"],
+        noise_tolerance=config["windows"]["noise_tolerance"],
+        spread=config["windows"]["spread"],
         clip_sigma=config["mask"]["clip_sigma"],
         clip_iters=config["mask"]["clip_iters"],
     threads: 1
@@ -28,8 +28,8 @@ checkpoint regions:
         mem_mb=2000,
         runtime=10,
     log:
-        "logs/{target}/{band}/regions.log",
+        "logs/{target}/{band}/windows.log",
     conda:
-        "../envs/galfit-unc.yaml"
+        ENV
     script:
-        "../workflow_scripts/regions.py"
+        "../workflow_scripts/windows.py"
