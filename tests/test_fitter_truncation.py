@@ -19,6 +19,7 @@ from galfit_unc.fitter.fit import run_galfit
 from galfit_unc.fitter.render import ModelRenderer
 from galfit_unc.injection import header_components
 from galfit_unc.statistics import component_magnitude, truncation_of
+from fitlog import read_fit_log
 
 SET = "galfit305-renders"
 CASES = ["mod-trunc-outer-radial", "mod-trunc-outer-radial-b", "mod-trunc-outer-radial2", "mod-trunc-outer-radial2-b",
@@ -175,7 +176,7 @@ def test_fit_of_a_truncated_sersic_and_its_outputs(tmp_path, monkeypatch, link, 
         assert abs(hv.value - want) <= 4 * hv.error, (key, hv.value, hv.error, want)
     assert out.chi2nu == pytest.approx(1.0, abs=0.06)
     # fit.log: the components' value and error lines in the header's values.
-    run = gf.read_fit_log(tmp_path / "fit.log")[-1]
+    run = read_fit_log(tmp_path / "fit.log")[-1]
     assert [c.type for c in run.components] == ["sersic1" if link == "To" else "sersic3", "radial", "sky"]
     assert run.components[0].values == pytest.approx([hv.value for hv in fitted[:7]], abs=0.006)
     assert run.components[1].values == pytest.approx([hv.value for hv in fitted[7:]], abs=0.006)

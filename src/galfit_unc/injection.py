@@ -233,7 +233,8 @@ def header_components(fit_header: gf.FitHeader, shift=(0, 0)) -> list[gf.Compone
     GalfitFormatError
         A parameter the header lacks.
     """
-    return [gf.Component(h.type, _header_rows(h, shift)) for h in fit_header.components]
+    # A truncated component's header type (sersic1 with a backslash) is its base type in an input file.
+    return [gf.Component(h.base_type if h.links.keys() & {"TOUTR", "TINNR"} else h.type, _header_rows(h, shift)) for h in fit_header.components]
 
 
 def _feedme_rows(hcomp: gf.HeaderComponent, comp: gf.Component, shift) -> dict[str, gf.Row]:
