@@ -61,15 +61,18 @@ def galfit_embedded(workdir, name):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
-def make_target(work: Path) -> dict:
+def make_target(work: Path, truth=None, start=None, objects="1 A\n2 B\n", target="sb", seed=4321) -> dict:
+    """A noisy frame of ``truth`` (components text) and the user's fit of it from ``start``."""
     work.mkdir(parents=True, exist_ok=True)
     y, x = np.mgrid[-7:8, -7:8]
     psf = np.exp(-(x**2 + y**2) / (2 * 1.2**2))
     fits.writeto(work / "psf.fits", (psf / psf.sum()).astype(np.float32))
-    (work / "truth.feedme").write_text(feedme("none", "truth.fits", f"1 {SIZE} 1 {SIZE}", COMPONENTS.format(**TRUTH), 1))
+    truth = COMPONENTS.format(**TRUTH) if truth is None else truth
+    start = COMPONENTS.format(**START) if start is None else start
+    (work / "truth.feedme").write_text(feedme("none", "truth.fits", f"1 {SIZE} 1 {SIZE}", truth, 1))
     galfit_embedded(work, "truth.feedme")
     model = fits.getdata(work / "truth.fits").astype(float)
-    rng = np.random.default_rng(4321)
+    rng = np.random.default_rng(seed)
     gain, rdnoise = 4.0, 5.0
     frame = model + SKY + rng.normal(0.0, 1.0, model.shape) * np.sqrt((model + SKY) / gain + (rdnoise / gain) ** 2)
     h = fits.Header()
@@ -78,11 +81,11 @@ def make_target(work: Path) -> dict:
                        ("RADESYS", "FK5"), ("EQUINOX", 2000.0), ("MAGZPT", 26.0), ("EXPTIME", 1.0), ("GAIN", gain), ("RDNOISE", rdnoise)):
         h[key] = value
     fits.writeto(work / "frame.fits", frame.astype(np.float32), h)
-    (work / "fit.feedme").write_text(feedme("frame.fits", "imgblock.fits", REGION, COMPONENTS.format(**START) + SKY_BLOCK.format(sky=SKY + 3), 0))
+    (work / "fit.feedme").write_text(feedme("frame.fits", "imgblock.fits", REGION, start + SKY_BLOCK.format(sky=SKY + 3), 0))
     galfit_embedded(work, "fit.feedme")
-    (work / "comp_ident.txt").write_text("# component object\n1 A\n2 B\n")
+    (work / "comp_ident.txt").write_text("# component object\n" + objects)
     files = {"image": "frame.fits", "imgblock": "imgblock.fits", "psf": "psf.fits", "comp_ident": "comp_ident.txt", "feedme": "fit.feedme"}
-    row = {"target": "sb", "band": "r", "constraints": "none", **{k: str(work / v) for k, v in files.items()}}
+    row = {"target": target, "band": "r", "constraints": "none", **{k: str(work / v) for k, v in files.items()}}
     (work / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
     return row
 

@@ -13,19 +13,16 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from astropy.io import fits
 from scipy import integrate, special
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_workflow_sb_target import COMPONENTS, SCALE, SKY, SKY_BLOCK, feedme, galfit_embedded, raw  # noqa: E402
+from test_workflow_sb_target import COMPONENTS, SCALE, make_target, raw  # noqa: E402
 
 from galfit_unc.tables import read_table  # noqa: E402
 from standins.harness import snakemake, write_config  # noqa: E402
 
-SIZE = 300
-REGION = "110 190 120 185"
 TRUNCATED = """
  0) sersic
  1) {x3} {y3} 1 1
@@ -47,37 +44,10 @@ START = dict(x1=140.8, y1=149.5, mu=17.8, hs=2.5, rs=7.0, pa1=30.0, x2=164.4, y2
              pa2=-15.0, f1=0.03, f4=0.02, x3=176.5, y3=133.6, mu3=19.3, re3=7.0, n3=1.2, q3=0.5, pa3=45.0, t4=7.0, t5=5.0)
 
 
-def make_target(work: Path) -> None:
-    work.mkdir(parents=True, exist_ok=True)
-    y, x = np.mgrid[-7:8, -7:8]
-    psf = np.exp(-(x**2 + y**2) / (2 * 1.2**2))
-    fits.writeto(work / "psf.fits", (psf / psf.sum()).astype(np.float32))
-    comps = (COMPONENTS + TRUNCATED).format(**TRUTH)
-    (work / "truth.feedme").write_text(feedme("none", "truth.fits", f"1 {SIZE} 1 {SIZE}", comps, 1))
-    galfit_embedded(work, "truth.feedme")
-    model = fits.getdata(work / "truth.fits").astype(float)
-    rng = np.random.default_rng(2468)
-    gain, rdnoise = 4.0, 5.0
-    frame = model + SKY + rng.normal(0.0, 1.0, model.shape) * np.sqrt((model + SKY) / gain + (rdnoise / gain) ** 2)
-    h = fits.Header()
-    for key, value in (("CTYPE1", "RA---TAN"), ("CTYPE2", "DEC--TAN"), ("CRPIX1", SIZE / 2), ("CRPIX2", SIZE / 2), ("CRVAL1", 150.0),
-                       ("CRVAL2", 2.0), ("CD1_1", -SCALE / 3600), ("CD1_2", 0.0), ("CD2_1", 0.0), ("CD2_2", SCALE / 3600),
-                       ("RADESYS", "FK5"), ("EQUINOX", 2000.0), ("MAGZPT", 26.0), ("EXPTIME", 1.0), ("GAIN", gain), ("RDNOISE", rdnoise)):
-        h[key] = value
-    fits.writeto(work / "frame.fits", frame.astype(np.float32), h)
-    start = (COMPONENTS + TRUNCATED).format(**START) + SKY_BLOCK.format(sky=SKY + 3)
-    (work / "fit.feedme").write_text(feedme("frame.fits", "imgblock.fits", REGION, start, 0))
-    galfit_embedded(work, "fit.feedme")
-    (work / "comp_ident.txt").write_text("# component object\n1 A\n2 B\n3 C\n")
-    files = {"image": "frame.fits", "imgblock": "imgblock.fits", "psf": "psf.fits", "comp_ident": "comp_ident.txt", "feedme": "fit.feedme"}
-    row = {"target": "tr", "band": "r", "constraints": "none", **{k: str(work / v) for k, v in files.items()}}
-    (work / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     work = tmp_path_factory.mktemp("truncation-target")
-    make_target(work)
+    make_target(work, (COMPONENTS + TRUNCATED).format(**TRUTH), (COMPONENTS + TRUNCATED).format(**START), "1 A\n2 B\n3 C\n", "tr", seed=2468)
     write_config(work, {"targets": "targets.tsv", "windows": {"max_windows": 3, "min_windows": 2}, "stats": {"min_ok_windows": 2}})
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stderr[-4000:]
