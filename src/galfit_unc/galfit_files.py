@@ -332,28 +332,18 @@ def parse_feedme(text: str, source: str = "<feedme>") -> Feedme:
             continue
         key, rest, comment = parts
         where = f"line {lineno} '{key})'"
-        if key == "0":
+        if key in ("0", "T0"):  # a component, or a truncation component (T0) radial ...)
             ctype = rest.split()[0].lower() if rest.split() else ""
             m = _SUFFIXED_TYPE.match(ctype)
-            if not m or m.group(1) not in PARAMETERS:
+            known = ctype in TRUNCATION_TYPES if key == "T0" else bool(m and m.group(1) in PARAMETERS)
+            if not known:
                 raise _err(
                     source,
                     f"line {lineno} component {len(components) + 1}",
-                    f"unknown component type {ctype!r}",
-                    "use one of " + ", ".join(COMPONENT_TYPES),
+                    f"unknown {'truncation' if key == 'T0' else 'component'} type {ctype!r}",
+                    "use one of " + ", ".join(TRUNCATION_TYPES if key == "T0" else COMPONENT_TYPES),
                 )
             components.append(Component(type=ctype, comment=comment))
-            continue
-        if key == "T0":
-            ttype = rest.split()[0].lower() if rest.split() else ""
-            if ttype not in TRUNCATION_TYPES:
-                raise _err(
-                    source,
-                    f"line {lineno} component {len(components) + 1}",
-                    f"unknown truncation type {ttype!r}",
-                    "use one of " + ", ".join(TRUNCATION_TYPES),
-                )
-            components.append(Component(type=ttype, comment=comment))
             continue
         if not components:
             if key == "S" or key == "N":
