@@ -11,7 +11,7 @@ It is the core time spent on anything but fitting: interpreter start-ups, import
 Snakemake's bookkeeping, cutting and injecting.  On a machine that runs other work too,
 wall x cores counts that work and the fits' wall times stretch; the CPU time of the run's
 own processes minus the fits' CPU time (``cpu_seconds`` of the records) does not, so it is
-printed as well.
+printed as well, with the load averages before and after the timed run.
 
 Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded] [--batch N]``
 (reads the project's ``tests/data``, or ``--data``).
@@ -19,6 +19,7 @@ Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engin
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -63,6 +64,11 @@ def snakemake(workdir: Path, cores: int, *targets) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def load() -> str:
+    """The load averages over 1, 5 and 15 minutes, as ``uptime`` prints them."""
+    return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def overhead(wall: float, cores: int, fit_seconds) -> float:
     """Core-seconds per region not spent inside a fit."""
     return (wall * cores - sum(fit_seconds)) / len(fit_seconds)
@@ -86,6 +92,7 @@ def main(argv=None) -> None:
         batch = yaml.safe_load((workdir / "config.yaml").read_text())["batch"]["regions"]
         upstream = [f"results/cool/z/{name}" for name in ("regions.tsv", "galaxy.fits")]
         snakemake(workdir, args.cores, *upstream)
+        before = load()
         wall, cpu = snakemake(workdir, args.cores, "results/cool/z/magnitudes.tsv")
         records = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/cool/z/regions/*/status.json"))]
     fits = [r["seconds"] for r in records]
@@ -93,6 +100,7 @@ def main(argv=None) -> None:
     if len(fits) < args.regions:
         print(f"note: only {len(fits)} windows were selected (asked for {args.regions})")
     per_region = overhead(wall, args.cores, fits)
+    print(f"before: {before}; after: {load()} ({os.cpu_count()} cores)")
     print(f"regions {len(fits)}  cores {args.cores}  engine {args.engine}  windows per batch {batch}")
     print(f"wall {wall:.1f} s  sum of fit times {sum(fits):.1f} s  mean fit {sum(fits) / len(fits):.2f} s")
     print(f"overhead {per_region:.2f} core-s per region (wall x cores)")
