@@ -43,6 +43,8 @@ import time
 import uuid
 from pathlib import Path
 
+from .fitter.allocator import keep_freed_memory
+
 __all__ = ["STAGE_NAMES", "ENGINES", "THREAD_VARIABLES", "FIT_FLAGS", "run_fit", "judge_header", "judge_output", "failure_reasons", "thread_env"]
 
 #: Plain names of the files a re-fit's input file refers to, inside its fit directory.
@@ -136,6 +138,7 @@ def _embedded_child(workdir: Path, conn) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.chdir(workdir)
+    keep_freed_memory()
     try:
         from galfit_unc.fitter.fit import run_galfit
 
