@@ -23,7 +23,8 @@ timed from start to exit (interpreter start, imports, reading, fit, outputs), wi
 RSS.  When a GALFIT executable is given (``--galfit PATH``, or ``galfit`` on PATH), GALFIT
 runs the same input file in a folder of its own, interleaved with the embedded runs (pairs,
 the order alternating), and each pair's ratio embedded / GALFIT is printed with the two
-χ² (CHISQ of each image block) and the median ratio.  ``region4-starts`` is whole-process
+χ² (CHISQ of each image block) and the median ratio.  Medians of the processes' CPU times
+(user + system) are printed beside the wall times: a loaded machine stretches them less.  ``region4-starts`` is whole-process
 timed from its first start only.  The machine's load averages (as ``uptime`` prints them)
 are printed before and after the figures.
 
@@ -186,8 +187,9 @@ def embedded_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "galfit_unc.fitter.cli"]
 
 
-def timed_process(command: list[str], folder: Path) -> tuple[float, float]:
-    """Run ``command`` in ``folder``; its wall time from start to exit (s) and peak RSS (MB)."""
+def timed_process(command: list[str], folder: Path) -> tuple[float, float, float]:
+    """Run ``command`` in ``folder``; its wall time from start to exit and CPU time (user +
+    system, s, which a loaded machine stretches less), and its peak RSS (MB)."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
@@ -198,7 +200,7 @@ def timed_process(command: list[str], folder: Path) -> tuple[float, float]:
             err.seek(0)
             last = (err.read().decode(errors="replace").strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
             raise RuntimeError(f"{' '.join(command)}: {last}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def block_chisq(folder: Path, feedme: str) -> float:
@@ -223,28 +225,31 @@ def whole_process(case: str, repeat: int, galfit: str | None) -> None:
             stage(case, theirs)
             runs.append(("galfit", [galfit, feedme], theirs))
         times = {name: [] for name, *_ in runs}
+        cpu = {name: [] for name, *_ in runs}
         rss = {name: 0.0 for name, *_ in runs}
         for i in range(repeat):
             # Alternate the order within pairs so that neither always runs on a warmer cache.
             for name, command, folder in runs if i % 2 == 0 else runs[::-1]:
-                wall, peak = timed_process(command, folder)
+                wall, used, peak = timed_process(command, folder)
                 times[name].append(wall)
+                cpu[name].append(used)
                 rss[name] = max(rss[name], peak)
         chisq = {name: block_chisq(folder, feedme) for name, _, folder in runs}
     ours_t = times["embedded"]
     print(
-        f"{case:<16s}{np.median(ours_t):>8.2f}{rss['embedded']:>13.0f}{chisq['embedded']:>14.2f}  "
-        f"{[round(t, 2) for t in ours_t]}"
+        f"{case:<16s}{np.median(ours_t):>8.2f}{np.median(cpu['embedded']):>8.2f}{rss['embedded']:>13.0f}"
+        f"{chisq['embedded']:>14.2f}  {[round(t, 2) for t in ours_t]}"
     )
     if galfit:
         ratios = [a / b for a, b in zip(ours_t, times["galfit"])]
+        cpu_ratio = np.median([a / b for a, b in zip(cpu["embedded"], cpu["galfit"])])
         print(
-            f"{'  GALFIT':<16s}{np.median(times['galfit']):>8.2f}{rss['galfit']:>13.0f}{chisq['galfit']:>14.2f}  "
-            f"{[round(t, 2) for t in times['galfit']]}"
+            f"{'  GALFIT':<16s}{np.median(times['galfit']):>8.2f}{np.median(cpu['galfit']):>8.2f}{rss['galfit']:>13.0f}"
+            f"{chisq['galfit']:>14.2f}  {[round(t, 2) for t in times['galfit']]}"
         )
         print(
-            f"{'  ratio':<16s}{np.median(ratios):>8.3f}{'':>13s}{chisq['embedded'] / chisq['galfit'] - 1:>+14.2%}  "
-            f"pairs {[round(r, 3) for r in ratios]}"
+            f"{'  ratio':<16s}{np.median(ratios):>8.3f}{cpu_ratio:>8.3f}{'':>13s}"
+            f"{chisq['embedded'] / chisq['galfit'] - 1:>+14.2%}  pairs {[round(r, 3) for r in ratios]}"
         )
 
 
@@ -281,7 +286,7 @@ def main(argv=None) -> int:
     if not args.no_process:
         print(f"\nwhole process ({' '.join(embedded_command())} FEEDME, start to exit)", end="")
         print(f"; GALFIT: {galfit}, interleaved pairs" if galfit else "; GALFIT not run (no galfit on PATH; give --galfit PATH)")
-        print(f"{'case':<16s}{'median s':>8s}{'peak RSS MB':>13s}{'chi2':>14s}  runs")
+        print(f"{'case':<16s}{'median s':>8s}{'CPU s':>8s}{'peak RSS MB':>13s}{'chi2':>14s}  runs")
         for case in cases:
             try:
                 whole_process(case, args.repeat, galfit)
