@@ -13,7 +13,8 @@ wall x cores counts that work and the fits' wall times stretch; the CPU time of 
 own processes minus the fits' CPU time (``cpu_seconds`` of the records) does not, so it is
 printed as well, with the load averages before and after the timed run.
 
-Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded] [--batch N]``
+Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded] [--batch N]
+[--set KEY=VALUE ...]``
 (reads the project's ``tests/data``, or ``--data``).
 """
 
@@ -36,8 +37,9 @@ sys.path.insert(0, str(REPO / "tests"))
 from standins.harness import DECALS as CASE  # noqa: E402
 
 
-def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str, batch=None) -> None:
-    """Targets table of the DECaLS case and a config keeping ``regions`` windows."""
+def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str, batch=None, settings=()) -> None:
+    """Targets table of the DECaLS case and a config keeping ``regions`` windows; ``settings``:
+    further ``KEY=VALUE`` (dotted configuration key, YAML value)."""
     row = {"target": "cool", "band": "z", **{k: str(data / v) for k, v in CASE.items()}}
     (workdir / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -47,6 +49,15 @@ def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str, b
     config["regions"]["max_regions"] = regions
     if batch is not None:
         config["batch"]["regions"] = batch
+    for item in settings:
+        key, sep, value = item.partition("=")
+        *parents, last = key.split(".")
+        section = config
+        for name in parents:
+            section = section.get(name) if isinstance(section, dict) else None
+        if not sep or not isinstance(section, dict) or last not in section:
+            raise SystemExit(f"--set {item}: not a KEY=VALUE of config/config.yaml; give e.g. regions.noise_tolerance=null")
+        section[last] = yaml.safe_load(value)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
 
@@ -81,6 +92,7 @@ def main(argv=None) -> None:
     parser.add_argument("--engine", default="embedded", help="embedded (default) or galfit")
     parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's)")
     parser.add_argument("--galfit", default="galfit", help="GALFIT-like executable of engine galfit")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="configuration setting, e.g. regions.noise_tolerance=null")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data", help="the folder holding decals-coolj0112")
     args = parser.parse_args(argv)
     data = args.data / "decals-coolj0112"
@@ -88,7 +100,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"{data}: folder: not found; pass --data with the folder holding decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        prepare(workdir, data, args.regions, args.engine, args.galfit, args.batch)
+        prepare(workdir, data, args.regions, args.engine, args.galfit, args.batch, args.set)
         batch = yaml.safe_load((workdir / "config.yaml").read_text())["batch"]["regions"]
         upstream = [f"results/cool/z/{name}" for name in ("regions.tsv", "galaxy.fits")]
         snakemake(workdir, args.cores, *upstream)
