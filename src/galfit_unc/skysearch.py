@@ -525,23 +525,23 @@ def select_windows(
         # equally far: the cleanest of them is taken, so that the far edge of the candidate
         # set (windows just under contaminant_frac) is not preferred.
         slack = min(ny, nx) / 4
-        # A large frame has millions of candidates: 32-bit positions, arrays replaced one
-        # at a time and distances updated in place, in chunks, bound the memory.
+        # A large frame has millions of candidates: 32-bit positions and distances updated
+        # in place, in chunks, bound the memory.  A candidate blocked by a kept window gets
+        # distance -inf instead of leaving the arrays; only the rows a window blocks are
+        # looked at (cand is in flat order).
         cy = (cand // npx).astype(np.int32)
         cx = (cand % npx).astype(np.int32)
         dist = np.hypot(cy - (ty1 - 1), cx - (tx1 - 1))
         while cand.size and len(kept) < max_regions:
-            free = ~blocked_flat[cand]
-            cand = cand[free]
-            cy = cy[free]
-            cx = cx[free]
-            dist = dist[free]
-            if not cand.size:
+            top = dist.max()
+            if top == -np.inf:
                 break
-            near = np.flatnonzero(dist >= dist.max() - slack)
+            near = np.flatnonzero(dist >= top - slack)
             # Fewest masked pixels, then farthest, then row and column (flat order).
             best = near[np.lexsort((near, -dist[near], counts.ravel()[cand[near]]))[0]]
             y0, x0 = keep(cand[best])
+            rows = slice(*np.searchsorted(cand, [max(y0 - ny + 1, 0) * npx, min(y0 + ny, npy) * npx]))
+            dist[rows][blocked_flat[cand[rows]]] = -np.inf
             for a in range(0, cand.size, _CHUNK):
                 part = slice(a, a + _CHUNK)
                 np.minimum(dist[part], np.hypot(cy[part] - y0, cx[part] - x0), out=dist[part])
