@@ -1,4 +1,4 @@
-"""Speed and memory of the embedded fitter (prints figures, asserts nothing).
+"""Speed and memory of the embedded fitter, in-process and as a whole process, beside GALFIT.
 
 Cases (targets in brackets; real GALFIT 3.0.5 on this machine class in the notes):
 
@@ -13,19 +13,31 @@ Cases (targets in brackets; real GALFIT 3.0.5 on this machine class in the notes
   with any change at the level of float rounding, so one start is one draw of a wide
   distribution; this case shows the distribution.
 
-Each case runs in its own child process (so peak RSS is the case's own): one warm-up fit
-(imports, FFT plans), then ``--repeat`` timed calls of :func:`run_galfit`.  Printed:
-median wall time, median iterations (and all of them when they differ), the last χ²ν,
-and the child's peak RSS.
+In-process: each case runs in its own child process (so peak RSS is the case's own): one
+warm-up fit (imports, FFT plans), then ``--repeat`` timed calls of :func:`run_galfit`.
+Printed: median wall and CPU time, median iterations (and all of them when they differ), the last
+χ²ν, and the child's peak RSS.
 
-Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...]``; the
-default runs the first three cases, ``region4-starts`` wants ``--repeat 7``.  All cases but
-``synthetic400`` read the project's ``tests/data``.
+Whole process: ``galfit-embedded FEEDME`` run ``--repeat`` times in the case's folder and
+timed from start to exit (interpreter start, imports, reading, fit, outputs), with its peak
+RSS.  When a GALFIT executable is given (``--galfit PATH``, or ``galfit`` on PATH), GALFIT
+runs the same input file in a folder of its own, interleaved with the embedded runs (pairs,
+the order alternating), and each pair's ratio embedded / GALFIT is printed with the two
+χ² (CHISQ of each image block) and the median ratio.  Medians of the processes' CPU times
+(user + system) are printed beside the wall times: a loaded machine stretches them less.  ``region4-starts`` is whole-process
+timed from its first start only.  The machine's load averages (as ``uptime`` prints them)
+are printed before and after the figures.
+
+Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...] [--galfit PATH]
+[--no-process] [--no-inprocess]``; the default runs the first three cases, ``region4-starts``
+wants ``--repeat 7``.  All cases but ``synthetic400`` read the project's ``tests/data``.
 """
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,16 +158,18 @@ def child(case: str, repeat: int) -> dict:
         folder = Path(tmp)
         feedmes = stage(case, folder)
         run_galfit(feedmes[0], workdir=folder)  # warm-up: imports, caches
-        times, iterations = [], []
+        times, cpu, iterations = [], [], []
         for i in range(repeat):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             outcome = run_galfit(feedmes[i % len(feedmes)], workdir=folder)
             times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
             iterations.append(outcome.iterations)
     return {
         "case": case,
         "median_s": float(np.median(times)),
         "times_s": [round(t, 3) for t in times],
+        "median_cpu_s": float(np.median(cpu)),
         "iterations": int(np.median(iterations)),
         "all_iterations": iterations,
         "chi2nu": round(outcome.chi2nu, 4),
@@ -164,26 +178,123 @@ def child(case: str, repeat: int) -> dict:
     }
 
 
+def load() -> str:
+    """The load averages over 1, 5 and 15 minutes, as ``uptime`` prints them."""
+    return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def embedded_command() -> list[str]:
+    """``galfit-embedded`` of this interpreter's environment (its module when not installed)."""
+    script = shutil.which("galfit-embedded", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "galfit_unc.fitter.cli"]
+
+
+def timed_process(command: list[str], folder: Path) -> tuple[float, float, float]:
+    """Run ``command`` in ``folder``; its wall time from start to exit and CPU time (user +
+    system, s, which a loaded machine stretches less), and its peak RSS (MB)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            last = (err.read().decode(errors="replace").strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+            raise RuntimeError(f"{' '.join(command)}: {last}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def block_chisq(folder: Path, feedme: str) -> float:
+    """CHISQ of the image block that the run of ``feedme`` in ``folder`` wrote."""
+    from astropy.io import fits
+
+    from galfit_unc import galfit_files as gf
+
+    with fits.open(folder / gf.read_feedme(folder / feedme).output_block) as hdul:
+        return float(hdul[2].header["CHISQ"])
+
+
+def whole_process(case: str, repeat: int, galfit: str | None) -> None:
+    """Time ``galfit-embedded`` (and GALFIT, in interleaved pairs) on ``case`` and print the figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, theirs = Path(tmp) / "embedded", Path(tmp) / "galfit"
+        ours.mkdir()
+        feedme = stage(case, ours)[0]
+        runs = [("embedded", embedded_command() + [feedme], ours)]
+        if galfit:
+            theirs.mkdir()
+            stage(case, theirs)
+            runs.append(("galfit", [galfit, feedme], theirs))
+        times = {name: [] for name, *_ in runs}
+        cpu = {name: [] for name, *_ in runs}
+        rss = {name: 0.0 for name, *_ in runs}
+        for i in range(repeat):
+            # Alternate the order within pairs so that neither always runs on a warmer cache.
+            for name, command, folder in runs if i % 2 == 0 else runs[::-1]:
+                wall, used, peak = timed_process(command, folder)
+                times[name].append(wall)
+                cpu[name].append(used)
+                rss[name] = max(rss[name], peak)
+        chisq = {name: block_chisq(folder, feedme) for name, _, folder in runs}
+    ours_t = times["embedded"]
+    print(
+        f"{case:<16s}{np.median(ours_t):>8.2f}{np.median(cpu['embedded']):>8.2f}{rss['embedded']:>13.0f}"
+        f"{chisq['embedded']:>14.2f}  {[round(t, 2) for t in ours_t]}"
+    )
+    if galfit:
+        ratios = [a / b for a, b in zip(ours_t, times["galfit"])]
+        cpu_ratio = np.median([a / b for a, b in zip(cpu["embedded"], cpu["galfit"])])
+        print(
+            f"{'  GALFIT':<16s}{np.median(times['galfit']):>8.2f}{np.median(cpu['galfit']):>8.2f}{rss['galfit']:>13.0f}"
+            f"{chisq['galfit']:>14.2f}  {[round(t, 2) for t in times['galfit']]}"
+        )
+        print(
+            f"{'  ratio':<16s}{np.median(ratios):>8.3f}{cpu_ratio:>8.3f}{'':>13s}"
+            f"{chisq['embedded'] / chisq['galfit'] - 1:>+14.2%}  pairs {[round(r, 3) for r in ratios]}"
+        )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--case", action="append", choices=CASES, help="case(s) to run (default: all)")
+    p.add_argument("--galfit", metavar="PATH", help="GALFIT executable timed beside (default: galfit on PATH)")
+    p.add_argument("--no-process", action="store_true", help="skip the whole-process runs")
+    p.add_argument("--no-inprocess", action="store_true", help="skip the in-process runs")
     p.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child, args.repeat)))
         return 0
-    print(f"{'case':<16s}{'median s':>8s}{'iterations':>12s}{'chi2nu':>9s}{'peak RSS MB':>13s}  runs")
-    for case in args.case or CASES[:3]:
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", case, "--repeat", str(args.repeat)], capture_output=True, text=True
-        )
-        if proc.returncode != 0:
-            print(f"{case:<16s} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
-            continue
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        spread = f"  iterations {r['all_iterations']}" if len(set(r["all_iterations"])) > 1 else ""
-        print(f"{case:<16s}{r['median_s']:>8.2f}{r['iterations']:>12d}{r['chi2nu']:>9.3f}{r['peak_rss_mb']:>13.0f}  {r['times_s']}{spread}")
+    galfit = args.galfit or shutil.which("galfit")
+    if args.galfit and not (Path(args.galfit).is_file() and os.access(args.galfit, os.X_OK)):
+        p.error(f"--galfit {args.galfit}: not an executable file; give GALFIT's path")
+    cases = args.case or CASES[:3]
+    print(f"before: {load()} ({os.cpu_count()} cores)")
+    if not args.no_inprocess:
+        print("\nin-process (run_galfit after a warm-up fit, one child process per case)")
+        print(f"{'case':<16s}{'median s':>8s}{'CPU s':>8s}{'iterations':>12s}{'chi2nu':>9s}{'peak RSS MB':>13s}  runs")
+        for case in cases:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", case, "--repeat", str(args.repeat)], capture_output=True, text=True
+            )
+            if proc.returncode != 0:
+                print(f"{case:<16s} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            spread = f"  iterations {r['all_iterations']}" if len(set(r["all_iterations"])) > 1 else ""
+            print(f"{case:<16s}{r['median_s']:>8.2f}{r['median_cpu_s']:>8.2f}{r['iterations']:>12d}{r['chi2nu']:>9.3f}{r['peak_rss_mb']:>13.0f}  {r['times_s']}{spread}")
+    if not args.no_process:
+        print(f"\nwhole process ({' '.join(embedded_command())} FEEDME, start to exit)", end="")
+        print(f"; GALFIT: {galfit}, interleaved pairs" if galfit else "; GALFIT not run (no galfit on PATH; give --galfit PATH)")
+        print(f"{'case':<16s}{'median s':>8s}{'CPU s':>8s}{'peak RSS MB':>13s}{'chi2':>14s}  runs")
+        for case in cases:
+            try:
+                whole_process(case, args.repeat, galfit)
+            except RuntimeError as exc:
+                print(f"{case:<16s} failed: {exc}")
+    print(f"\nafter: {load()}")
     return 0
 
 

@@ -1,24 +1,26 @@
-"""Orchestration overhead of the per-region stages on the shared DECaLS case.
+"""Orchestration overhead of the per-window stages on the shared DECaLS case.
 
-The upstream stages (mask, regions checkpoint, galaxy model) run first and are not timed.
-The timed run builds the tables: every region's cutout, injection and re-fit, then the
-one job that gathers them.  Overhead per region is
+The upstream stages (mask, windows checkpoint, galaxy model) run first and are not timed.
+The timed run builds the tables: every window's cutout, injection and re-fit, then the
+one job that gathers them.  Overhead per window is
 
-    (wall time x cores - sum of the fits' own times) / regions
+    (wall time x cores - sum of the fits' own times) / windows
 
 where a fit's own time is the ``seconds`` of its status record (the engine's wall time).
 It is the core time spent on anything but fitting: interpreter start-ups, imports,
 Snakemake's bookkeeping, cutting and injecting.  On a machine that runs other work too,
 wall x cores counts that work and the fits' wall times stretch; the CPU time of the run's
 own processes minus the fits' CPU time (``cpu_seconds`` of the records) does not, so it is
-printed as well.
+printed as well, with the load averages before and after the timed run.
 
-Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded] [--batch N]``
+Usage: ``python benchmarks/bench_overhead.py [--windows 20] [--cores 2] [--engine embedded] [--batch N]
+[--set KEY=VALUE ...]``
 (reads the project's ``tests/data``, or ``--data``).
 """
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -35,17 +37,27 @@ sys.path.insert(0, str(REPO / "tests"))
 from standins.harness import DECALS as CASE  # noqa: E402
 
 
-def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str, batch=None) -> None:
-    """Targets table of the DECaLS case and a config keeping ``regions`` windows."""
+def prepare(workdir: Path, data: Path, windows: int, engine: str, galfit: str, batch=None, settings=()) -> None:
+    """Targets table of the DECaLS case and a config keeping ``windows`` windows; ``settings``:
+    further ``KEY=VALUE`` (dotted configuration key, YAML value)."""
     row = {"target": "cool", "band": "z", **{k: str(data / v) for k, v in CASE.items()}}
     (workdir / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["targets"] = "targets.tsv"
     config["fitter"]["engine"] = engine
     config["fitter"]["galfit"] = galfit
-    config["windows"]["max_windows"] = regions
+    config["windows"]["max_windows"] = windows
     if batch is not None:
         config["batch"]["windows"] = batch
+    for item in settings:
+        key, sep, value = item.partition("=")
+        *parents, last = key.split(".")
+        section = config
+        for name in parents:
+            section = section.get(name) if isinstance(section, dict) else None
+        if not sep or not isinstance(section, dict) or last not in section:
+            raise SystemExit(f"--set {item}: not a KEY=VALUE of config/config.yaml; give e.g. windows.noise_tolerance=null")
+        section[last] = yaml.safe_load(value)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
 
@@ -63,18 +75,24 @@ def snakemake(workdir: Path, cores: int, *targets) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def load() -> str:
+    """The load averages over 1, 5 and 15 minutes, as ``uptime`` prints them."""
+    return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def overhead(wall: float, cores: int, fit_seconds) -> float:
-    """Core-seconds per region not spent inside a fit."""
+    """Core-seconds per window not spent inside a fit."""
     return (wall * cores - sum(fit_seconds)) / len(fit_seconds)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regions", type=int, default=20, help="windows to re-fit (default 20)")
+    parser.add_argument("--windows", type=int, default=20, help="windows to re-fit (default 20)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--engine", default="embedded", help="embedded (default) or galfit")
     parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's)")
     parser.add_argument("--galfit", default="galfit", help="GALFIT-like executable of engine galfit")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="configuration setting, e.g. windows.noise_tolerance=null")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data", help="the folder holding decals-coolj0112")
     args = parser.parse_args(argv)
     data = args.data / "decals-coolj0112"
@@ -82,21 +100,23 @@ def main(argv=None) -> None:
         raise SystemExit(f"{data}: folder: not found; pass --data with the folder holding decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        prepare(workdir, data, args.regions, args.engine, args.galfit, args.batch)
+        prepare(workdir, data, args.windows, args.engine, args.galfit, args.batch, args.set)
         batch = yaml.safe_load((workdir / "config.yaml").read_text())["batch"]["windows"]
         upstream = [f"results/cool/z/{name}" for name in ("windows.tsv", "galaxy.fits")]
         snakemake(workdir, args.cores, *upstream)
+        before = load()
         wall, cpu = snakemake(workdir, args.cores, "results/cool/z/magnitudes.tsv")
         records = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/cool/z/windows/*/status.json"))]
     fits = [r["seconds"] for r in records]
     fit_cpu = sum(r["cpu_seconds"] for r in records)
-    if len(fits) < args.regions:
-        print(f"note: only {len(fits)} windows were selected (asked for {args.regions})")
-    per_region = overhead(wall, args.cores, fits)
-    print(f"regions {len(fits)}  cores {args.cores}  engine {args.engine}  windows per batch {batch}")
+    if len(fits) < args.windows:
+        print(f"note: only {len(fits)} windows were selected (asked for {args.windows})")
+    per_window = overhead(wall, args.cores, fits)
+    print(f"before: {before}; after: {load()} ({os.cpu_count()} cores)")
+    print(f"windows {len(fits)}  cores {args.cores}  engine {args.engine}  windows per batch {batch}")
     print(f"wall {wall:.1f} s  sum of fit times {sum(fits):.1f} s  mean fit {sum(fits) / len(fits):.2f} s")
-    print(f"overhead {per_region:.2f} core-s per region (wall x cores)")
-    print(f"CPU time of the run {cpu:.1f} s, of the fits {fit_cpu:.1f} s: {(cpu - fit_cpu) / len(fits):.2f} core-s per region besides the fits")
+    print(f"overhead {per_window:.2f} core-s per window (wall x cores)")
+    print(f"CPU time of the run {cpu:.1f} s, of the fits {fit_cpu:.1f} s: {(cpu - fit_cpu) / len(fits):.2f} core-s per window besides the fits")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ import time
 import uuid
 from pathlib import Path
 
+from galfit_unc.fitter.allocator import keep_freed_memory
 from galfit_unc.galfit_files import GalfitFormatError, read_feedme, read_fit_header
 from galfit_unc.records import FitRecord
 
@@ -140,6 +141,7 @@ def _embedded_child(workdir: Path, conn) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.chdir(workdir)
+    keep_freed_memory()
     try:
         # Imported here, inside the try: a fitter that cannot be imported is an engine error
         # like any other (the batch imports it once before forking, so this costs nothing).

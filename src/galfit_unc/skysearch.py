@@ -251,10 +251,17 @@ def window_sigma(noise, ny, nx) -> np.ndarray:
     h, w = var.shape
     if not (1 <= ny <= h and 1 <= nx <= w):
         raise ValueError(f"window size {ny}x{nx} (rows x columns) does not fit in the frame {h}x{w}; use a smaller fitting region")
+    # In place where the values stay the same: each temporary is a whole frame.
     sat = np.zeros((h + 1, w + 1))
-    np.cumsum(np.cumsum(var, axis=0), axis=1, out=sat[1:, 1:])
-    total = sat[ny:, nx:] - sat[:-ny, nx:] - sat[ny:, :-nx] + sat[:-ny, :-nx]
-    return np.sqrt(np.maximum(total, 0.0) / (ny * nx))
+    np.cumsum(np.cumsum(var, axis=0, out=var), axis=1, out=sat[1:, 1:])
+    del var
+    total = sat[ny:, nx:] - sat[:-ny, nx:]
+    total -= sat[ny:, :-nx]
+    total += sat[:-ny, :-nx]
+    del sat
+    np.maximum(total, 0.0, out=total)
+    total /= ny * nx
+    return np.sqrt(total, out=total)
 
 
 def region_sigma(noise, region, margin=(0, 0)) -> float:
@@ -287,8 +294,17 @@ def window_counts(mask, ny, nx) -> np.ndarray:
         raise ValueError(f"window size {ny}x{nx} (rows x columns) does not fit in the frame {h}x{w}; use a smaller fitting region")
     # Summed-area table with a leading row and column of zeros: sat[i, j] = mask[:i, :j].sum().
     sat = np.zeros((h + 1, w + 1), dtype=np.int64)
-    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1, out=sat[1:, 1:])
-    return sat[ny:, nx:] - sat[:-ny, nx:] - sat[ny:, :-nx] + sat[:-ny, :-nx]
+    # In place: on a large frame each temporary is a whole frame of 64-bit integers.
+    np.cumsum(mask, axis=0, dtype=np.int64, out=sat[1:, 1:])
+    np.cumsum(sat[1:, 1:], axis=1, out=sat[1:, 1:])
+    counts = sat[ny:, nx:] - sat[:-ny, nx:]
+    counts -= sat[ny:, :-nx]
+    counts += sat[:-ny, :-nx]
+    return counts
+
+
+#: Candidates whose distances are updated at a time (bounds the temporaries on large frames).
+_CHUNK = 1 << 20
 
 
 def _shared_area(dy, dx, ny, nx):
@@ -425,18 +441,26 @@ def select_windows(
         # equally far: the cleanest of them is taken, so that the far edge of the candidate
         # set (windows just under contaminant_frac) is not preferred.
         slack = min(ny, nx) / 4
-        cy, cx = np.divmod(cand, npx)
+        # A large frame has millions of candidates: 32-bit positions and distances updated
+        # in place, in chunks, bound the memory.  A candidate blocked by a kept window gets
+        # distance -inf instead of leaving the arrays; only the rows a window blocks are
+        # looked at (cand is in flat order).
+        cy = (cand // npx).astype(np.int32)
+        cx = (cand % npx).astype(np.int32)
         dist = np.hypot(cy - (ty1 - 1), cx - (tx1 - 1))
         while cand.size and len(kept) < max_windows:
-            free = ~blocked_flat[cand]
-            cand, cy, cx, dist = cand[free], cy[free], cx[free], dist[free]
-            if not cand.size:
+            top = dist.max()
+            if top == -np.inf:
                 break
-            near = np.flatnonzero(dist >= dist.max() - slack)
+            near = np.flatnonzero(dist >= top - slack)
             # Fewest masked pixels, then farthest, then row and column (flat order).
             best = near[np.lexsort((near, -dist[near], counts.ravel()[cand[near]]))[0]]
             y0, x0 = keep(cand[best])
-            dist = np.minimum(dist, np.hypot(cy - y0, cx - x0))
+            rows = slice(*np.searchsorted(cand, [max(y0 - ny + 1, 0) * npx, min(y0 + ny, npy) * npx]))
+            dist[rows][blocked_flat[cand[rows]]] = -np.inf
+            for a in range(0, cand.size, _CHUNK):
+                part = slice(a, a + _CHUNK)
+                np.minimum(dist[part], np.hypot(cy[part] - y0, cx[part] - x0), out=dist[part])
         return kept
 
     # Rank by count, then y0, then x0: candidates are listed in flat (y0, x0) order and a

@@ -2,7 +2,8 @@
 
 Exit status 0 only when the output was written; otherwise one line on stderr says why
 and the status is 1 (bad input) or 2 (internal error).  Imports are deferred so that
-start-up stays fast, and BLAS is held to one thread before numpy loads.
+start-up stays fast, BLAS is held to one thread before numpy loads, and freed arrays stay
+in the heap for the next iteration (:mod:`.allocator`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+from .allocator import keep_freed_memory
 
 _PROG = "galfit-embedded"
 
@@ -35,6 +38,7 @@ def main(argv=None) -> int:
     # Threaded BLAS is far slower for the small dense solves of a fit.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    keep_freed_memory()
     from .fit import FitError, run_galfit
 
     try:

@@ -468,7 +468,9 @@ class ModelRenderer:
             s = (np.arange(sub) + 0.5) / sub - 0.5
             self._core_offsets = (np.arange(-half, half + 1)[:, None] + s[None, :]).ravel()
             two_pi_i = -2j * np.pi
-            self._core_ex = np.exp(two_pi_i * self._core_offsets[:, None] * self._fx).astype(np.complex64)
+            core_ex = np.exp(two_pi_i * self._core_offsets[:, None] * self._fx).astype(np.complex64)
+            # Contiguous real and imaginary parts: products with strided views skip BLAS.
+            self._core_ex_re, self._core_ex_im = np.ascontiguousarray(core_ex.real), np.ascontiguousarray(core_ex.imag)
             self._core_ey = np.exp(two_pi_i * self._fy * self._core_offsets[None, :]).astype(np.complex64)
             self._shift_x = np.exp(two_pi_i * np.arange(gx)[:, None] * self._fx).astype(np.complex64)
             self._shift_y = np.exp(two_pi_i * np.arange(gy)[:, None] * self._fy[:, 0][None, :]).astype(np.complex64)
@@ -788,13 +790,14 @@ class ModelRenderer:
         k = len(ic)
         f = values.reshape(k * nb, nb)
         # x transform as two real products (f is real), then the y transform in one product.
-        t = (f @ self._core_ex.real + 1j * (f @ self._core_ex.imag)).astype(np.complex64)
+        t = (f @ self._core_ex_re + 1j * (f @ self._core_ex_im)).astype(np.complex64)
         nxr = t.shape[1]
         t = t.reshape(k, nb, nxr).transpose(1, 0, 2).reshape(nb, k * nxr)
-        out = (self._core_ey @ t).reshape(-1, k, nxr).transpose(1, 0, 2)
-        out = out * self._shift_y[jc % self.grid_shape[0]][:, :, None]
-        out *= self._shift_x[ic % self.grid_shape[1]][:, None, :]
-        return out
+        # The shifts are applied in the product's own (y, k, x) layout, which is contiguous.
+        out = (self._core_ey @ t).reshape(-1, k, nxr)
+        out *= self._shift_y[jc % self.grid_shape[0]].T[:, :, None]
+        out *= self._shift_x[ic % self.grid_shape[1]][None, :, :]
+        return out.transpose(1, 0, 2)
 
     def _psf_terms(self, theta, active, free_cols):
         """Fourier transforms of psf components (shifted deltas) and their derivatives."""
