@@ -151,6 +151,10 @@ def test_magnitudes_and_uncertainties_rows():
     robust = {r["object"]: r for r in tb.uncertainties_rows(original, _records(), ident, use_flagged=True, sigma="robust")}
     # |20.1 - 20.1|, |20.3 - 20.1|, |19.9 - 20.1| -> median 0.2.
     assert robust["A"]["sigma"] == pytest.approx(1.4826 * 0.2) and robust["A"]["std"] == with_flagged["A"]["std"]
+    rms = {r["object"]: r for r in tb.uncertainties_rows(original, _records(), ident, use_flagged=True, sigma="rms")}
+    # Differences from the original 20.0: 0.1, 0.3, -0.1 -> rms sqrt(0.11 / 3); it keeps the bias the std drops.
+    assert rms["A"]["sigma"] == pytest.approx(math.sqrt(0.11 / 3)) and rms["A"]["std"] == with_flagged["A"]["std"]
+    assert rms["A"]["sigma_lo"] <= rms["A"]["sigma"] <= rms["A"]["sigma_hi"]
     with pytest.raises(ValueError, match="stats.sigma: 'mean' is not known"):
         tb.uncertainties_rows(original, _records(), ident, use_flagged=True, sigma="mean")
 
@@ -233,6 +237,11 @@ def test_bootstrap_interval_is_seeded_and_brackets_sigma():
     lo3, hi3 = st.bootstrap_interval([0.0, 0.0, 1.0], "std", 500, 1)
     assert lo3 == 0.0 and hi3 == pytest.approx(math.sqrt(1 / 3))
     assert all(math.isnan(v) for v in st.bootstrap_interval([1.0], "std", 100, 0))
+    # rms about a centre: every resample of (1, 1, 1) about 0 is 1; of (0, 0, 1) about 0 is 0 to 1.
+    assert st.bootstrap_interval([1.0, 1.0, 1.0], "rms", 200, 0, centre=0.0) == (1.0, 1.0)
+    lo_r, hi_r = st.bootstrap_interval([0.0, 0.0, 1.0], "rms", 500, 1, centre=0.0)
+    assert st.rms_about([0.0, 0.0, 1.0], 0.0) == pytest.approx(math.sqrt(1 / 3))
+    assert 0.0 <= lo_r < math.sqrt(1 / 3) < hi_r <= 1.0
 
 
 def test_split_statistic_by_hand():

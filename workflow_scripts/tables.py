@@ -69,7 +69,8 @@ def main(snakemake):
             "sigma": f"headline = {SIGMA_CHOICES[stats['sigma']]} (stats.sigma: {stats['sigma']}); "
             f"sigma_lo, sigma_hi = its 68 % bootstrap interval ({stats['bootstrap']} resamples)",
             "statistics": "std with ddof 1; mad_sigma = 1.4826 MAD; bias = median - mag_original; "
-            "sigma_formal = GALFIT's errors of the components propagated through the flux sum; sigma_ratio = sigma / sigma_formal",
+            + ("rms = root mean square of (re-fit - mag_original); " if stats["sigma"] == "rms" else "")
+            + "sigma_formal = GALFIT's errors of the components propagated through the flux sum; sigma_ratio = sigma / sigma_formal",
         },
     )
     write_table(

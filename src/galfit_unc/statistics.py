@@ -24,6 +24,7 @@ __all__ = [
     "object_magnitudes",
     "object_formal_errors",
     "bootstrap_interval",
+    "rms_about",
     "split_statistic",
     "window_sky_level",
     "summary_statistics",
@@ -34,8 +35,10 @@ __all__ = [
 MAD_TO_SIGMA = 1.4826
 #: The keys of :func:`summary_statistics`.
 STAT_KEYS = ("n_used", "median", "std", "mad_sigma", "p16", "p84", "bias")
-#: Headline sigma (``stats.sigma``) -> the statistic it reports.
-SIGMA_CHOICES = {"std": "std", "robust": "mad_sigma"}
+#: Headline sigma (``stats.sigma``) -> the statistic it reports: the re-fits' standard
+#: deviation, their MAD-based sigma, or their rms difference from the injected (original)
+#: magnitude, which adds the re-fits' bias to their scatter.
+SIGMA_CHOICES = {"std": "std", "robust": "mad_sigma", "rms": "rms"}
 #: A split of the re-fits into two solutions: a gap between consecutive sorted values wider
 #: than SPLIT_GAP pooled within-group standard deviations, with at least SPLIT_MIN values and
 #: SPLIT_FRACTION of them on each side (see docs/statistics.md for its false-alarm rates).
@@ -274,22 +277,35 @@ def _std(samples: np.ndarray) -> np.ndarray:
     return np.std(samples, axis=-1, ddof=1)
 
 
+def _rms(samples: np.ndarray, centre: float) -> np.ndarray:
+    return np.sqrt(np.mean((samples - centre) ** 2, axis=-1))
+
+
 _ESTIMATORS = {"std": _std, "mad_sigma": _mad_sigma}
 
 
-def bootstrap_interval(values, statistic: str, resamples: int, seed) -> tuple[float, float]:
+def rms_about(values, centre: float) -> float:
+    """Root mean square of ``values - centre`` (non-finite values left out; nan for none)."""
+    values = _finite(values)
+    return float(_rms(values, float(centre))) if values.size else math.nan
+
+
+def bootstrap_interval(values, statistic: str, resamples: int, seed, centre: float = math.nan) -> tuple[float, float]:
     """68 % percentile-bootstrap interval of a spread statistic of ``values``.
 
     Parameters
     ----------
     values : sequence of float
         Non-finite values are left out.
-    statistic : {"std", "mad_sigma"}
-        Sample standard deviation (ddof 1) or 1.4826 x median absolute deviation.
+    statistic : {"std", "mad_sigma", "rms"}
+        Sample standard deviation (ddof 1), 1.4826 x median absolute deviation, or the
+        rms of ``values - centre``.
     resamples : int
         Number of resamples drawn with replacement.
     seed : int or sequence of int
         Seed of :func:`numpy.random.default_rng`: equal seeds give equal intervals.
+    centre : float
+        The reference of ``"rms"`` (the original magnitude).
 
     Returns
     -------
@@ -302,7 +318,8 @@ def bootstrap_interval(values, statistic: str, resamples: int, seed) -> tuple[fl
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
     samples = values[rng.integers(0, values.size, size=(int(resamples), values.size))]
-    lo, hi = np.percentile(_ESTIMATORS[statistic](samples), [16, 84])
+    estimates = _rms(samples, float(centre)) if statistic == "rms" else _ESTIMATORS[statistic](samples)
+    lo, hi = np.percentile(estimates, [16, 84])
     return float(lo), float(hi)
 
 

@@ -33,6 +33,7 @@ from galfit_unc.statistics import (
     natural_key,
     object_formal_errors,
     object_magnitudes,
+    rms_about,
     split_statistic,
     summary_statistics,
 )
@@ -304,8 +305,9 @@ def uncertainties_rows(
         Component number -> object id.
     use_flagged : bool
         Whether values flagged for the object enter the statistics.
-    sigma : {"std", "robust"}
-        The headline ``sigma``: the sample std or the MAD-based robust sigma.
+    sigma : {"std", "robust", "rms"}
+        The headline ``sigma``: the sample std, the MAD-based robust sigma, or the rms of the
+        re-fits' differences from ``mag_original``.
     bootstrap : int
         Resamples of the bootstrap interval of ``sigma``.
     seed : int
@@ -330,8 +332,9 @@ def uncertainties_rows(
         used = [(j, m[obj]) for j, m in zip(fits, magnitudes) if usable(j.record.status, obj in j.flagged_objects, use_flagged)]
         mags = [mag for _, mag in used]
         stats = {"object": obj, "mag_original": original[obj], **summary_statistics(mags, original[obj])}
-        stats["sigma"] = stats[SIGMA_CHOICES[sigma]]
-        stats["sigma_lo"], stats["sigma_hi"] = bootstrap_interval(mags, SIGMA_CHOICES[sigma], bootstrap, [seed, zlib.crc32(obj.encode())])
+        key = SIGMA_CHOICES[sigma]
+        stats["sigma"] = rms_about(mags, original[obj]) if key == "rms" else stats[key]
+        stats["sigma_lo"], stats["sigma_hi"] = bootstrap_interval(mags, key, bootstrap, [seed, zlib.crc32(obj.encode())], centre=original[obj])
         stats["sigma_formal"] = formal[obj]
         stats["sigma_ratio"] = stats["sigma"] / formal[obj] if formal[obj] > 0 else math.nan
         flagged = [j for j in fits if obj in j.flagged_objects]
