@@ -13,6 +13,7 @@ import pytest
 from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.regionfile import undrawn_notes
 from galfit_unc.fitter.fit import run_galfit
 from galfit_unc.fitter.render import ModelRenderer, components_from_header
 
@@ -98,10 +99,25 @@ def test_rotation_header_cards_match_galfit(shared, tmp_path):
     assert ours["1_ROTF"].strip() == theirs["1_ROTF"].strip() == "power"
 
 
+@pytest.mark.parametrize("case, func", [("mod-rotation-powerlaw", "power"), ("mod-rotation-log", "log")])
+def test_galfit_header_with_rotation_reads_back(shared, case, func):
+    """GALFIT's own model header: the workflow's parser gives the input file's rotation rows,
+    and the region files say the rotation is not drawn."""
+    folder = shared(SET, "renders", case)
+    header = gf.parse_fit_header(fits.getheader(folder / "model.fits"), case)
+    comp = components_from_header(header)[0]
+    fed = gf.read_feedme(folder / "galfit.feedme").components[0]
+    assert comp.rows["R0"].text == func == gf.rotation_function(fed)
+    for _, row in gf.ROTATION_ROWS:
+        assert comp.value(row, 0) == pytest.approx(fed.value(row, 0)), row
+    assert [k for k, _ in header.components[0].params][-2:] == ["F2", "F2PA"]
+    assert undrawn_notes(header) == [f"component 1 (sersic): {func} coordinate rotation, Fourier modes not drawn; the ellipse is the base shape"]
+
+
 @pytest.mark.parametrize("rows, message", [
     (_SPIRAL["power"].replace("R0) power", "R0) spiral"), r"row R0\): rotation function 'spiral'; use power, log or none"),
     (_SPIRAL["power"].replace("R0) power\n", ""), r"row R1\): no R0\) names the rotation function"),
-    (_SPIRAL["power"].replace("R9) 35 1\n", ""), r"row R9\): missing value for INCL; add the row"),
+    (_SPIRAL["power"].replace("R9) 35 1\n", ""), r"component 1 \(sersic\): hidden row R0\) power: row R9\) \(INCL\) missing; add the row"),
     (_SPIRAL["power"] + "B2) 0.1 1\n", r"component 1 \(sersic\): hidden row R0\) \(coordinate rotation with bending modes\)"),
 ])
 def test_rotation_refusals_name_component_and_row(rows, message):
@@ -112,5 +128,5 @@ def test_rotation_refusals_name_component_and_row(rows, message):
 
 def test_rotation_refused_on_types_whose_keys_it_would_repeat():
     text = " 0) ferrer\n 1) 20 20 1 1\n 3) 17 1\n 4) 10 1\n 5) 1.5 1\n 6) 0.5 1\n 9) 0.4 1\n10) 30 1\n" + _SPIRAL["log"]
-    with pytest.raises(gf.GalfitFormatError, match=r"component 1 \(ferrer\): hidden row R0\) \(coordinate rotation on this type\)"):
+    with pytest.raises(gf.GalfitFormatError, match=r"component 1 \(ferrer\): hidden row R0\): not supported"):
         ModelRenderer(gf.parse_feedme(text).components, (1, 40, 1, 40), None, None, 26.0, platescale=(0.1, 0.1))

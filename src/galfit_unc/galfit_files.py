@@ -520,10 +520,11 @@ def rotation_function(comp: Component, source: str | None = None) -> str | None:
 
 def _hidden_parameters(comp: Component):
     """Hidden-row parameters as (header key, row, index): the coordinate rotation (first,
-    as in GALFIT's header), C0, Fm amplitude/phase, Bm."""
+    as in GALFIT's header; not on the sky, which has no centre to turn about), C0, Fm
+    amplitude/phase, Bm."""
     func = rotation_function(comp)
     out = []
-    if func is not None:
+    if func is not None and comp.base_type != "sky":
         out += [(_ROTATION_R4[func] if key == "R4" else key, row, 0) for key, row in ROTATION_ROWS]
     for key, row in comp.rows.items():
         if key == "C0":

@@ -315,12 +315,12 @@ def _check_rotation(where, i, comp):
     if func is None:
         return
     if comp.base_type not in _ROTATION_TYPES:
-        raise _refuse(where, i, comp, "hidden row R0) (coordinate rotation on this type)")
+        raise _refuse(where, i, comp, "hidden row R0)")
     if any(_BENDING_ROW.match(key) for key in comp.rows):
         raise _refuse(where, i, comp, "hidden row R0) (coordinate rotation with bending modes)")
     for hkey, row, idx in gf.parameter_table(comp):
         if _ROTATION_ROW.match(row) and (row not in comp.rows or len(comp.rows[row].values) <= idx):
-            raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}) row {row}): missing value for {hkey}; add the row")
+            raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}): hidden row R0) {func}: row {row}) ({hkey}) missing; add the row")
 
 
 def _check_links(where, i, comp, components):
