@@ -500,22 +500,17 @@ def write_feedme(fm: Feedme, path, header: str | None = None) -> None:
     Path(path).write_text(format_feedme(fm, header))
 
 
-def rotation_function(comp: Component, source: str | None = None) -> str | None:
-    """``"power"`` or ``"log"`` from ``R0)`` (GALFIT reads ``powerlaw`` as power); None
-    without R0) or with ``R0) none``.
-
-    Raises
-    ------
-    GalfitFormatError
-        Any other R0) text.
+def rotation_function(comp: Component) -> str | None:
+    """The coordinate rotation's function from ``R0)``: ``"power"`` (also written
+    ``powerlaw``) or ``"log"``; None without R0) or with ``R0) none``; any other text as
+    written, lower case (its parameters are then not listed: their layout is not known).
     """
     row = comp.rows.get("R0")
     text = (row.text or "").lower() if row is not None else "none"
     for name in ("power", "log", "none"):
         if text.startswith(name):
             return None if name == "none" else name
-    where = f"{source}: " if source else ""
-    raise GalfitFormatError(f"{where}component ({comp.type}) row R0): rotation function {row.text!r}; use power, log or none")
+    return text
 
 
 def _hidden_parameters(comp: Component):
@@ -524,7 +519,7 @@ def _hidden_parameters(comp: Component):
     amplitude/phase, Bm."""
     func = rotation_function(comp)
     out = []
-    if func is not None and comp.base_type != "sky":
+    if func in _ROTATION_R4 and comp.base_type != "sky":
         out += [(_ROTATION_R4[func] if key == "R4" else key, row, 0) for key, row in ROTATION_ROWS]
     for key, row in comp.rows.items():
         if key == "C0":

@@ -306,14 +306,13 @@ def _check_rotation(where, i, comp):
         return
     if "R0" not in comp.rows:
         raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}) row {rows[0]}): no R0) names the rotation function; add R0) power or R0) log")
-    try:
-        func = gf.rotation_function(comp)
-    except gf.GalfitFormatError:
-        raise gf.GalfitFormatError(
-            f"{where}component {i} ({comp.type}) row R0): rotation function {comp.rows['R0'].text!r}; use power, log or none"
-        ) from None
+    func = gf.rotation_function(comp)
     if func is None:
         return
+    if func not in ("power", "log"):
+        raise gf.GalfitFormatError(
+            f"{where}component {i} ({comp.type}) row R0): rotation function {comp.rows['R0'].text!r}; use power, log or none"
+        )
     if comp.base_type not in _ROTATION_TYPES:
         raise _refuse(where, i, comp, "hidden row R0)")
     if any(_BENDING_ROW.match(key) for key in comp.rows):
