@@ -19,10 +19,12 @@ a log spiral (``mod-rotation-*`` of the galfit305-renders set, matched to 0.005 
 - the constant is c = ROTATION_C = 0.46;
 - the radius r is measured in the disc plane: the sky offset along the position angle R10
   is divided by cos(R9), the offset across it is kept;
-- the deprojected offsets are rotated by theta(r) + R10 (counter-clockwise on the sky for
-  a positive angle, as GALFIT's PA), and the component is evaluated at the result in the
-  sky's orientation, without projecting back; so its light is spread over an area
-  cos(R9) times smaller and its surface brightness is divided by cos(R9) to keep the total.
+- the deprojected offsets are turned by theta(r) + R10 and the component is evaluated there,
+  without projecting back: a positive angle turns the component counter-clockwise on the
+  sky (towards larger PA), and without rotation (R3 = 0, R9 = 0) it appears turned by R10,
+  i.e. its PA counts from the disc's axes;
+- its light is spread over an area cos(R9) times smaller than the disc's, so its surface
+  brightness is divided by cos(R9) to keep the total.
 
 :func:`rotate_with_derivatives` differentiates the map from sky offsets to the component's
 offsets analytically (by the offsets and by each parameter); the renderer chains that with
@@ -44,6 +46,7 @@ _DEG = np.pi / 180.0
 
 def _angle_and_derivatives(r, rin, rout, rang, r4, log):
     """theta(r) in degrees and its derivatives by r and by R1), R2), R3), R4)."""
+    r, rin, rout, rang, r4 = (np.asarray(v, dtype=np.float64) for v in (r, rin, rout, rang, r4))
     rang_rad = np.radians(rang)
     den = np.abs(rang_rad) + ROTATION_C
     a = 2.0 * ROTATION_C / den - 1.00001
