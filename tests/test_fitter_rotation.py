@@ -144,6 +144,9 @@ def test_galfit_header_with_rotation_reads_back(shared, case, func):
     for _, row in gf.ROTATION_ROWS:
         assert comp.value(row, 0) == pytest.approx(fed.value(row, 0)), row
     assert [k for k, _ in header.components[0].params][-2:] == ["F2", "F2PA"]
+    # Every parameter of the input file is found by its header key.
+    for key, row, idx in gf.parameter_table(fed):
+        assert header.components[0][key].value == pytest.approx(fed.value(row, idx)), key
     assert undrawn_notes(header) == [f"component 1 (sersic): {func} coordinate rotation, Fourier modes not drawn; the ellipse is the base shape"]
 
 

@@ -607,7 +607,8 @@ class HeaderComponent:
     rotation_params: list[tuple[str, HeaderValue]] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> HeaderValue:
-        for k, v in self.params:
+        """The value of ``key``: the profile's own first, then the rotation's."""
+        for k, v in self.params + self.rotation_params:
             if k == key:
                 return v
         raise KeyError(key)
