@@ -13,6 +13,7 @@ import pytest
 from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
+from galfit_unc import injection
 from galfit_unc.regionfile import undrawn_notes
 from galfit_unc.fitter import rotation
 from galfit_unc.fitter.fit import run_galfit
@@ -147,6 +148,11 @@ def test_galfit_header_with_rotation_reads_back(shared, case, func):
     # Every parameter of the input file is found by its header key.
     for key, row, idx in gf.parameter_table(fed):
         assert header.components[0][key].value == pytest.approx(fed.value(row, idx)), key
+    # The workflow's re-fit input file built from the header alone keeps the rotation.
+    refit = injection.refit_feedme(header, window_shape=(151, 151)).components[0]
+    assert refit.rows["R0"].text == func
+    for _, row in gf.ROTATION_ROWS:
+        assert refit.value(row, 0) == pytest.approx(fed.value(row, 0)) and refit.rows[row].toggles == [1], row
     assert undrawn_notes(header) == [f"component 1 (sersic): {func} coordinate rotation, Fourier modes not drawn; the ellipse is the base shape"]
 
 

@@ -606,6 +606,16 @@ class HeaderComponent:
     rotation: str | None = None
     rotation_params: list[tuple[str, HeaderValue]] = field(default_factory=list)
 
+    def rotation_rows(self) -> dict[str, Row]:
+        """Input-file rows ``R0)``-``R10)`` of the coordinate rotation (empty without one);
+        the cards after ROTF are R1)-R4), R9), R10) in GALFIT's order."""
+        if self.rotation is None:
+            return {}
+        rows = {"R0": Row("R0", [], [], self.rotation)}
+        for (_, row), (_, hv) in zip(ROTATION_ROWS, self.rotation_params):
+            rows[row] = Row(row, [hv.value], [0 if hv.kind == "fixed" else 1])
+        return rows
+
     def __getitem__(self, key: str) -> HeaderValue:
         """The value of ``key``: the profile's own first, then the rotation's."""
         for k, v in self.params + self.rotation_params:

@@ -215,6 +215,7 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
         row.toggles.append(0 if value.kind == "fixed" else 1)
     if base != "sky":
         rows["1"].values = [_decimal_sum(rows["1"].values[0], -shift[0]), _decimal_sum(rows["1"].values[1], -shift[1])]
+    rows.update(hcomp.rotation_rows())
     rows["Z"] = gf.Row("Z", [0.0])
     return rows
 

@@ -1097,12 +1097,7 @@ def components_from_header(fit_header) -> list[gf.Component]:
             if key in hc.links:
                 comp.type = hc.base_type
                 comp.rows[link] = gf.Row(link, [float(v) for v in hc.links[key]])
-        if hc.rotation is not None:
-            comp.rows["R0"] = gf.Row("R0", [], [], hc.rotation)
-            rows = {hkey: row for hkey, row in gf.ROTATION_ROWS}
-            for key, hv in hc.rotation_params:
-                row = rows.get(key, "R4")  # R4) is ALPHA or RWS
-                comp.rows[row] = gf.Row(row, [hv.value], [0 if hv.kind == "fixed" else 1])
+        comp.rows.update(hc.rotation_rows())
         layout = {k: (row, idx) for k, row, idx in gf.parameter_table(comp) if not _ROTATION_ROW.match(row)}
         if hc.base_type in gf.TRUNCATION_TYPES:  # its optional rows, when the header has them
             layout.update({"XC": ("T1", 0), "YC": ("T1", 1), "AR": ("T9", 0), "PA": ("T10", 0)})
