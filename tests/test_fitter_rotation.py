@@ -16,6 +16,7 @@ from galfit_unc import galfit_files as gf
 from galfit_unc import injection
 from galfit_unc.regionfile import undrawn_notes
 from galfit_unc.fitter import rotation
+from galfit_unc.fitter.finesample import FineSampledRenderer
 from galfit_unc.fitter.fit import run_galfit
 from galfit_unc.fitter.render import ModelRenderer, components_from_header
 
@@ -82,6 +83,20 @@ def test_rotation_jacobian_matches_finite_differences(func):
         down[j] -= h
         num = (r.model(up) - r.model(down)) / (2 * h)
         assert np.abs(jac[j] - num).max() <= 5e-3 * np.abs(num).max(), key
+
+
+def test_rotation_with_fine_sampling_matches_data_sampling():
+    """E) 2 with a point PSF gives the E) 1 model: the rotation's radii (R1), R2), R4) of a
+    log spiral) scale with the sampling, its angles do not."""
+    text = (" 0) sersic\n 1) 40.3 39.6 1 1\n 3) 17 1\n 4) 10.0 1\n 5) 1.0 1\n 9) 0.3 1\n10) 10 1\n"
+            "R0) log\nR1) 4 1\nR2) 20 1\nR3) -60 1\nR4) 5 1\nR9) 30 1\nR10) 150 1\nF2) 0.5 0 1 1\n")
+    comps = gf.parse_feedme(text).components
+    point = np.zeros((3, 3))
+    point[1, 1] = 1.0
+    coarse = ModelRenderer(comps, (1, 80, 1, 80), point, None, 26.0)
+    fine = FineSampledRenderer(comps, (1, 80, 1, 80), point, None, 26.0, finesample=2)
+    a, b = coarse.model(coarse.theta0), fine.model(fine.theta0)
+    assert np.abs(b - a).max() <= 1e-3 * a.max() and b.sum() == pytest.approx(a.sum(), rel=1e-4)
 
 
 def test_rotation_fit_recovers_galfit_render(shared, tmp_path):
