@@ -94,8 +94,8 @@ _SHAPE3_KEY = {"nuker": "GAMMA"}
 _DEVAUC_N = 4.0
 _ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|[FB]\d{1,2}|To|Ti|R[0-4]|R9|R10)$")
 _ROTATION_ROW = re.compile(r"^R\d{1,2}$")
-# Coordinate rotation is rendered on these types (whose header keys differ from the
-# rotation's RIN, ROUT, RANG, ALPHA, RWS, INCL, SPA).
+# Coordinate rotation is rendered on these types: nuker, king and ferrer would repeat the
+# rotation's header keys ALPHA, ROUT; edgedisk has no reference render (nor Fourier modes).
 _ROTATION_TYPES = ("sersic", "devauc", "expdisk", "gaussian", "moffat")
 _TRUNCATION_ROWS = ("T1", "T4", "T5", "T9", "T10")
 _FOURIER_ROW = re.compile(r"^F\d{1,2}$")
