@@ -68,8 +68,9 @@ def parse_fit_log(text: str, source: str = "fit.log") -> list[LogRun]:
             if attr:
                 setattr(cur, attr, rest)
                 continue
-            if label in ("fourier", "bend") and cur.components:
-                # Hidden rows of the component above: (m: amplitude, phase) or (m: amplitude) per mode.
+            if label in ("fourier", "bend", "power", "log") and cur.components:
+                # Hidden rows of the component above: (m: amplitude, phase) or (m: amplitude) per
+                # mode, or the coordinate rotation's R1)-R4), R9), R10) after its function's name.
                 toks = _log_tokens(re.sub(r"\d+:", " ", rest).replace("(", " ").replace(")", " ").replace(",", " "))
                 hidden = cur.components[-1]
                 hidden.values += [v for v, _ in toks]

@@ -48,8 +48,6 @@ def _cases() -> list[str]:
 KNOWN = {
     "mod-fourier-bending-c0": "rms 1.916 %, max 49.85 % of peak, flux -49.85 %: GALFIT's image of C0 + B2 + F1 + F4 is "
     "1.994 times ours at every pixel (ratio 1.990-1.997), i.e. its total is not the magnitude's; the shape matches",
-    "mod-rotation-log": "refused: component 1 (sersic): hidden row R0)",
-    "mod-rotation-powerlaw": "refused: component 1 (sersic): hidden row R0)",
     "psf-example-sersic": "rms 0.053 %, max 1.64 % of peak, flux +0.57 %: GALFIT's convolution of a steep core with its example PSF not reproduced",
     "psf-point-half": "rms 0.062 %, max 2.79 % of peak, flux +2.68 %: GALFIT's placement of a psf component at a half-pixel position not reproduced",
 }

@@ -68,6 +68,8 @@ def undrawn_notes(fit_header: gf.FitHeader) -> list[str]:
             continue
         keys = [k for k, _ in comp.params]
         left_out = [name for pattern, name in _UNDRAWN if any(pattern.match(k) for k in keys)]
+        if comp.rotation is not None:
+            left_out.insert(0, f"{comp.rotation} coordinate rotation")
         if left_out:
             notes.append(f"component {comp.number} ({comp.type}): {', '.join(left_out)} not drawn; the ellipse is the base shape")
     return notes

@@ -30,6 +30,8 @@ __all__ = [
     "TRUNCATED_FLUX_KEY",
     "header_type",
     "truncation_links",
+    "ROTATION_ROWS",
+    "rotation_function",
     "CONTROL_KEYS",
     "parse_feedme",
     "read_feedme",
@@ -94,6 +96,10 @@ _TRUNCATION_OPTIONAL = (("XC", "T1", 0), ("YC", "T1", 1), ("AR", "T9", 0), ("PA"
 #: Header key of row 3) of a component truncated outside (central surface brightness) or
 #: inside (surface brightness at the truncation's break radius), as GALFIT 3.0.5 writes them.
 TRUNCATED_FLUX_KEY = {"To": "MU_0", "Ti": "MUBRK"}
+#: Coordinate rotation: R0) names the function (header ROTF), the other rows are
+#: (header key, row); R4) is ALPHA for ``power`` and RWS for ``log``.
+ROTATION_ROWS = (("RIN", "R1"), ("ROUT", "R2"), ("RANG", "R3"), ("R4", "R4"), ("INCL", "R9"), ("SPA", "R10"))
+_ROTATION_R4 = {"power": "ALPHA", "log": "RWS"}
 
 #: Control keys of a GALFIT 3 input file.
 CONTROL_KEYS = tuple("ABCDEFGHIJKOP")
@@ -480,9 +486,27 @@ def write_feedme(fm: Feedme, path, header: str | None = None) -> None:
     Path(path).write_text(format_feedme(fm, header))
 
 
+def rotation_function(comp: Component) -> str | None:
+    """The coordinate rotation's function from ``R0)``: ``"power"`` (also written
+    ``powerlaw``) or ``"log"``; None without R0) or with ``R0) none``; any other text as
+    written, lower case (its parameters are then not listed: their layout is not known).
+    """
+    row = comp.rows.get("R0")
+    text = (row.text or "").lower() if row is not None else "none"
+    for name in ("power", "log", "none"):
+        if text.startswith(name):
+            return None if name == "none" else name
+    return text
+
+
 def _hidden_parameters(comp: Component):
-    """Hidden-row parameters as (header key, row, index): C0, Fm amplitude/phase, Bm."""
+    """Hidden-row parameters as (header key, row, index): the coordinate rotation (first,
+    as in GALFIT's header; not on the sky, which has no centre to turn about), C0, Fm
+    amplitude/phase, Bm."""
+    func = rotation_function(comp)
     out = []
+    if func in _ROTATION_R4 and comp.base_type != "sky":
+        out += [(_ROTATION_R4[func] if key == "R4" else key, row, 0) for key, row in ROTATION_ROWS]
     for key, row in comp.rows.items():
         if key == "C0":
             out.append(("C0", key, 0))
@@ -556,15 +580,31 @@ class HeaderComponent:
 
     ``links`` holds the truncation keys, which are lists of component numbers:
     ``TOUTR``/``TINNR`` of a truncated component, ``INNER``/``OUTER`` of a truncation.
+    ``rotation`` is the coordinate rotation's function (``ROTF``: ``power``/``log``) and
+    ``rotation_params`` its cards after ROTF, (key, value) in order: kept apart from
+    ``params`` because their keys (ALPHA, ROUT) may repeat the profile's own.
     """
 
     number: int
     type: str
     params: list[tuple[str, HeaderValue]] = field(default_factory=list)
     links: dict[str, list[int]] = field(default_factory=dict)
+    rotation: str | None = None
+    rotation_params: list[tuple[str, HeaderValue]] = field(default_factory=list)
+
+    def rotation_rows(self) -> dict[str, Row]:
+        """Input-file rows ``R0)``-``R10)`` of the coordinate rotation (empty without one);
+        the cards after ROTF are R1)-R4), R9), R10) in GALFIT's order."""
+        if self.rotation is None:
+            return {}
+        rows = {"R0": Row("R0", [], [], self.rotation)}
+        for (_, row), (_, hv) in zip(ROTATION_ROWS, self.rotation_params):
+            rows[row] = Row(row, [hv.value], [0 if hv.kind == "fixed" else 1])
+        return rows
 
     def __getitem__(self, key: str) -> HeaderValue:
-        for k, v in self.params:
+        """The value of ``key``: the profile's own first, then the rotation's."""
+        for k, v in self.params + self.rotation_params:
             if k == key:
                 return v
         raise KeyError(key)
@@ -723,7 +763,15 @@ def parse_fit_header(header, source: str = "<imgblock>") -> FitHeader:
                     raise _err(source, key, f"cannot read component numbers {card.value!r}", "the image block header may be corrupt; re-run the fit")
                 comps[n].links[m.group(2)] = [int(t) for t in numbers if int(t) > 0]
                 continue
-            comps[n].params.append((m.group(2), parse_header_value(card.value, source, key)))
+            if m.group(2) == "ROTF":
+                comps[n].rotation = str(card.value).strip().lower()
+                continue
+            value = parse_header_value(card.value, source, key)
+            rotation_keys = [k for k, _ in ROTATION_ROWS if k != "R4"] + list(_ROTATION_R4.values())
+            if comps[n].rotation is not None and m.group(2) in rotation_keys and len(comps[n].rotation_params) < len(ROTATION_ROWS):
+                comps[n].rotation_params.append((m.group(2), value))
+                continue
+            comps[n].params.append((m.group(2), value))
     for c in comps.values():
         known = c.type in TRUNCATION_TYPES or _TRUNCATED_TYPE.match(c.type) or _SUFFIXED_TYPE.match(c.type)
         if not known or c.base_type not in PARAMETERS:

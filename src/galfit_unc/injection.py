@@ -208,6 +208,7 @@ def _header_rows(hcomp: gf.HeaderComponent, shift) -> dict[str, gf.Row]:
     position = "T1" if base in gf.TRUNCATION_TYPES else "1"
     if base != "sky" and position in rows:
         rows[position].values = [_decimal_sum(rows[position].values[0], -shift[0]), _decimal_sum(rows[position].values[1], -shift[1])]
+    rows.update(hcomp.rotation_rows())
     if base not in gf.TRUNCATION_TYPES:
         rows["Z"] = gf.Row("Z", [0.0])
     return rows

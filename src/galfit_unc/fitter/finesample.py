@@ -20,8 +20,8 @@ from .render import ModelRenderer
 __all__ = ["FineSampledRenderer", "make_renderer"]
 
 #: Header keys of lengths in pixels (they scale with the sampling); bending amplitudes
-#: are minor-axis shifts in pixels too.
-_LENGTH_KEYS = re.compile(r"^(RE|RS|FWHM|HS|RB|RC|RT|ROUT|RBRK|DSFT|RSFT|B\d+)$")
+#: are minor-axis shifts in pixels too, and the coordinate rotation's RIN, ROUT, RWS radii.
+_LENGTH_KEYS = re.compile(r"^(RE|RS|FWHM|HS|RB|RC|RT|ROUT|RBRK|DSFT|RSFT|B\d+|RIN|RWS)$")
 
 
 class FineSampledRenderer:

@@ -194,8 +194,9 @@ def _load(fm: gf.Feedme, workdir: Path, mode: int) -> _Inputs:
 
 
 def _values_report(fm, renderer, theta, errors, kinds, region):
-    """Per component: (type, [(header key, HeaderValue)]) with the sky's fixed centre and
-    the truncation links as text (first on a truncation, last on a truncated component)."""
+    """Per component: (type, [(header key, HeaderValue)]) with the sky's fixed centre, the
+    truncation links as text (first on a truncation, last on a truncated component) and
+    the rotation function ``ROTF`` as text before the rotation's parameters."""
     x1, x2, y1, y2 = region
     comps = [(gf.header_type(c), []) for c in fm.components]
     links = gf.truncation_links(fm.components)
@@ -206,6 +207,8 @@ def _values_report(fm, renderer, theta, errors, kinds, region):
         if comp.base_type in gf.TRUNCATION_TYPES:
             comps[ci][1].extend(links[ci].items())
     for k, (ci, key) in enumerate(renderer.names):
+        if key == gf.ROTATION_ROWS[0][0]:  # GALFIT writes the rotation's function before its parameters
+            comps[ci][1].append(("ROTF", gf.rotation_function(fm.components[ci])))
         err = None if kinds[k] in ("fixed", "constrained") else float(errors[k])
         comps[ci][1].append((key, HeaderValue(float(theta[k]), err, kinds[k])))
     for ci, comp in enumerate(fm.components):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..galfit_files import Feedme, HeaderValue, format_feedme, format_fitsect, format_header_value
+from ..galfit_files import ROTATION_ROWS, Feedme, HeaderValue, format_feedme, format_fitsect, format_header_value
 
 __all__ = [
     "FitReport",
@@ -65,6 +65,17 @@ _HEADER_COMMENTS = {
     "DSFT": "Softening length (1% normal flux) [pixels]",
     "RSFT": "Softening radius (1% normal flux) [pixels]",
 }
+# The coordinate rotation's cards (after ROTF), as GALFIT 3.0.5 comments them.
+_ROTATION_COMMENTS = {
+    "ROTF": "Axial rotation function",
+    "RIN": "Inner (const. PA) radius [pixels]",
+    "ROUT": "Outer (const. PA) radius [pixels]",
+    "RANG": "Total rotation angle out to Rout [deg]",
+    "ALPHA": "Asymptotic spiral powerlaw",
+    "RWS": "Logarithmic winding scale radius [pixels]",
+    "INCL": "Inclination angle to line of sight [deg]",
+    "SPA": "Projected disk position angle [deg]",
+}
 # GALFIT words the central surface brightness of a truncated Sersic (type ``sersic1 \``) so.
 _TRUNCATED_COMMENTS = {"MU_0": "Central surface brightness [mag/arcsec^2]"}
 _RULE = "-" * 72
@@ -90,7 +101,8 @@ class FitReport:
 
     ``components`` holds, per component, its type and ``(header key, HeaderValue)``
     pairs in header order (sky components include their fixed ``XC``/``YC``; the
-    truncation links ``TOUTR``, ``TINNR``, ``INNER``, ``OUTER`` are ``(key, text)``).
+    truncation links ``TOUTR``, ``TINNR``, ``INNER``, ``OUTER`` and the rotation function
+    ``ROTF``, which precedes the rotation's parameters, are ``(key, text)``).
     The file names are as the input file gives them.
     """
 
@@ -165,9 +177,11 @@ def _model_header(report: FitReport):
     h.append(("COMMENT", "========== GALFIT Final Parameters =========="), end=True)
     for i, (ctype, params) in enumerate(report.components, 1):
         h.append((f"COMP_{i}", ctype, "Component type"), end=True)
+        rotation = _split_rotation(params)[1]
         for key, hv in params:
             text = hv if isinstance(hv, str) else format_header_value(hv)  # truncation links are text
-            h.append((f"{i}_{key}", text, _header_comment(key, ctype)), end=True)
+            comment = _ROTATION_COMMENTS[key] if any(hv is v for _, v in rotation) else _header_comment(key, ctype)
+            h.append((f"{i}_{key}", text, comment), end=True)
         h.append(("COMMENT", _RULE), end=True)
     h.append(("FLAGS", " ".join(report.flags) + " ", "See `galfit -help' for details."), end=True)
     h.append(("COMMENT", _RULE), end=True)
@@ -292,7 +306,31 @@ def _bending_lines(params) -> list[str]:
     return [line_v, line_e]
 
 
+def _split_rotation(params):
+    """``(other params, rotation)``: the ROTF card and the parameters that follow it."""
+    keys = [k for k, _ in params]
+    if "ROTF" not in keys:
+        return params, []
+    at = keys.index("ROTF")
+    end = at + 1 + len(ROTATION_ROWS)
+    return params[:at] + params[end:], params[at:end]
+
+
+def _rotation_lines(rotation) -> list[str]:
+    """The rotation's value and error lines, named by its function, in fit.log's grammar."""
+    if not rotation:
+        return []
+    (_, func), values = rotation[0], rotation[1:]
+    line_v, line_e = f"   {func:<8s}: ", " " * 13
+    for _, hv in values:
+        err = 0.0 if hv.kind == "fixed" else (hv.error or 0.0)
+        line_v += f"{_log_number(hv, hv.value, False):>10s}"
+        line_e += f"{_log_number(hv, err, False):>10s}"
+    return [line_v, line_e]
+
+
 def _log_lines(ctype: str, params) -> list[str]:
+    params, rotation = _split_rotation(params)
     params = [(k, v) for k, v in params if not isinstance(v, str)]  # truncation links: header only
     values = dict(params)
     sky = ctype.startswith("sky")
@@ -320,7 +358,7 @@ def _log_lines(ctype: str, params) -> list[str]:
         line_v += f"{_log_number(hv, hv.value, sky):>{width}s}"
         err = 0.0 if hv.kind == "fixed" else (hv.error or 0.0)
         line_e += f"{_log_number(hv, err, sky):>{width}s}"
-    return [line_v.rstrip(), line_e.rstrip()] + _bending_lines(bends) + _fourier_lines(hidden)
+    return [line_v.rstrip(), line_e.rstrip()] + _rotation_lines(rotation) + _bending_lines(bends) + _fourier_lines(hidden)
 
 
 def format_log_block(report: FitReport, input_label: str) -> str:

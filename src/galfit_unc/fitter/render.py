@@ -32,7 +32,7 @@ import numpy as np
 import scipy.fft
 
 from .. import galfit_files as gf
-from . import profiles
+from . import profiles, rotation
 from .psf import psf_centre
 from .threads import single_threaded_blas
 
@@ -90,7 +90,11 @@ _SHAPE_KEY = {"sersic": "N", "moffat": "POW", "nuker": "ALPHA", "king": "ALPHA",
 _SHAPE2_KEY = {"nuker": "BETA", "king": "RT", "ferrer": "BETA"}
 _SHAPE3_KEY = {"nuker": "GAMMA"}
 _DEVAUC_N = 4.0
-_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|[FB]\d{1,2}|To|Ti)$")
+_ALLOWED_ROW = re.compile(r"^(\d{1,2}|Z|C0|[FB]\d{1,2}|To|Ti|R[0-4]|R9|R10)$")
+_ROTATION_ROW = re.compile(r"^R\d{1,2}$")
+# Coordinate rotation is rendered on these types: nuker, king and ferrer would repeat the
+# rotation's header keys ALPHA, ROUT; edgedisk has no reference render (nor Fourier modes).
+_ROTATION_TYPES = ("sersic", "devauc", "expdisk", "gaussian", "moffat")
 _TRUNCATION_ROWS = ("T1", "T4", "T5", "T9", "T10")
 _FOURIER_ROW = re.compile(r"^F\d{1,2}$")
 _BENDING_ROW = re.compile(r"^B\d{1,2}$")
@@ -101,13 +105,31 @@ _FIELDS = ("XC", "YC", "MAG", "SIZE", "SHAPE", "SHAPE2", "SHAPE3", "AR", "PA", "
 _TRUNC_FIELDS = ("TXC", "TYC", "TAR", "TPA", "T4", "T5")
 
 
-def _group_fields(modes, bends, truncated=False):
+def _group_fields(modes, bends, truncated=False, rotated=False):
     return (
         _FIELDS
         + tuple(f"F{m}{part}" for m in modes for part in ("", "PA"))
         + tuple(f"B{m}" for m in bends)
         + (_TRUNC_FIELDS if truncated else ())
+        + (rotation.ROTATION_FIELDS if rotated else ())
     )
+
+
+def _rotated_derivatives(img, d, dmap, incl):
+    """Chain rule of the coordinate rotation on the derivatives ``d`` evaluate gave at the
+    rotated offsets; ``dmap`` from :func:`rotation.rotate_with_derivatives`, ``incl`` (m,)."""
+    gx, gy = d["XC"], d["YC"]  # -df/d(ndx), -df/d(ndy)
+    dt = gx.dtype
+    out = dict(d)
+    (xx, yx), (xy, yy) = dmap["dx"], dmap["dy"]
+    out["XC"] = (gx * xx + gy * yx).astype(dt)
+    out["YC"] = (gx * xy + gy * yy).astype(dt)
+    for field in rotation.ROTATION_FIELDS:
+        a, b = dmap[field]
+        out[field] = (-(gx * a + gy * b)).astype(dt)
+    # The surface brightness is divided by cos(R9).
+    out["ROT_INCL"] += img * (np.tan(np.radians(incl)) * math.pi / 180.0)[:, None].astype(dt)
+    return out
 
 
 def needs_platescale(components):
@@ -256,6 +278,7 @@ def check_supported(components, has_psf, finesample=1, source=None):
             # GALFIT's bending radius is known (found on its renders) for Sersic's Re only.
             if _BENDING_ROW.match(key) and (_PROFILE_TYPES.get(base) != "sersic" or int(key[1:]) < 1):
                 raise _refuse(where, i, comp, f"bending mode {key}) on this type")
+        _check_rotation(where, i, comp)
         _check_links(where, i, comp, components)
         if base == "psf" and not has_psf:
             raise gf.GalfitFormatError(f"{where}component {i} (psf): needs a PSF image; give one in D)")
@@ -271,6 +294,30 @@ def _check_truncation(where, i, comp, components):
     for hkey, row, idx in gf.PARAMETERS[comp.base_type] + (("XC", "T1", 0), ("YC", "T1", 1)):
         if (row != "T1" or row in comp.rows) and (row not in comp.rows or len(comp.rows[row].values) <= idx):
             raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}) row {row}): missing value for {hkey}; add the row")
+
+
+def _check_rotation(where, i, comp):
+    """R0)-R10): a power or log rotation with all its rows, on a type it is rendered for,
+    without bending modes (their order with the rotation is not known)."""
+    rows = [key for key in comp.rows if _ROTATION_ROW.match(key)]
+    if not rows:
+        return
+    if "R0" not in comp.rows:
+        raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}) row {rows[0]}): no R0) names the rotation function; add R0) power or R0) log")
+    func = gf.rotation_function(comp)
+    if func is None:
+        return
+    if func not in ("power", "log"):
+        raise gf.GalfitFormatError(
+            f"{where}component {i} ({comp.type}) row R0): rotation function {comp.rows['R0'].text!r}; use power, log or none"
+        )
+    if comp.base_type not in _ROTATION_TYPES:
+        raise _refuse(where, i, comp, "hidden row R0)")
+    if any(_BENDING_ROW.match(key) for key in comp.rows):
+        raise _refuse(where, i, comp, "hidden row R0) (coordinate rotation with bending modes)")
+    for hkey, row, idx in gf.parameter_table(comp):
+        if _ROTATION_ROW.match(row) and (row not in comp.rows or len(comp.rows[row].values) <= idx):
+            raise gf.GalfitFormatError(f"{where}component {i} ({comp.type}): hidden row R0) {func}: row {row}) ({hkey}) missing; add the row")
 
 
 def _check_links(where, i, comp, components):
@@ -291,6 +338,8 @@ def _check_links(where, i, comp, components):
             raise _refuse(where, i, comp, f"{row} (inner truncation of type {components[target - 1].type})")
         if any(_FOURIER_ROW.match(key) or _BENDING_ROW.match(key) for key in comp.rows):
             raise _refuse(where, i, comp, f"{row} (truncation with Fourier or bending modes)")
+        if gf.rotation_function(comp) is not None:
+            raise _refuse(where, i, comp, f"{row} (truncation with coordinate rotation)")
 
 
 @functools.lru_cache(maxsize=64)
@@ -319,7 +368,7 @@ def _add_curvature(stack):
 class _Group:
     """Components of one radial-profile family, with the theta index of each parameter."""
 
-    def __init__(self, kind, members, index, modes=(), bends=(), truncation=None):
+    def __init__(self, kind, members, index, modes=(), bends=(), truncation=None, rotation_kind=None):
         self.kind = kind
         self.members = np.array(members)
         # index[field] -> (m,) positions in the extended theta (constants appended).
@@ -332,7 +381,10 @@ class _Group:
         # Per member: (sign, radial2) of its truncation, sign -1 outer, +1 inner, 0 none;
         # None when no member is truncated.
         self.truncation = truncation
-        self.fields = _group_fields(self.modes, self.bends, truncation is not None)
+        # Per member: whether its rotation is the log form (members without rotation get
+        # the identity map, see ModelRenderer._rotation_index); None when none is rotated.
+        self.rotation_kind = rotation_kind
+        self.fields = _group_fields(self.modes, self.bends, truncation is not None, rotation_kind is not None)
 
 
 class ModelRenderer:
@@ -496,12 +548,19 @@ class ModelRenderer:
                     np.array([0 if t is None else t[1] for t in links]),
                     np.array([t is not None and self.components[t[0]].base_type.startswith("radial2") for t in links]),
                 )
-            for field in _group_fields(modes, bends, truncation is not None):
+            funcs = [gf.rotation_function(self.components[i]) for i in members]
+            rotation_kind = None
+            if any(funcs):
+                rotation_kind = np.array([f == "log" for f in funcs])
+            for field in _group_fields(modes, bends, truncation is not None, rotation_kind is not None):
                 idx = []
                 for i, link in zip(members, links):
                     base = self.components[i].base_type
                     if field in _TRUNC_FIELDS:
                         idx.append(self._truncation_index(i, link, field, where, k_one))
+                        continue
+                    if field in rotation.ROTATION_FIELDS:
+                        idx.append(self._rotation_index(i, field, where, k_zero, k_one))
                         continue
                     key = {
                         "MAG": gf.parameter_table(self.components[i])[2][0],
@@ -513,7 +572,7 @@ class ModelRenderer:
                     fallback = {"SHAPE": k_n4, "AR": k_one}.get(field, k_zero)
                     idx.append(where.get((i, key), fallback))
                 index[field] = np.array(idx)
-            self._groups.append(_Group(kind, members, index, modes, bends, truncation))
+            self._groups.append(_Group(kind, members, index, modes, bends, truncation, rotation_kind))
         self._psf_members = [i for i, c in enumerate(self.components) if c.base_type == "psf"]
         self._sky_members = [i for i, c in enumerate(self.components) if c.base_type == "sky"]
         self._where = where
@@ -525,6 +584,15 @@ class ModelRenderer:
             if numbers:
                 return numbers[0] - 1, sign
         return None
+
+    def _rotation_index(self, i, field, where, k_zero, k_one):
+        """Theta index of a rotation field of component ``i``; for a component without
+        rotation, constants that make the map the identity (R2) 1, R4) 1, the rest 0)."""
+        table = {row: hkey for hkey, row, _ in gf.parameter_table(self.components[i])}
+        row = gf.ROTATION_ROWS[rotation.ROTATION_FIELDS.index(field)][1]
+        if row in table and (i, table[row]) in where:
+            return where[(i, table[row])]
+        return k_one if field in ("ROT_ROUT", "ROT_R4") else k_zero
 
     @staticmethod
     def _truncation_index(i, link, field, where, k_one):
@@ -589,10 +657,19 @@ class ModelRenderer:
         phase = np.stack([par[f"F{m}PA"] for m in group.modes], axis=1) if group.modes else None
         bamp = np.stack([par[f"B{m}"] for m in group.bends], axis=1) if group.bends else None
         args = (flux, par["SIZE"], par["SHAPE"], par["AR"], par["PA"], c0, par["SHAPE2"], par["SHAPE3"], amp, phase, bamp)
+        rot_log = None if group.rotation_kind is None else group.rotation_kind[sel]
 
         def ev(dx, dy, k=slice(None)):
             sub = tuple(None if a is None else np.asarray(a)[k] for a in args)
             fourier = None if amp is None else (group.modes, sub[8], sub[9])
+            if rot_log is not None:
+                rpar = {f: np.asarray(par[f])[k] for f in rotation.ROTATION_FIELDS}
+                if derivs:
+                    ndx, ndy, scale, dmap = rotation.rotate_with_derivatives(dx, dy, rpar, rot_log[k])
+                else:
+                    ndx, ndy, scale = rotation.rotate(dx, dy, rpar, rot_log[k])
+                dx, dy = ndx.astype(dx.dtype), ndy.astype(dy.dtype)
+                sub = (sub[0] * scale[:, 0],) + sub[1:]
             if bamp is not None:
                 dx, dy, parts = _bend(dx, dy, group.bends, sub[10], sub[1], sub[4])
             res = profiles.evaluate(
@@ -602,6 +679,8 @@ class ModelRenderer:
                 res = (res, {})
             elif bamp is not None:
                 res = (res[0], _bent_derivatives(res[1], parts, group.bends))
+            elif rot_log is not None:
+                res = (res[0], _rotated_derivatives(res[0], res[1], dmap, rpar["ROT_INCL"]))
             if tparts is not None:
                 res = _truncate(res[0], res[1], (dx, dy, tparts), k)
             return res
