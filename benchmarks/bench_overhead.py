@@ -1,10 +1,10 @@
 """Orchestration overhead of the per-region stages on the shared DECaLS case.
 
-The upstream stages (mask, regions checkpoint, galaxy model) run first and are not timed.
+The upstream stages (mask, windows checkpoint, galaxy model) run first and are not timed.
 The timed run builds the tables: every region's cutout, injection and re-fit, then the
 one job that gathers them.  Overhead per region is
 
-    (wall time x cores - sum of the fits' own times) / regions
+    (wall time x cores - sum of the fits' own times) / windows
 
 where a fit's own time is the ``seconds`` of its status record (the engine's wall time).
 It is the core time spent on anything but fitting: interpreter start-ups, imports,
@@ -13,7 +13,7 @@ wall x cores counts that work and the fits' wall times stretch; the CPU time of 
 own processes minus the fits' CPU time (``cpu_seconds`` of the records) does not, so it is
 printed as well.
 
-Usage: ``python benchmarks/bench_overhead.py [--regions 20] [--cores 2] [--engine embedded] [--batch N]``
+Usage: ``python benchmarks/bench_overhead.py [--windows 20] [--cores 2] [--engine embedded] [--batch N]``
 (reads the project's ``tests/data``, or ``--data``).
 """
 
@@ -35,15 +35,15 @@ sys.path.insert(0, str(REPO / "tests"))
 from standins.harness import DECALS as CASE  # noqa: E402
 
 
-def prepare(workdir: Path, data: Path, regions: int, engine: str, galfit: str, batch=None) -> None:
-    """Targets table of the DECaLS case and a config keeping ``regions`` windows."""
+def prepare(workdir: Path, data: Path, windows: int, engine: str, galfit: str, batch=None) -> None:
+    """Targets table of the DECaLS case and a config keeping ``windows`` windows."""
     row = {"target": "cool", "band": "z", **{k: str(data / v) for k, v in CASE.items()}}
     (workdir / "targets.tsv").write_text("\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["targets"] = "targets.tsv"
     config["fitter"]["engine"] = engine
     config["fitter"]["galfit"] = galfit
-    config["windows"]["max_windows"] = regions
+    config["windows"]["max_windows"] = windows
     if batch is not None:
         config["batch"]["windows"] = batch
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
@@ -70,7 +70,7 @@ def overhead(wall: float, cores: int, fit_seconds) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regions", type=int, default=20, help="windows to re-fit (default 20)")
+    parser.add_argument("--windows", type=int, default=20, help="windows to re-fit (default 20)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--engine", default="embedded", help="embedded (default) or galfit")
     parser.add_argument("--batch", type=int, default=None, help="windows per batch job (default: the config's)")
@@ -82,7 +82,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"{data}: folder: not found; pass --data with the folder holding decals-coolj0112")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        prepare(workdir, data, args.regions, args.engine, args.galfit, args.batch)
+        prepare(workdir, data, args.windows, args.engine, args.galfit, args.batch)
         batch = yaml.safe_load((workdir / "config.yaml").read_text())["batch"]["windows"]
         upstream = [f"results/cool/z/{name}" for name in ("windows.tsv", "galaxy.fits")]
         snakemake(workdir, args.cores, *upstream)
@@ -90,10 +90,10 @@ def main(argv=None) -> None:
         records = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/cool/z/windows/*/status.json"))]
     fits = [r["seconds"] for r in records]
     fit_cpu = sum(r["cpu_seconds"] for r in records)
-    if len(fits) < args.regions:
-        print(f"note: only {len(fits)} windows were selected (asked for {args.regions})")
+    if len(fits) < args.windows:
+        print(f"note: only {len(fits)} windows were selected (asked for {args.windows})")
     per_region = overhead(wall, args.cores, fits)
-    print(f"regions {len(fits)}  cores {args.cores}  engine {args.engine}  windows per batch {batch}")
+    print(f"windows {len(fits)}  cores {args.cores}  engine {args.engine}  windows per batch {batch}")
     print(f"wall {wall:.1f} s  sum of fit times {sum(fits):.1f} s  mean fit {sum(fits) / len(fits):.2f} s")
     print(f"overhead {per_region:.2f} core-s per region (wall x cores)")
     print(f"CPU time of the run {cpu:.1f} s, of the fits {fit_cpu:.1f} s: {(cpu - fit_cpu) / len(fits):.2f} core-s per region besides the fits")
