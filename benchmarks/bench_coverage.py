@@ -56,7 +56,7 @@ import yaml
 from astropy.io import fits
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.demo import read_truth
+from galfit_unc.demo.truth import read_truth
 from galfit_unc.frames import pixel_scale
 from galfit_unc.injection import galaxy_light, refit_feedme, sky_in_model
 from galfit_unc.statistics import combine_magnitudes, natural_key, object_magnitudes

@@ -1,4 +1,4 @@
-"""Sources left in cleaned windows: a PSF-matched search of every ``regions/*/sky.fits`` of a run.
+"""Sources left in cleaned windows: a PSF-matched search of every ``windows/*/sky.fits`` of a run.
 
 Each cleaned window is smoothed with the PSF and searched at ``--nsigma`` of its own smoothed
 clipped sigma, detections of at least 5 pixels counted; the same search on the negated window

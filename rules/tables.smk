@@ -2,7 +2,7 @@
 # statistics per component.  The check is a separate rule: Snakemake deletes a failed job's
 # outputs, and the tables are the evidence of why there were too few usable fits.
 
-from galfit_unc.demo import DemoSettings
+from galfit_unc.demo.settings import DemoSettings
 
 
 rule tables:

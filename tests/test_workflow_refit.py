@@ -50,7 +50,7 @@ def rerun(base, tmp_path, changes):
 
 def fits_of(paths, folder):
     """Per-window fit records (windows/<id>/status.json) under results/cool/z/<folder>."""
-    prefix = f"results/cool/z/{folder}regions/"
+    prefix = f"results/cool/z/{folder}windows/"
     return {p for p in paths if p.startswith(prefix) and p[len(prefix) :].count("/") == 1 and p.endswith("/status.json")}
 
 

@@ -48,7 +48,7 @@ def rerun(base, tmp_path, changes):
 
 
 def names(paths):
-    """Paths without the results/cool/z/ prefix; per-region files as regions/*/<name>;
+    """Paths without the results/cool/z/ prefix; per-window files as windows/*/<name>;
     files outside results/cool/z/ (the all-targets summary) keep their full path."""
     out_ = set()
     for p in paths:

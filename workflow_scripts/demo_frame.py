@@ -4,7 +4,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from galfit_unc.demo import DemoSettings, make_demo, write_inputs
+from galfit_unc.demo.scene import make_demo, write_inputs
+from galfit_unc.demo.settings import DemoSettings
 
 from _common import run
 

@@ -1,6 +1,6 @@
 """Rule demo_truth: the demo's true magnitudes against the original fit's and the reported sigma."""
 
-from galfit_unc.demo import COMPARISON_COLUMNS, truth_comparison
+from galfit_unc.demo.truth import COMPARISON_COLUMNS, truth_comparison
 from galfit_unc.tables import write_table
 
 from _common import run

@@ -1,11 +1,8 @@
 """Rule demo_userfit: the user's fit of the demo target (perturbed starting values, embedded engine)."""
 
-from galfit_unc.demo import (
-    DemoSettings,
-    run_user_fit,
-    starting_feedme,
-    target_components,
-)
+from galfit_unc.demo.scene import target_components
+from galfit_unc.demo.settings import DemoSettings
+from galfit_unc.demo.userfit import run_user_fit, starting_feedme
 
 from _common import run
 

@@ -1,6 +1,6 @@
 """Rule plot_magnitudes: histogram of the re-fitted magnitudes of every object."""
 
-from galfit_unc.demo import read_truth
+from galfit_unc.demo.truth import read_truth
 from galfit_unc.plots import magnitude_panels, plot_magnitudes
 from galfit_unc.tables import read_table
 

@@ -18,8 +18,9 @@ Files of window ``R`` under ``windows_dir/R/``:
     The cutout with the galaxy light, and the re-fit's GALFIT input file
     (:mod:`galfit_unc.injection`).
 ``fit/``, ``status.json``
-    The engine's directory and the fit's record (:mod:`galfit_unc.runner`), with the
-    window's sky level before injection (``sky_level``, :func:`galfit_unc.statistics.window_sky_level`).
+    The engine's directory and the fit's record (:class:`galfit_unc.records.FitRecord`,
+    from :func:`galfit_unc.runner.run_fit`), with the window's id and its sky level before
+    injection (``sky_level``, :func:`galfit_unc.statistics.window_sky_level`).
 ``done.json``
     Written last: the key of everything the window's files depend on (the window, the
     settings, the contents of the input files and this package's version).

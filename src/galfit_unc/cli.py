@@ -12,6 +12,20 @@ import re
 import sys
 from pathlib import Path
 
+from astropy.io import fits
+
+from galfit_unc.frames import read_frame_header
+from galfit_unc.galfit_files import GalfitFormatError, read_fit_header
+from galfit_unc.newtarget import (
+    InitError,
+    add_target,
+    format_comp_ident,
+    group_components,
+    near_pairs,
+    resolve_inputs,
+    table_path,
+)
+
 _PROG = "galfit-unc"
 _NAME = re.compile(r"[^A-Za-z0-9._+-]+")
 #: Distance (pixels) within which proposed objects are reported as worth a look.
@@ -44,8 +58,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _header_names(imgblock) -> tuple[str, str]:
     """(target, band) suggested by the data header (HDU1) of the block."""
-    from astropy.io import fits
-
     header = fits.getheader(imgblock, 1)
     obj = str(header.get("OBJECT", "")).split("[")[0]
     band = str(header.get("FILTER", header.get("BAND", ""))).split()
@@ -55,10 +67,6 @@ def _header_names(imgblock) -> tuple[str, str]:
 
 def init(args) -> int:
     """``galfit-unc init``: returns the exit status."""
-    from galfit_unc.galfit_files import GalfitFormatError, read_fit_header
-    from galfit_unc.newtarget import InitError, add_target, format_comp_ident, group_components, near_pairs, resolve_inputs, table_path
-    from galfit_unc.frames import read_frame_header
-
     try:
         header = read_fit_header(args.imgblock)
         target, band = _header_names(args.imgblock)

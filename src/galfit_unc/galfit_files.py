@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from astropy.io import fits
+
 __all__ = [
     "GalfitFormatError",
     "Row",
@@ -816,8 +818,6 @@ def read_fit_header(path) -> FitHeader:
     Raises :class:`GalfitFormatError` when the file is missing, unreadable, has fewer than
     four HDUs, or its header cannot be parsed.
     """
-    from astropy.io import fits
-
     path = Path(path)
     if not path.exists():
         raise GalfitFormatError(f"{path}: file: not found; check the path")

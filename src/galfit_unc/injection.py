@@ -16,7 +16,15 @@ from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.frames import DETECTOR_KEYWORDS, FRAME_KEYWORDS, first_2d_hdu, open_fits, pixel_scale
+from galfit_unc.fitter.finesample import make_renderer
+from galfit_unc.fitter.psf import load_psf
+from galfit_unc.frames import (
+    DETECTOR_KEYWORDS,
+    FRAME_KEYWORDS,
+    first_2d_hdu,
+    open_fits,
+    pixel_scale,
+)
 
 __all__ = [
     "sky_plane",
@@ -420,9 +428,6 @@ def skipped_light(fit_header: gf.FitHeader, original_feedme: gf.Feedme | None, p
         The input file's components differ from the header's, or the renderer does not
         implement a skipped component or the input file's E).
     """
-    from galfit_unc.fitter.finesample import make_renderer
-    from galfit_unc.fitter.psf import load_psf
-
     light = np.zeros(_region_shape(fit_header))
     if original_feedme is None:
         return light

@@ -18,10 +18,23 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from galfit_unc.galfit_files import GalfitFormatError, HeaderComponent, read_constraints, read_feedme, read_fit_header
-from galfit_unc.preflight import check_inputs, check_psf
 from galfit_unc.config import SCHEMAS
-from galfit_unc.targets import OPTIONAL, REQUIRED, TargetsError, check_files, read_targets
+from galfit_unc.frames import read_frame_header
+from galfit_unc.galfit_files import (
+    GalfitFormatError,
+    HeaderComponent,
+    read_constraints,
+    read_feedme,
+    read_fit_header,
+)
+from galfit_unc.preflight import check_inputs, check_psf
+from galfit_unc.targets import (
+    OPTIONAL,
+    REQUIRED,
+    TargetsError,
+    check_files,
+    read_targets,
+)
 
 __all__ = ["InitError", "Inputs", "resolve_inputs", "group_components", "format_comp_ident", "near_pairs", "add_target", "table_path"]
 
@@ -66,8 +79,6 @@ def _named(value) -> str:
 
 def _readable(column, path, ncomponents) -> str:
     """Why ``path`` cannot serve as ``column`` (empty when it can)."""
-    from galfit_unc.frames import read_frame_header
-
     try:
         if column == "image":
             read_frame_header(path)

@@ -12,9 +12,17 @@ import os
 import shutil
 
 import numpy as np
+from astropy.io import fits
 
 from galfit_unc.config import ConfigError
-from galfit_unc.galfit_files import IGNORE, TRUNCATION_TYPES, GalfitFormatError, read_comp_ident, read_fit_header
+from galfit_unc.frames import read_frame_header
+from galfit_unc.galfit_files import (
+    IGNORE,
+    TRUNCATION_TYPES,
+    GalfitFormatError,
+    read_comp_ident,
+    read_fit_header,
+)
 from galfit_unc.targets import TargetsError
 
 __all__ = ["check_engine", "check_psf", "check_region_in_frame", "check_coverage", "check_inputs"]
@@ -69,8 +77,6 @@ def check_psf(psf) -> None:
     ------
     GalfitFormatError
     """
-    from astropy.io import fits
-
     try:
         with fits.open(psf) as hdul:
             if any(key in hdu.header for hdu in hdul for key in _BLOCK_KEYWORDS):
@@ -101,8 +107,6 @@ def check_region_in_frame(imgblock, image) -> None:
     ------
     GalfitFormatError
     """
-    from galfit_unc.frames import read_frame_header
-
     x1, x2, y1, y2 = read_fit_header(imgblock).fitsect
     header = read_frame_header(image)
     nx, ny = header["NAXIS1"], header["NAXIS2"]

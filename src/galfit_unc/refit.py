@@ -30,6 +30,11 @@ import os
 import numpy as np
 
 from galfit_unc import galfit_files as gf
+from galfit_unc.cleaning import window_seed
+from galfit_unc.config import ConfigError
+from galfit_unc.fitter.constraints import SANITY_LIMITS
+from galfit_unc.fitter.psf import load_psf
+from galfit_unc.frames import read_frame_header
 
 __all__ = [
     "DEFAULTS",
@@ -144,8 +149,6 @@ def window_psf(refit: dict | None, index: int) -> str | None:
 def window_rng(seed: int, name: str, stream: int) -> np.random.Generator:
     """Generator of one window's random stream (the window seed of
     :func:`galfit_unc.cleaning.window_seed`, then ``stream``)."""
-    from galfit_unc.cleaning import window_seed
-
     return np.random.default_rng([window_seed(seed, name), stream])
 
 
@@ -197,8 +200,6 @@ def perturbed_start(feedme: gf.Feedme, perturb: dict, rng: np.random.Generator, 
     constraints : list of Constraint
         The fit's constraint file (:func:`galfit_unc.galfit_files.read_constraints`).
     """
-    from galfit_unc.fitter.constraints import SANITY_LIMITS
-
     perturb = {**DEFAULTS["perturb"], **perturb}
     out = copy.deepcopy(feedme)
     for number, comp in enumerate(out.components, 1):
@@ -311,8 +312,6 @@ class RefitPlan:
 
 
 def _check_psf(path, source) -> None:
-    from galfit_unc.fitter.psf import load_psf
-
     where = f"{source}: refit.psfs: {path}"
     if not os.path.isfile(path):
         raise ValueError(f"{where}: not found (relative paths are relative to the working directory {os.getcwd()}); fix the path or remove it from the list")
@@ -336,9 +335,6 @@ def check_refit(refit: dict | None, rows, source) -> None:
     ConfigError
         One line naming the configuration or the frame, the key and what to do.
     """
-    from galfit_unc.frames import read_frame_header
-    from galfit_unc.config import ConfigError
-
     refit = _settings(refit)
     try:
         for path in refit["psfs"]:

@@ -14,6 +14,14 @@ from pathlib import Path
 import jsonschema
 
 from galfit_unc.config import load_schema, schema_problem
+from galfit_unc.frames import read_frame_header
+from galfit_unc.galfit_files import (
+    GalfitFormatError,
+    read_comp_ident,
+    read_constraints,
+    read_feedme,
+    read_fit_header,
+)
 
 __all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "read_targets", "check_files", "check_contents", "missing_files"]
 
@@ -142,15 +150,11 @@ def check_files(rows, source, producible=lambda p: False) -> None:
 
 def _image_shape(path) -> tuple[int, int]:
     """(rows, columns) of the first 2-D HDU of ``path``, from the headers alone."""
-    from galfit_unc.frames import read_frame_header
-
     header = read_frame_header(path)
     return header["NAXIS2"], header["NAXIS1"]
 
 
 def _check_row(files: dict) -> None:
-    from galfit_unc.galfit_files import GalfitFormatError, read_comp_ident, read_constraints, read_feedme, read_fit_header
-
     header = read_fit_header(files["imgblock"]) if "imgblock" in files else None
     if header is not None:
         numbers = [c.number for c in header.components]
@@ -193,7 +197,7 @@ def check_contents(rows, source) -> None:
     TargetsError
         One line: the table, the row, then the file, the field and what to do.
     """
-    from galfit_unc.galfit_files import GalfitFormatError
+    # injection's frame check uses preflight, which imports this module: imported here.
     from galfit_unc.injection import check_refit_inputs
 
     for row in rows:
