@@ -259,12 +259,12 @@ def prepare_real(trial_dir: Path, k: int, window, data: Path, seed: int, config:
         inputs / "start.gal", inputs / "userfit", engine=config["fitter"]["engine"], galfit_exe=config["fitter"]["galfit"],
         timeout=config["fitter"]["timeout"], inputs=staged,
     )
-    done = {"window": window.name, "userfit": {key: record[key] for key in ("status", "reason", "seconds", "chi2nu")}}
-    if record["status"] == "failed":
+    done = {"window": window.name, "userfit": {key: getattr(record, key) for key in ("status", "reason", "seconds", "chi2nu")}}
+    if record.status == "failed":
         # A user whose fit crashed has no fit to measure: the trial is recorded as skipped.
-        done["skipped"] = f"user fit failed: {record['reason']}"
+        done["skipped"] = f"user fit failed: {record.reason}"
     done["row"] = {
-        "target": TARGET, "band": BAND, "image": str(inputs / "observation.fits"), "imgblock": record["output"],
+        "target": TARGET, "band": BAND, "image": str(inputs / "observation.fits"), "imgblock": record.output,
         "psf": str(data / DECALS["psf"]), "constraints": str(data / DECALS["constraints"]),
         "comp_ident": str(data / DECALS["comp_ident"]), "feedme": str(inputs / "userfit" / "fit.gal"), "mask": str(inputs / "badpix.fits"),
     }
