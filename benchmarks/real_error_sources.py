@@ -65,7 +65,7 @@ def rendering_offsets(data: Path, work: Path) -> dict[str, float]:
     inputs = {"light.fits": work / "light.fits", "sigma.fits": work / "sigma.fits", "psf.fits": data / DECALS["psf"], "constraints.txt": data / DECALS["constraints"]}
     record = run_fit(work / "start.gal", work / "fit", engine="embedded", timeout=1800, inputs=inputs)
     comp_ident = gf.read_comp_ident(data / DECALS["comp_ident"])
-    fitted = object_magnitudes(gf.read_fit_header(record["output"]), comp_ident)
+    fitted = object_magnitudes(gf.read_fit_header(record.output), comp_ident)
     true = object_magnitudes(truth, comp_ident)
     return {obj: fitted[obj] - true[obj] for obj in true}
 
