@@ -7,7 +7,7 @@ numbers are checked on both sides against what is known independently of the cod
 * sigma is not too small: the original fit's error (its magnitude minus the demo's true one)
   is within 3 reported sigmas for every object.  Twelve windows, not fewer: sigma is a standard deviation of the
   re-fits, and with 5 degrees of freedom even a perfect method would exceed 3 sigma for one of
-  three objects about one time in ten (Student t).  On seed 7 object A's error is 3.4 sigma
+  three objects about one time in ten (Student t).  On seed 7 object A's error is 4.3 sigma
   (B and C within 1): a measured gap, marked as an expected failure;
 * nor too large: over every object and seed the errors' root mean square in units of
   sigma is at least 1/3 (a sigma inflated three times or more fails; with only a few
@@ -104,7 +104,12 @@ def truth_rows(workdir):
     return rows
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+# Seed 7's user fit is a wrong bulge/disc solution (bulge Re 1.6 px, truth 4.5) that the re-fits,
+# injected with that solution, cannot see: a measured gap (docs/calibration.md).
+SEED7_GAP = pytest.mark.xfail(strict=True, raises=AssertionError, reason="seed 7: object A's error is 4.3 sigma (wrong bulge/disc solution)")
+
+
+@pytest.mark.parametrize("seed", [pytest.param(seed, marks=SEED7_GAP) if seed == 7 else seed for seed in SEEDS])
 def test_demo_error_is_within_three_reported_sigmas(demo_runs, seed):
     for r in truth_rows(demo_runs[seed]):
         assert abs(r["error"] / r["sigma"]) <= 3.0, r
