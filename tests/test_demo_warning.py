@@ -56,8 +56,13 @@ def test_the_wrong_bulge_is_warned_about(seed7):
 def test_sigma_columns_of_every_object(seed7):
     rows, _ = read_table(seed7 / "uncertainties.tsv")
     assert [r["object"] for r in rows] == ["A", "B", "C"]
+    mags, _ = read_table(seed7 / "magnitudes.tsv")
+    original = next(m for m in mags if m["window"] == "original")
     for r in rows:
-        assert r["sigma"] == r["std"] and r["sigma_lo"] <= r["sigma"] <= r["sigma_hi"], r
+        # The default headline: the re-fits' rms about the original magnitude, from magnitudes.tsv.
+        refits = np.array([m[f"obj_{r['object']}"] for m in mags if m["status"] in ("ok", "flagged")])
+        assert r["sigma"] == pytest.approx(np.sqrt(np.mean((refits - original[f"obj_{r['object']}"]) ** 2)), abs=2e-4), r
+        assert r["sigma_lo"] <= r["sigma"] <= r["sigma_hi"], r
         # The table rounds to 4 decimals: the ratio of the rounded values may differ from the
         # rounded ratio by what half a unit in sigma and in sigma_formal allow.
         half = 5e-5
