@@ -107,7 +107,7 @@ def contaminant_errors(data: Path, work: Path, trials: int, seed: int) -> dict[s
         for obj in true:
             errors[obj][k] = plain[obj] - true[obj], masked.get(obj, np.nan) - true[obj]
         window = windows[k]
-        print(f"trial {k} ({window.region}, {sources[gf.region_slices(window.bounds)].mean():.1%} of the window masked as sources)", flush=True)
+        print(f"trial {k} ({window.name}, {sources[gf.region_slices(window.bounds)].mean():.1%} of the window masked as sources)", flush=True)
     return errors
 
 
