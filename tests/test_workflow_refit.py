@@ -54,11 +54,12 @@ def fits_of(paths, folder):
     return {p for p in paths if p.startswith(prefix) and p[len(prefix) :].count("/") == 1 and p.endswith("/status.json")}
 
 
-def std_by_hand(magnitudes):
-    """Per-object sample std (ddof 1) of the used re-fits, from a magnitudes table."""
+def sigma_by_hand(magnitudes):
+    """Per-object default headline sigma from a magnitudes table: the rms of the used re-fits
+    about the original's magnitude (the table's first row)."""
     rows, _ = read_table(magnitudes)
     used = [r for r in rows[1:] if r["status"] in ("ok", "flagged")]
-    return {c[4:]: float(np.std([r[c] for r in used], ddof=1)) for c in rows[0] if c.startswith("obj_")}
+    return {c[4:]: float(np.sqrt(np.mean([(r[c] - rows[0][c]) ** 2 for r in used]))) for c in rows[0] if c.startswith("obj_")}
 
 
 def test_budget_table_from_the_steps_fits(base_run, shared):
@@ -68,7 +69,7 @@ def test_budget_table_from_the_steps_fits(base_run, shared):
     # is the headline run.
     assert comments["fits.sky"] == "budget/sky/" and {comments[f"fits.{s}"] for s in STEPS[1:]} == {"the headline run"}
     assert not out(base_run, "budget", "start").exists() and not out(base_run, "budget", "source_noise").exists()
-    sky, headline = std_by_hand(out(base_run, "budget", "sky", "magnitudes.tsv")), std_by_hand(out(base_run, "magnitudes.tsv"))
+    sky, headline = sigma_by_hand(out(base_run, "budget", "sky", "magnitudes.tsv")), sigma_by_hand(out(base_run, "magnitudes.tsv"))
     assert len(rows) == 10
     for row in rows:
         obj = str(row["object"]).removesuffix(".0")
