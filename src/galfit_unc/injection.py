@@ -24,6 +24,7 @@ from galfit_unc.frames import (
     first_2d_hdu,
     open_fits,
     pixel_scale,
+    read_frame_header,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "refit_sigma",
     "fit_keywords",
     "check_refit_inputs",
+    "check_region_in_frame",
     "write_injected",
 ]
 
@@ -501,6 +503,23 @@ def _same_keyword(a, b, key) -> bool:
         return a[key] == b[key]
 
 
+def check_region_in_frame(imgblock, image) -> None:
+    """Refuse an image block whose fitted region (FITSECT) reaches beyond the frame.
+
+    Raises
+    ------
+    GalfitFormatError
+    """
+    x1, x2, y1, y2 = gf.read_fit_header(imgblock).fitsect
+    header = read_frame_header(image)
+    nx, ny = header["NAXIS1"], header["NAXIS2"]
+    if x1 < 1 or y1 < 1 or x2 > nx or y2 > ny:
+        raise gf.GalfitFormatError(
+            f"{imgblock}: FITSECT: the fitted region [{x1}:{x2},{y1}:{y2}] reaches beyond the frame {image} "
+            f"({nx} x {ny} pixels); give the image block of a fit on this frame"
+        )
+
+
 def check_frame_block(frame_path, imgblock_path) -> None:
     """Refuse a frame that is not the image the original fit was run on.
 
@@ -514,9 +533,6 @@ def check_frame_block(frame_path, imgblock_path) -> None:
     GalfitFormatError
         One line naming both files, the field and what to do.
     """
-    # preflight imports targets, which imports this module's checks: imported here.
-    from galfit_unc.preflight import check_region_in_frame
-
     # A fitted region beyond the frame has its own message (the frame cannot be compared).
     check_region_in_frame(imgblock_path, frame_path)
     fit_header = gf.read_fit_header(imgblock_path)

@@ -15,7 +15,6 @@ import numpy as np
 from astropy.io import fits
 
 from galfit_unc.config import ConfigError
-from galfit_unc.frames import read_frame_header
 from galfit_unc.galfit_files import (
     IGNORE,
     TRUNCATION_TYPES,
@@ -25,7 +24,7 @@ from galfit_unc.galfit_files import (
 )
 from galfit_unc.targets import TargetsError
 
-__all__ = ["check_engine", "check_psf", "check_region_in_frame", "check_coverage", "check_inputs"]
+__all__ = ["check_engine", "check_psf", "check_coverage", "check_inputs"]
 
 #: Header keywords GALFIT writes into an image block and never into a PSF.
 _BLOCK_KEYWORDS = ("FITSECT", "COMP_1", "INITFILE")
@@ -100,23 +99,6 @@ def check_psf(psf) -> None:
         )
 
 
-def check_region_in_frame(imgblock, image) -> None:
-    """Refuse an image block whose fitted region (FITSECT) reaches beyond the frame.
-
-    Raises
-    ------
-    GalfitFormatError
-    """
-    x1, x2, y1, y2 = read_fit_header(imgblock).fitsect
-    header = read_frame_header(image)
-    nx, ny = header["NAXIS1"], header["NAXIS2"]
-    if x1 < 1 or y1 < 1 or x2 > nx or y2 > ny:
-        raise GalfitFormatError(
-            f"{imgblock}: FITSECT: the fitted region [{x1}:{x2},{y1}:{y2}] reaches beyond the frame {image} "
-            f"({nx} x {ny} pixels); give the image block of a fit on this frame"
-        )
-
-
 def check_coverage(comp_ident, imgblock) -> None:
     """Refuse a comp_ident table that leaves a component of the fit (other than sky and truncations) in no
     object and does not mark it as ignored (object ``-``).
@@ -157,8 +139,6 @@ def check_inputs(rows, source) -> None:
         try:
             if "psf" in have:
                 check_psf(have["psf"])
-            if "imgblock" in have and "image" in have:
-                check_region_in_frame(have["imgblock"], have["image"])
             if "imgblock" in have and "comp_ident" in have:
                 check_coverage(have["comp_ident"], have["imgblock"])
         except GalfitFormatError as exc:

@@ -268,12 +268,13 @@ def circular_statistics(pa_values, original, period: float = 180.0) -> dict:
     return _stats(unwrapped + shift, original)
 
 
-def _mad_sigma(samples: np.ndarray) -> np.ndarray:
+# Spread estimators over the last axis; ``centre`` (the original magnitude) is used by rms.
+def _mad_sigma(samples: np.ndarray, centre: float) -> np.ndarray:
     median = np.median(samples, axis=-1, keepdims=True)
     return MAD_TO_SIGMA * np.median(np.abs(samples - median), axis=-1)
 
 
-def _std(samples: np.ndarray) -> np.ndarray:
+def _std(samples: np.ndarray, centre: float) -> np.ndarray:
     return np.std(samples, axis=-1, ddof=1)
 
 
@@ -281,7 +282,7 @@ def _rms(samples: np.ndarray, centre: float) -> np.ndarray:
     return np.sqrt(np.mean((samples - centre) ** 2, axis=-1))
 
 
-_ESTIMATORS = {"std": _std, "mad_sigma": _mad_sigma}
+_ESTIMATORS = {"std": _std, "mad_sigma": _mad_sigma, "rms": _rms}
 
 
 def rms_about(values, centre: float) -> float:
@@ -318,8 +319,7 @@ def bootstrap_interval(values, statistic: str, resamples: int, seed, centre: flo
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
     samples = values[rng.integers(0, values.size, size=(int(resamples), values.size))]
-    estimates = _rms(samples, float(centre)) if statistic == "rms" else _ESTIMATORS[statistic](samples)
-    lo, hi = np.percentile(estimates, [16, 84])
+    lo, hi = np.percentile(_ESTIMATORS[statistic](samples, float(centre)), [16, 84])
     return float(lo), float(hi)
 
 

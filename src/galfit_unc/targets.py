@@ -22,6 +22,7 @@ from galfit_unc.galfit_files import (
     read_feedme,
     read_fit_header,
 )
+from galfit_unc.injection import check_refit_inputs
 
 __all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "read_targets", "check_files", "check_contents", "missing_files"]
 
@@ -197,9 +198,6 @@ def check_contents(rows, source) -> None:
     TargetsError
         One line: the table, the row, then the file, the field and what to do.
     """
-    # injection's frame check uses preflight, which imports this module: imported here.
-    from galfit_unc.injection import check_refit_inputs
-
     for row in rows:
         files = {col: row[col] for col in FILE_COLUMNS if row.get(col) and os.path.exists(row[col])}
         try:
