@@ -28,8 +28,10 @@ values read as YAML).  Each trial has its own folder ``DIR/trial_NNN``; a finish
 trials can be added later with the same settings.
 
 Outputs in ``DIR``: ``coverage.tsv`` (a row per trial and object), ``summary.tsv`` (a row per
-object and one ``all``: n, cover1, cover2, mean_z, rms_z and a bootstrap-over-trials 68 %
+object, one ``all``, and ``no warning`` and ``warning`` for the rows whose object the workflow
+did not or did warn about: n, cover1, cover2, mean_z, rms_z and a bootstrap-over-trials 68 %
 range of rms_z), ``coverage.png`` (the z histogram against N(0, 1); σ against |error|).
+``--retable`` re-makes finished trials' tables with the current code, reusing their fits.
 
 Usage::
 
@@ -281,11 +283,11 @@ def write_workdir(trial_dir: Path, config: dict, targets_text: str) -> None:
     (trial_dir / "config" / "targets.tsv").write_text(targets_text)
 
 
-def run_workflow(trial_dir: Path, cores: int) -> subprocess.CompletedProcess:
+def run_workflow(trial_dir: Path, cores: int, *extra: str) -> subprocess.CompletedProcess:
     """The whole workflow (default target) in ``trial_dir``; output in ``snakemake.log``."""
     cmd = [
         sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(trial_dir),
-        "--configfile", str(trial_dir / "config" / "config.yaml"), "--cores", str(cores), "--rerun-incomplete", "--keep-going",
+        "--configfile", str(trial_dir / "config" / "config.yaml"), "--cores", str(cores), "--rerun-incomplete", "--keep-going", *extra,
     ]
     with open(trial_dir / "snakemake.log", "w") as log:
         return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
@@ -344,44 +346,64 @@ def with_sigma(row: dict, column: str) -> dict:
 
 
 def run_trial(k: int, args, config: dict, out: Path, windows) -> dict:
-    """Run (or reuse) trial ``k``; returns its record (rows, cost, times)."""
+    """Run (or reuse) trial ``k``; returns its record (rows, cost, times).
+
+    With ``args.retable`` a finished trial's tables are made again by the current code (the
+    ``tables`` rule and what follows it; the fits are reused) and its rows re-read.
+    """
     trial_dir = out / f"trial_{k:03d}"
     done = trial_dir / "trial.json"
     if done.exists():
-        return json.loads(done.read_text())
+        record = json.loads(done.read_text())
+        if not (args.retable and record["rows"]):
+            return record
+        proc = run_workflow(trial_dir, args.cores, "--forcerun", "tables")
+        if proc.returncode:
+            raise TrialError(f"{trial_dir / 'snakemake.log'}: workflow: exit {proc.returncode} re-making the tables; read the log")
+        return _save(done, {**record, "rows": trial_rows(k, *trial_truth(args, trial_dir))})
     trial_dir.mkdir(parents=True, exist_ok=True)
     start = time.time()
     record: dict = {"trial": k}
     if args.mode == "real":
-        data = Path(args.data)
-        prepared = prepare_real(trial_dir, k, windows[k], data, args.seed, config)
+        prepared = prepare_real(trial_dir, k, windows[k], Path(args.data), args.seed, config)
         row = prepared["row"]
         write_workdir(trial_dir, config, "\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
-        truth_header = gf.read_fit_header(data / DECALS["imgblock"])
-        comp_ident = gf.read_comp_ident(data / DECALS["comp_ident"])
-        truth = object_magnitudes(truth_header, comp_ident)
-        results = trial_dir / "results" / TARGET / BAND
         record.update(window=prepared["window"], userfit=prepared["userfit"])
         if "skipped" in prepared:
             return _save(done, {**record, "skipped": prepared["skipped"], "rows": [], "seconds": round(time.time() - start, 1), "windows": 0, "fits": 0})
     else:
         write_workdir(trial_dir, merge(config, {"demo": {"seed": args.seed + k}}), demo_targets())
-        results = trial_dir / "results" / "demo" / "z"
         record.update(demo_seed=args.seed + k)
     proc = run_workflow(trial_dir, args.cores)
+    results = trial_results(args, trial_dir)
     if not (results / "uncertainties.tsv").exists():
         raise TrialError(f"{trial_dir / 'snakemake.log'}: workflow: exit {proc.returncode} without uncertainties.tsv; read the log")
-    if args.mode == "demo":
-        truth = demo_truth(results / "input" / "truth.tsv")
-        comp_ident = gf.read_comp_ident(results / "input" / "comp_ident.txt")
-        original = object_magnitudes(gf.read_fit_header(results / "input" / "imgblock.fits"), comp_ident)
-    else:
-        original = object_magnitudes(gf.read_fit_header(prepared["row"]["imgblock"]), comp_ident)
     record.update(
-        rows=trial_rows(k, truth, original, results), workflow_exit=proc.returncode,
+        rows=trial_rows(k, *trial_truth(args, trial_dir)), workflow_exit=proc.returncode,
         seconds=round(time.time() - start, 1), **cost(results),
     )
     return _save(done, record)
+
+
+def trial_results(args, trial_dir: Path) -> Path:
+    """The results folder of a trial's workflow run."""
+    return trial_dir / "results" / TARGET / BAND if args.mode == "real" else trial_dir / "results" / "demo" / "z"
+
+
+def trial_truth(args, trial_dir: Path) -> tuple[dict, dict, Path]:
+    """A run trial's true and original (user-fit) object magnitudes, and its results folder."""
+    results = trial_results(args, trial_dir)
+    if args.mode == "demo":
+        comp_ident = gf.read_comp_ident(results / "input" / "comp_ident.txt")
+        truth = demo_truth(results / "input" / "truth.tsv")
+        original_block = results / "input" / "imgblock.fits"
+    else:
+        data = Path(args.data)
+        comp_ident = gf.read_comp_ident(data / DECALS["comp_ident"])
+        truth = object_magnitudes(gf.read_fit_header(data / DECALS["imgblock"]), comp_ident)
+        targets, _ = read_table(trial_dir / "config" / "targets.tsv")
+        original_block = Path(targets[0]["imgblock"])
+    return truth, object_magnitudes(gf.read_fit_header(original_block), comp_ident), results
 
 
 def _save(path: Path, record: dict) -> dict:
@@ -414,17 +436,26 @@ def demo_targets() -> str:
 # ------------------------------------------------------------------------------------------
 # Tables and plot
 # ------------------------------------------------------------------------------------------
+def warned(row: dict) -> bool:
+    """Whether the workflow gave the row's object a ``warning`` in ``uncertainties.tsv``."""
+    text = row.get("unc_warning")
+    return isinstance(text, str) and bool(text.strip())
+
+
 def summarize(rows: list[dict], seed: int) -> list[dict]:
-    """Per object and ``all``: coverage fractions, mean and rms of z, bootstrap range of rms z.
+    """Per object, ``all``, and the rows without and with a workflow ``warning``: coverage
+    fractions, mean and rms of z, bootstrap range of rms z.
 
     The bootstrap resamples trials with replacement (all of a trial's rows together) and
     gives the 16th and 84th percentiles of rms z.
     """
     rng = np.random.default_rng(seed)
     objects = sorted({r["object"] for r in rows}, key=natural_key)
+    groups = {obj: (lambda r, obj=obj: r["object"] == obj) for obj in objects}
+    groups.update({"all": lambda r: True, "no warning": lambda r: not warned(r), "warning": warned})
     out = []
-    for obj in [*objects, "all"]:
-        sel = [r for r in rows if obj == "all" or r["object"] == obj]
+    for name, chosen in groups.items():
+        sel = [r for r in rows if chosen(r)]
         trials = sorted({r["trial"] for r in sel})
         by_trial = [np.array([r["z"] for r in sel if r["trial"] == t and np.isfinite(r["z"])]) for t in trials]
         z = np.concatenate(by_trial) if by_trial else np.array([])
@@ -432,7 +463,7 @@ def summarize(rows: list[dict], seed: int) -> list[dict]:
         boot = [math.sqrt(np.mean(np.concatenate([by_trial[i] for i in p]) ** 2)) for p in picks if sum(by_trial[i].size for i in p)]
         out.append(
             {
-                "object": obj, "n": int(z.size),
+                "object": name, "n": int(z.size),
                 "cover1": float(np.mean(np.abs(z) <= 1)) if z.size else math.nan,
                 "cover2": float(np.mean(np.abs(z) <= 2)) if z.size else math.nan,
                 "mean_z": float(np.mean(z)) if z.size else math.nan,
@@ -545,6 +576,11 @@ def parse_args(argv):
         default="sigma",
         help="column of uncertainties.tsv that z divides by (e.g. std, mad_sigma); other than sigma, the outputs are "
         "coverage_COLUMN.tsv, summary_COLUMN.tsv and coverage_COLUMN.png (trials already run are only re-read)",
+    )
+    parser.add_argument(
+        "--retable",
+        action="store_true",
+        help="make the finished trials' tables again with the current code, reusing their fits (after a change to the statistics or warnings)",
     )
     args = parser.parse_args(argv)
     if args.trials < 1 or args.windows < 1:

@@ -9,6 +9,7 @@ coverage.tsv's own raw columns.
 """
 
 import importlib.util
+import json
 import math
 import subprocess
 import sys
@@ -55,10 +56,17 @@ def check_tables(out, trials):
         assert float(r["z"]) == pytest.approx(z, rel=1e-4, abs=1e-4)
     summary = {r["object"]: r for r in read_tsv(out / "summary.tsv")}
     objects = list(dict.fromkeys(r["object"] for r in rows))
-    assert list(summary) == [*objects, "all"]
-    for obj in [*objects, "all"]:
-        z = np.array([float(r["z"]) for r in rows if obj in ("all", r["object"])])
-        s = summary[obj]
+    assert list(summary) == [*objects, "all", "no warning", "warning"]
+    groups = {obj: [r for r in rows if r["object"] == obj] for obj in objects}
+    groups["all"] = rows
+    groups["no warning"] = [r for r in rows if not r["unc_warning"]]
+    groups["warning"] = [r for r in rows if r["unc_warning"]]
+    for name, chosen in groups.items():
+        z = np.array([float(r["z"]) for r in chosen])
+        s = summary[name]
+        if not z.size:
+            assert s["n"] == "0" and s["rms_z"] == "nan", s
+            continue
         assert int(s["n"]) == z.size
         assert float(s["cover1"]) == pytest.approx(np.mean(np.abs(z) <= 1), abs=1e-6)
         assert float(s["cover2"]) == pytest.approx(np.mean(np.abs(z) <= 2), abs=1e-6)
@@ -166,6 +174,18 @@ def test_demo_mode(tmp_path):
             assert float(r["original"]) == pytest.approx(original[r["object"]], abs=1e-5)
     check_sigma(rows, lambda k: out / f"trial_{k:03d}" / "results" / "demo" / "z")
 
+    # --retable re-makes the tables from the same fits: a row spoiled in a trial's record
+    # comes back from the tables, and no window is fitted again.
+    record_path = out / "trial_000" / "trial.json"
+    record = json.loads(record_path.read_text())
+    record["rows"][0]["unc_warning"] = "spoiled"
+    record_path.write_text(json.dumps(record))
+    fits_before = {p: p.stat().st_mtime_ns for p in (out / "trial_000" / "results").rglob("status.json")}
+    rerun = bench("--mode", "demo", "--trials", "2", "--seed", "5", *SMALL, *SMALL_DEMO, "--out", str(out), "--retable")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert fits_before and {p: p.stat().st_mtime_ns for p in fits_before} == fits_before
+    assert check_tables(out, 2) == rows
+
 
 def test_crashed_user_fit_is_a_skipped_trial(shared, tmp_path):
     """GALFIT can exit 0 without an output block: that trial is recorded as skipped (no
@@ -177,6 +197,6 @@ def test_crashed_user_fit_is_a_skipped_trial(shared, tmp_path):
     assert "skipped (user fit failed: no output block imgblock.fits" in run.stdout
     assert not (out / "trial_000" / "results").exists()
     assert read_tsv(out / "coverage.tsv") == []
-    assert [(r["object"], r["n"]) for r in read_tsv(out / "summary.tsv")] == [("all", "0")]
+    assert [(r["object"], r["n"]) for r in read_tsv(out / "summary.tsv")] == [("all", "0"), ("no warning", "0"), ("warning", "0")]
     assert "# trials used: 0\n" in (out / "summary.tsv").read_text()
     assert "(done before)" in bench(*args).stdout

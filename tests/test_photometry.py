@@ -268,11 +268,30 @@ def test_warning_for_split_refits_and_an_original_outside():
     row = tb.uncertainties_rows(original, records, ident, use_flagged=True)[0]
     assert row["warning"] == "re-fits split: 1_RE"
     # One solution, but the original 0.1 mag below all of them.
+    # (Their sizes 2.00-2.07 also miss the original's 2.0, but by less than 0.05 dex.)
     records = [refit(m + 0.1, 2.0 + 0.01 * k) for k, m in enumerate(mags)]
     row = tb.uncertainties_rows(original, records, ident, use_flagged=True)[0]
-    assert row["warning"] == "original outside p16-p84"
+    assert row["warning"] == "original outside p16-p84: mag"
     records = [refit(m, 2.0 + 0.01 * k) for k, m in enumerate(mags)]
     assert tb.uncertainties_rows(original, records, ident, use_flagged=True)[0]["warning"] == ""
+    # The magnitude is reproduced but not the size: every re-fit 0.1-0.17 dex above it.
+    records = [refit(m, 2.5 + 0.1 * k) for k, m in enumerate(mags)]
+    assert tb.uncertainties_rows(original, records, ident, use_flagged=True)[0]["warning"] == "original outside p16-p84: 1_RE"
+
+
+def test_warning_when_the_axis_ratio_is_not_returned():
+    """The axis ratio is checked linearly: re-fits 0.06-0.07 rounder than the original are a
+    warning, 0.03-0.04 rounder are not (the floor is 0.05)."""
+    original = _header((1, "sersic", _sersic(20.0)), (2, "sky", SKY))
+
+    def warning(shift):
+        mags = [19.98, 20.0, 20.02, 19.99, 20.01, 20.0, 19.97, 20.03]
+        shapes = [[*(p for p in _sersic(mag) if p[0] != "AR"), ("AR", f"{0.5 + shift + 0.002 * k} +/- 0.01")] for k, mag in enumerate(mags)]
+        records = [FitRecord(window="r", status="ok", header=_header((1, "sersic", shape), (2, "sky", SKY))) for shape in shapes]
+        return tb.uncertainties_rows(original, records, {1: "A"}, use_flagged=True)[0]["warning"]
+
+    assert warning(0.06) == "original outside p16-p84: 1_AR"
+    assert warning(0.03) == ""
 
 
 def test_parameters_rows_positions_back_in_the_original_frame():

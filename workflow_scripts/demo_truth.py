@@ -9,7 +9,7 @@ from _common import run
 def main(snakemake):
     rows = truth_comparison(snakemake.input.uncertainties, snakemake.input.truth)
     comments = {
-        "demo": "true magnitude vs the original fit; sigma = std of the re-fits in uncertainties.tsv",
+        "demo": "true magnitude vs the original fit; sigma = the sigma column of uncertainties.tsv (stats.sigma)",
         "error": "mag_original - mag_true",
     }
     write_table(snakemake.output[0], rows, COMPARISON_COLUMNS, comments)

@@ -26,6 +26,7 @@ __all__ = [
     "bootstrap_interval",
     "rms_about",
     "split_statistic",
+    "misses_original",
     "window_sky_level",
     "summary_statistics",
     "circular_statistics",
@@ -50,6 +51,13 @@ SPLIT_FRACTION = 0.15
 SPLIT_FLOOR = {"mag": 0.01, "log": 0.01}
 #: Shape parameters whose re-fits are tested for a split, in log10: index and sizes.
 SPLIT_PARAMETERS = ("N", "RE", "RS", "FWHM")
+#: Shape parameters whose original value is checked against the re-fits' p16-p84, with the
+#: smallest shift of the re-fits' median worth a warning: log10 of index and sizes (dex),
+#: axis ratio (linear).  Smaller shifts are common fitter biases, not a different solution.
+RETURN_FLOOR = {"N": 0.05, "RE": 0.05, "RS": 0.05, "FWHM": 0.05, "AR": 0.05}
+#: Fewest re-fits whose p16-p84 is trusted for that check (see docs/statistics.md for its
+#: false-alarm rates).
+RETURN_MIN = 8
 
 
 def natural_key(text: str) -> list:
@@ -345,6 +353,24 @@ def split_statistic(values, floor: float) -> float:
         pooled = math.sqrt((np.sum((left - left.mean()) ** 2) + np.sum((right - right.mean()) ** 2)) / (n - 2))
         best = max(best, float(x[k] - x[k - 1]) / max(pooled, floor))
     return best
+
+
+def misses_original(key: str, values, original: float) -> bool:
+    """Whether re-fits of a shape parameter do not return to the original fit's value.
+
+    True when there are at least :data:`RETURN_MIN` finite values, ``original`` lies outside
+    their p16-p84 and their median is at least :data:`RETURN_FLOOR` ``[key]`` away from it
+    (in log10 for index and sizes, linearly for the axis ratio ``AR``).
+    """
+    stats = summary_statistics(values, original)
+    if stats["n_used"] < RETURN_MIN or stats["p16"] <= original <= stats["p84"]:
+        return False
+    median = stats["median"]
+    if key == "AR":
+        shift = abs(median - original)
+    else:
+        shift = abs(math.log10(median / original)) if median > 0 and original > 0 else math.inf
+    return shift >= RETURN_FLOOR[key]
 
 
 def window_sky_level(cleaned, bad=None) -> float:

@@ -23,6 +23,7 @@ from galfit_unc import galfit_files as gf
 from galfit_unc.records import FitRecord
 from galfit_unc.runner import judge_header
 from galfit_unc.statistics import (
+    RETURN_FLOOR,
     SIGMA_CHOICES,
     SPLIT_FLOOR,
     SPLIT_GAP,
@@ -30,6 +31,7 @@ from galfit_unc.statistics import (
     STAT_KEYS,
     bootstrap_interval,
     circular_statistics,
+    misses_original,
     natural_key,
     object_formal_errors,
     object_magnitudes,
@@ -266,19 +268,27 @@ def _value(header: gf.FitHeader, number: int, key: str) -> float:
         return math.nan
 
 
-def _object_warning(mags, stats, shape_values) -> str:
-    """Why an object's uncertainty should not be trusted as it is ('' when nothing is wrong)."""
+def _object_warning(mags, stats, shape_values, originals) -> str:
+    """Why an object's uncertainty should not be trusted as it is ('' when nothing is wrong).
+
+    ``shape_values`` maps ``<component>_<key>`` to the re-fits' values, ``originals`` to the
+    original fit's value.
+    """
     split = []
     if split_statistic(mags, SPLIT_FLOOR["mag"]) > SPLIT_GAP:
         split.append("mag")
-    for key, values in shape_values.items():
+    for name, values in shape_values.items():
+        if name.split("_", 1)[1] not in SPLIT_PARAMETERS:
+            continue
         values = np.asarray(values, dtype=float)
         logs = np.log10(values[np.isfinite(values) & (values > 0)])
         if split_statistic(logs, SPLIT_FLOOR["log"]) > SPLIT_GAP:
-            split.append(key)
+            split.append(name)
+    outside = ["mag"] if stats["n_used"] and not stats["p16"] <= stats["mag_original"] <= stats["p84"] else []
+    outside += [name for name, values in shape_values.items() if misses_original(name.split("_", 1)[1], values, originals[name])]
     parts = [f"re-fits split: {' '.join(split)}"] if split else []
-    if stats["n_used"] and not stats["p16"] <= stats["mag_original"] <= stats["p84"]:
-        parts.append("original outside p16-p84")
+    if outside:
+        parts.append(f"original outside p16-p84: {' '.join(outside)}")
     return "; ".join(parts)
 
 
@@ -340,12 +350,13 @@ def uncertainties_rows(
         flagged = [j for j in fits if obj in j.flagged_objects]
         stats["n_flagged"] = len(flagged)
         stats["n_iteration_limit"] = sum("1" in j.record.new_flags for j in flagged)
-        shape_values = {}
+        shape_values, originals = {}, {}
         for number in (n for n, o in comp_ident.items() if o == obj):
             for key, value in original_header.component(number).params:
-                if key in SPLIT_PARAMETERS and value.kind != "fixed":
+                if key in RETURN_FLOOR and value.kind != "fixed":
                     shape_values[f"{number}_{key}"] = [_value(j.record.header, number, key) for j, _ in used]
-        stats["warning"] = _object_warning(mags, stats, shape_values)
+                    originals[f"{number}_{key}"] = value.value
+        stats["warning"] = _object_warning(mags, stats, shape_values, originals)
         out.append(stats)
     return out
 
