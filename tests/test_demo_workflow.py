@@ -104,12 +104,9 @@ def truth_rows(workdir):
     return rows
 
 
-# Seed 7's user fit is a wrong bulge/disc solution (bulge Re 1.6 px, truth 4.5) that the re-fits,
-# injected with that solution, cannot see: a measured gap (docs/calibration.md).
-SEED7_GAP = pytest.mark.xfail(strict=True, raises=AssertionError, reason="seed 7: object A's error is 3.6 sigma (wrong bulge/disc solution)")
-
-
-@pytest.mark.parametrize("seed", [pytest.param(seed, marks=SEED7_GAP) if seed == 7 else seed for seed in SEEDS])
+# Seed 7's user fit is a wrong bulge/disc solution (bulge Re 1.6 px, truth 4.5); the re-fits'
+# wide perturbed start walks them along that degeneracy, so its error is inside 3 sigma too.
+@pytest.mark.parametrize("seed", SEEDS)
 def test_demo_error_is_within_three_reported_sigmas(demo_runs, seed):
     for r in truth_rows(demo_runs[seed]):
         assert abs(r["error"] / r["sigma"]) <= 3.0, r

@@ -58,7 +58,7 @@ __all__ = [
 #: defaults are the configuration schema's (start: perturbed, source_noise: true).
 DEFAULTS = {
     "start": "best_fit",
-    "perturb": {"mag": 0.3, "size": [0.7, 1.4], "n": [0.6, 1.6], "q": 0.1, "pa": 15.0, "xy": 1.0},
+    "perturb": {"mag": 0.3, "size": [0.5, 2.0], "n": [0.5, 2.0], "q": 0.1, "pa": 15.0, "xy": 1.0},
     "source_noise": False,
     "psfs": [],
     "budget": False,
