@@ -19,21 +19,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
 
-from bench_coverage import DECALS, default_data
+from bench_coverage import DECALS, _obj, default_data
 from galfit_unc import galfit_files as gf
 from galfit_unc.statistics import natural_key
-
-
-def read_rows(path: Path) -> list[dict]:
-    lines = [ln for ln in path.read_text().splitlines() if ln and not ln.startswith("#")]
-    return list(csv.DictReader(lines, delimiter="\t"))
+from galfit_unc.tables import read_table
 
 
 def size_of(header: gf.FitHeader, number: int) -> float:
@@ -65,11 +60,11 @@ def main(argv=None) -> int:
         if obj not in brightest or mag < truth.component(brightest[obj])["MAG"].value:
             brightest[obj] = number
     rows = []
-    for r in read_rows(out / "coverage.tsv"):
+    for r in read_table(out / "coverage.tsv")[0]:
         user = gf.read_fit_header(out / f"trial_{int(r['trial']):03d}" / "input" / "userfit" / "imgblock.fits")
-        number = brightest[r["object"]]
-        ratio = size_of(user, number) / size_of(truth, number)
-        rows.append((r["object"], float(r["original"]) - float(r["truth"]), math.log10(ratio), float(r["z"])))
+        obj = _obj(r["object"])
+        ratio = size_of(user, brightest[obj]) / size_of(truth, brightest[obj])
+        rows.append((obj, r["original"] - r["truth"], math.log10(ratio), r["z"]))
     print("object\tcomponent\tSpearman(error, log size ratio)")
     for obj in sorted(brightest, key=natural_key):
         err, logr = zip(*((e, lr) for o, e, lr, _ in rows if o == obj))
