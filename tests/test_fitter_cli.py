@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -153,3 +154,17 @@ def test_installed_command(folder):
     assert (hdr.component(1)["MAG"].value, hdr.component(1)["FWHM"].value, hdr.component(2)["SKY"].value) == (16.0, 4.0, 100.0)
     bad = subprocess.run([exe, "missing.feedme"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, env=env)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_fit_process_leaves_out_astropy_wcs(folder):
+    # A fit reads images and needs no WCS; astropy.wcs would load astropy.coordinates
+    # (about 0.3 CPU-s of every galfit-embedded process, see docs/benchmarks.md).
+    code = (
+        "import sys\n"
+        "from galfit_unc.fitter.cli import main\n"
+        "status = main(['galfit.feedme'])\n"
+        "print(status, sorted(m for m in sys.modules if m.startswith(('astropy.wcs', 'astropy.coordinates'))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "0 []"

@@ -11,13 +11,15 @@ caller gives one.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from astropy.io import fits
-from astropy.wcs import WCS, FITSFixedWarning
-from astropy.wcs.utils import proj_plane_pixel_scales
 
 from .galfit_files import GalfitFormatError
+
+if TYPE_CHECKING:
+    from astropy.wcs import WCS
 
 __all__ = [
     "DETECTOR_KEYWORDS",
@@ -144,6 +146,10 @@ def celestial_wcs(header) -> WCS:
     IRAF-written frames may declare extra axes (``WCSDIM = 3``, ``CTYPE3 = 'LINEAR'``)
     on a 2-D image; only the sky axes are kept.
     """
+    # Imported here: astropy.wcs loads astropy.coordinates (about 0.3 CPU-s), which the
+    # fitter's processes, reading images only, do not need.
+    from astropy.wcs import WCS, FITSFixedWarning
+
     with warnings.catch_warnings():
         # Expected for such headers: the extra axis is dropped right here.
         warnings.simplefilter("ignore", FITSFixedWarning)
@@ -152,6 +158,8 @@ def celestial_wcs(header) -> WCS:
 
 def pixel_scale(header) -> tuple[float, float]:
     """Pixel scale ``(dx, dy)`` in arcsec/pixel from the header's celestial WCS."""
+    from astropy.wcs.utils import proj_plane_pixel_scales  # see celestial_wcs
+
     wcs = celestial_wcs(header)
     if wcs.naxis != 2:
         raise ValueError("pixel scale: the frame header has no celestial WCS (CTYPE1/2, CRPIX, CD or CDELT); give the frame with its WCS")
