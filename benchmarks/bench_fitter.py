@@ -23,12 +23,14 @@ timed from start to exit (interpreter start, imports, reading, fit, outputs), wi
 RSS.  When a GALFIT executable is given (``--galfit PATH``, or ``galfit`` on PATH), GALFIT
 runs the same input file in a folder of its own, interleaved with the embedded runs (pairs,
 the order alternating), and each pair's ratio embedded / GALFIT is printed with the two
-χ² (CHISQ of each image block) and the median ratio.  Medians of the processes' CPU times
+χ² (CHISQ of each image block) and the median ratio.  ``--baseline SRC`` does the same with
+another copy of the package (``SRC`` holds its ``galfit_unc``, e.g. the ``src`` folder of a
+``git worktree`` of another commit), run by this interpreter: the change's effect, side by side.  Medians of the processes' CPU times
 (user + system) are printed beside the wall times: a loaded machine stretches them less.  ``region4-starts`` is whole-process
 timed from its first start only.  The machine's load averages (as ``uptime`` prints them)
 are printed before and after the figures.
 
-Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...] [--galfit PATH]
+Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...] [--galfit PATH] [--baseline SRC]
 [--no-process] [--no-inprocess]``; the default runs the first three cases, ``region4-starts``
 wants ``--repeat 7``.  All cases but ``synthetic400`` read the project's ``tests/data``.
 """
@@ -189,12 +191,15 @@ def embedded_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "galfit_unc.fitter.cli"]
 
 
-def timed_process(command: list[str], folder: Path) -> tuple[float, float, float]:
-    """Run ``command`` in ``folder``; its wall time from start to exit and CPU time (user +
-    system, s, which a loaded machine stretches less), and its peak RSS (MB)."""
+def timed_process(command: list[str], folder: Path, env: dict | None = None) -> tuple[float, float, float]:
+    """Run ``command`` in ``folder`` (with ``env``, default this one's); its wall time from start
+    to exit and CPU time (user + system, s, which a loaded machine stretches less), and its peak
+    RSS (MB)."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -215,43 +220,51 @@ def block_chisq(folder: Path, feedme: str) -> float:
         return float(hdul[2].header["CHISQ"])
 
 
-def whole_process(case: str, repeat: int, galfit: str | None) -> None:
-    """Time ``galfit-embedded`` (and GALFIT, in interleaved pairs) on ``case`` and print the figures."""
+def whole_process(case: str, repeat: int, galfit: str | None, baseline: Path | None = None) -> None:
+    """Time ``galfit-embedded`` on ``case``, and GALFIT and the baseline package in interleaved
+    pairs with it, and print the figures."""
     with tempfile.TemporaryDirectory() as tmp:
-        ours, theirs = Path(tmp) / "embedded", Path(tmp) / "galfit"
-        ours.mkdir()
-        feedme = stage(case, ours)[0]
-        runs = [("embedded", embedded_command() + [feedme], ours)]
-        if galfit:
-            theirs.mkdir()
-            stage(case, theirs)
-            runs.append(("galfit", [galfit, feedme], theirs))
-        times = {name: [] for name, *_ in runs}
-        cpu = {name: [] for name, *_ in runs}
-        rss = {name: 0.0 for name, *_ in runs}
+        runs = []  # (name, command, folder, environment)
+        for name, command, env in (
+            ("embedded", embedded_command(), None),
+            ("galfit", [galfit] if galfit else None, None),
+            ("baseline", [sys.executable, "-m", "galfit_unc.fitter.cli"], {**os.environ, "PYTHONPATH": str(baseline)}),
+        ):
+            if command is None or (name == "baseline" and baseline is None):
+                continue
+            folder = Path(tmp) / name
+            folder.mkdir()
+            feedme = stage(case, folder)[0]
+            runs.append((name, command + [feedme], folder, env))
+        times = {run[0]: [] for run in runs}
+        cpu = {run[0]: [] for run in runs}
+        rss = {run[0]: 0.0 for run in runs}
         for i in range(repeat):
-            # Alternate the order within pairs so that neither always runs on a warmer cache.
-            for name, command, folder in runs if i % 2 == 0 else runs[::-1]:
-                wall, used, peak = timed_process(command, folder)
+            # Alternate the order so that no run always follows the same one on a warmer cache.
+            for name, command, folder, env in runs if i % 2 == 0 else runs[::-1]:
+                wall, used, peak = timed_process(command, folder, env)
                 times[name].append(wall)
                 cpu[name].append(used)
                 rss[name] = max(rss[name], peak)
-        chisq = {name: block_chisq(folder, feedme) for name, _, folder in runs}
+        chisq = {name: block_chisq(folder, feedme) for name, _, folder, _ in runs}
     ours_t = times["embedded"]
     print(
         f"{case:<16s}{np.median(ours_t):>8.2f}{np.median(cpu['embedded']):>8.2f}{rss['embedded']:>13.0f}"
         f"{chisq['embedded']:>14.2f}  {[round(t, 2) for t in ours_t]}"
     )
-    if galfit:
-        ratios = [a / b for a, b in zip(ours_t, times["galfit"])]
-        cpu_ratio = np.median([a / b for a, b in zip(cpu["embedded"], cpu["galfit"])])
+    for name in times:
+        if name == "embedded":
+            continue
+        ratios = [a / b for a, b in zip(ours_t, times[name])]
+        cpu_ratio = np.median([a / b for a, b in zip(cpu["embedded"], cpu[name])])
+        label = "  GALFIT" if name == "galfit" else "  baseline"
         print(
-            f"{'  GALFIT':<16s}{np.median(times['galfit']):>8.2f}{np.median(cpu['galfit']):>8.2f}{rss['galfit']:>13.0f}"
-            f"{chisq['galfit']:>14.2f}  {[round(t, 2) for t in times['galfit']]}"
+            f"{label:<16s}{np.median(times[name]):>8.2f}{np.median(cpu[name]):>8.2f}{rss[name]:>13.0f}"
+            f"{chisq[name]:>14.2f}  {[round(t, 2) for t in times[name]]}"
         )
         print(
             f"{'  ratio':<16s}{np.median(ratios):>8.3f}{cpu_ratio:>8.3f}{'':>13s}"
-            f"{chisq['embedded'] / chisq['galfit'] - 1:>+14.2%}  pairs {[round(r, 3) for r in ratios]}"
+            f"{chisq['embedded'] / chisq[name] - 1:>+14.2%}  pairs {[round(r, 3) for r in ratios]}"
         )
 
 
@@ -260,6 +273,10 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--case", action="append", choices=CASES, help="case(s) to run (default: all)")
     p.add_argument("--galfit", metavar="PATH", help="GALFIT executable timed beside (default: galfit on PATH)")
+    p.add_argument(
+        "--baseline", metavar="SRC", type=Path,
+        help="folder holding another copy of galfit_unc (e.g. a worktree's src) timed beside, whole processes",
+    )
     p.add_argument("--no-process", action="store_true", help="skip the whole-process runs")
     p.add_argument("--no-inprocess", action="store_true", help="skip the in-process runs")
     p.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
@@ -270,6 +287,8 @@ def main(argv=None) -> int:
     galfit = args.galfit or shutil.which("galfit")
     if args.galfit and not (Path(args.galfit).is_file() and os.access(args.galfit, os.X_OK)):
         p.error(f"--galfit {args.galfit}: not an executable file; give GALFIT's path")
+    if args.baseline and not (args.baseline / "galfit_unc" / "fitter" / "cli.py").is_file():
+        p.error(f"--baseline {args.baseline}: no galfit_unc/fitter/cli.py there; give the src folder of another checkout")
     cases = args.case or CASES[:3]
     print(f"before: {load()} ({os.cpu_count()} cores)")
     if not args.no_inprocess:
@@ -287,11 +306,12 @@ def main(argv=None) -> int:
             print(f"{case:<16s}{r['median_s']:>8.2f}{r['median_cpu_s']:>8.2f}{r['iterations']:>12d}{r['chi2nu']:>9.3f}{r['peak_rss_mb']:>13.0f}  {r['times_s']}{spread}")
     if not args.no_process:
         print(f"\nwhole process ({' '.join(embedded_command())} FEEDME, start to exit)", end="")
-        print(f"; GALFIT: {galfit}, interleaved pairs" if galfit else "; GALFIT not run (no galfit on PATH; give --galfit PATH)")
+        print(f"; GALFIT: {galfit}, interleaved pairs" if galfit else "; GALFIT not run (no galfit on PATH; give --galfit PATH)", end="")
+        print(f"; baseline: {args.baseline}" if args.baseline else "")
         print(f"{'case':<16s}{'median s':>8s}{'CPU s':>8s}{'peak RSS MB':>13s}{'chi2':>14s}  runs")
         for case in cases:
             try:
-                whole_process(case, args.repeat, galfit)
+                whole_process(case, args.repeat, galfit, args.baseline)
             except RuntimeError as exc:
                 print(f"{case:<16s} failed: {exc}")
     print(f"\nafter: {load()}")
