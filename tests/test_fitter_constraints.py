@@ -157,7 +157,7 @@ def test_constraint_on_fixed_parameter_is_flagged_and_ignored():
 
 
 def test_constraint_on_missing_parameter_or_component_is_one_line():
-    with pytest.raises(ConstraintError, match=r"cons.txt: line 1 .*component 3 \(sky\) has no parameter 're'"):
+    with pytest.raises(gf.GalfitFormatError, match=r"^cons.txt: line 1 parameter: re is not a parameter of component 3 \(sky\); use one of sky, 1, 2, 3 or fix"):
         space("3 re 1 to 2")
     with pytest.raises(ConstraintError, match="component 7 does not exist"):
         space("7 mag -1 1")

@@ -37,10 +37,10 @@ def test_relative_ranges_become_the_original_boxes(shared):
     text = inj.refit_constraints(decals(shared, "cons_rel.txt"), gf.read_feedme(ORIGINAL), FITSECT)
     cons = gf.parse_constraints(text)
     assert len(cons) == 46 and all(c.kind == "absolute" for c in cons)
-    boxes = {(c.components[0], c.parameter[0]): (c.low, c.high) for c in cons}
+    boxes = {(c.components[0], c.name): (c.low, c.high) for c in cons}
     # n: 2 - 1.5 .. 2 + 6; q: 0.5 - 0.43 .. 0.5 + 0.5 (by hand), whatever the re-fit's start.
     assert all(boxes[(k, "5")] == (0.5, 8.0) and boxes[(k, "9")] == (0.07, 1.0) for k in range(1, 24))
-    absolute = {(c.components[0], c.parameter[0]): (c.low, c.high) for c in gf.read_constraints(decals(shared, "cons_abs.txt")) if c.parameter[0] in "59"}
+    absolute = {(c.components[0], c.name): (c.low, c.high) for c in gf.read_constraints(decals(shared, "cons_abs.txt")) if c.name in "59"}
     assert absolute == boxes
 
 
