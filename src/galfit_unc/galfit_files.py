@@ -132,8 +132,8 @@ _CONSTRAINT_NAMES = {
     "rt": ("RT",),
     "rout": ("ROUT",),
     "hs": ("HS",),
-    # Moffat's power law is row 5) like Sersic's n, and was reached by "n" before names
-    # followed the type; "alpha" is left to the profiles GALFIT writes ALPHA for.
+    # Moffat's power law is row 5) like Sersic's n; "alpha" is left to the profiles
+    # GALFIT writes ALPHA for.
     "n": ("N", "POW"),
     "alpha": ("ALPHA",),
     "beta": ("BETA",),
@@ -924,6 +924,7 @@ class Constraint:
 
 
 def _check_constraint_name(name: str, source, lineno) -> None:
+    """Refuse a name no component type has; what it means is known only per component."""
     low = name.lower()
     if low in _CONSTRAINT_NOT_PARAMETERS:
         raise _err(source, f"line {lineno} parameter", f"{name} names {_CONSTRAINT_NOT_PARAMETERS[low]}, not a parameter", "constrain one of the numeric rows")
