@@ -218,13 +218,15 @@ def user_start(truth: gf.FitHeader, window, constraints, rng, image="observation
         if con.kind not in ("relative", "absolute"):
             continue
         for number in con.components:
-            key = (number, con.parameter)
+            comp = fm.components[number - 1]
+            row_key, index = con.parameter_of(comp, number)
+            key = (number, (row_key, index))
             if key not in true_values:
                 continue
             true = true_values[key]
             low, high = (true - con.high, true - con.low) if con.kind == "relative" else (con.low, con.high)
-            row = fm.components[number - 1].rows[con.parameter[0]]
-            row.values[con.parameter[1]] = min(max(row.values[con.parameter[1]], low), high)
+            row = comp.rows[row_key]
+            row.values[index] = min(max(row.values[index], low), high)
     return fm
 
 

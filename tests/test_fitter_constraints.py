@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
+from astropy.io import fits
+
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter.constraints import ConstraintError, ParameterSpace
+from galfit_unc.fitter.fit import FitError, run_galfit
 from galfit_unc.fitter.lm import covariance, levenberg_marquardt
 
 FEEDME = """
@@ -157,10 +160,161 @@ def test_constraint_on_fixed_parameter_is_flagged_and_ignored():
 
 
 def test_constraint_on_missing_parameter_or_component_is_one_line():
-    with pytest.raises(ConstraintError, match=r"cons.txt: line 1 .*component 3 \(sky\) has no parameter 're'"):
+    with pytest.raises(gf.GalfitFormatError, match=r"^cons.txt: line 1 parameter: re is not a parameter of component 3 \(sky\); use one of sky, 1, 2, 3 or fix"):
         space("3 re 1 to 2")
     with pytest.raises(ConstraintError, match="component 7 does not exist"):
         space("7 mag -1 1")
+
+
+# ------------------------------------------------------- hidden rows and truncations
+# A Sersic with a coordinate rotation (only R3) free; its PA fixed, as beyond R2) both turn
+# the outer isophotes alike), one with a bending mode, one truncated by component 4 (T5)
+# fixed, as T4) and T5) together set the 1 % radius), one with a Fourier mode, and the sky;
+# {r3}, {b2}, {t4}, {f3p} are the values the constraints act on.
+HIDDEN = """
+A) {data}
+B) {out}
+C) {sigma}
+G) {cons}
+H) 1 100 1 90
+I) 100 90
+J) 26.0
+K) 0.1 0.1
+P) {mode}
+0) sersic
+1) 25.0 25.0 1 1
+3) 15.5 1
+4) 10.0 1
+5) 1.0 1
+9) 0.3 1
+10) 20.0 0
+R0) power
+R1) 3.0 0
+R2) 12.0 0
+R3) {r3} 1
+R4) 0.5 0
+R9) 35.0 0
+R10) 20.0 0
+0) sersic
+1) 72.0 22.0 1 1
+3) 16.5 1
+4) 6.0 1
+5) 1.2 1
+9) 0.6 1
+10) -30.0 1
+B2) {b2} 1
+0) sersic
+1) 28.0 65.0 1 1
+3) 17.0 1
+4) 8.0 1
+5) 1.0 1
+9) 0.7 1
+10) 60.0 1
+To) 4
+T0) radial
+T4) {t4} 1
+T5) 5.0 0
+0) sersic
+1) 72.0 65.0 1 1
+3) 16.5 1
+4) 6.0 1
+5) 1.0 1
+9) 0.6 1
+10) -30.0 1
+F3) 0.2 {f3p} 1 1
+0) sky
+1) 100.0 1
+2) 0.0 0
+3) 0.0 0
+"""
+HIDDEN_START = {"r3": 20.0, "b2": 0.3, "t4": 9.0, "f3p": 15.0}
+HIDDEN_FILES = {"data": "data.fits", "out": "block.fits", "sigma": "sigma.fits", "cons": "cons.txt", "mode": 0}
+
+
+def hidden_space(constraint_text):
+    return space(constraint_text, HIDDEN.format(**HIDDEN_FILES, **HIDDEN_START))
+
+
+@pytest.mark.parametrize(
+    "text, entry, value, bound",
+    [
+        ("5 f3p 10 to 20", "c5_F3PA", 40.0, 20.0),  # Fourier phase, absolute range
+        ("5 F3P -5 5", "c5_F3PA", 0.0, 10.0),  # relative to the start 15
+        ("5 f3a 0.1 to 0.3", "c5_F3", 0.5, 0.3),
+        ("5 f3 0.1 to 0.3", "c5_F3", 0.05, 0.1),
+        ("2 b2 -0.1 0.1", "c2_B2", 1.0, 0.4),  # bending amplitude about the start 0.3
+        ("1 r3 100 to 150", "c1_RANG", 200.0, 150.0),  # rotation angle
+        ("4 t4 8 to 10", "c4_RBRK", 14.0, 10.0),  # truncation break radius
+        ("4 T4 -2 1", "c4_RBRK", 5.0, 7.0),  # relative to the start 9
+    ],
+)
+def test_range_on_hidden_rows_and_truncations(text, entry, value, bound):
+    sp = hidden_space(text)
+    th = moved(sp, **{entry: value})
+    comp, key = entry[1:].split("_")
+    kk = k(sp, int(comp), key)
+    assert th[kk] == pytest.approx(bound)
+    assert sp.suspect(th)[kk]
+
+
+def test_couplings_on_hidden_rows():
+    """``offset`` and ``ratio`` tie the Fourier phases and amplitudes of two components;
+    ``5-2 f3p`` keeps their difference in a range."""
+    feedme = HIDDEN.format(**HIDDEN_FILES, **HIDDEN_START).replace("B2) 0.3 1", "B2) 0.3 1\nF3) 0.1 35 1 1")
+    sp = space("5_2 f3p offset\n5_2 f3a ratio", feedme)
+    th = moved(sp, c5_F3PA=25.0, c5_F3=0.4)
+    assert th[k(sp, 2, "F3PA")] == pytest.approx(45.0)  # offset 20 kept
+    assert th[k(sp, 2, "F3")] == pytest.approx(0.2)  # ratio 0.5 kept
+    assert sp.tied[k(sp, 2, "F3PA")] and sp.tied[k(sp, 2, "F3")]
+    sp = space("5-2 f3p -10 -5", feedme)  # start 15 - 35 = -20: both move halfway
+    th = sp.theta(sp.u0)
+    assert th[k(sp, 5, "F3PA")] - th[k(sp, 2, "F3PA")] == pytest.approx(-10.0)
+    assert th[k(sp, 5, "F3PA")] == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1 f3p 0 to 10", r"f3p is not a parameter of component 1 \(sersic\)"),
+    ("1 b1 0 to 1", r"b1 is not a parameter of component 1 \(sersic\)"),
+    ("3 r3 0 to 1", r"r3 is not a parameter of component 3 \(sersic\)"),
+    ("3 t4 0 to 1", r"t4 is not a parameter of component 3 \(sersic\)"),
+    ("4 re 0 to 1", r"re is not a parameter of component 4 \(radial\)"),
+])
+def test_hidden_row_a_component_lacks_is_one_line(text, message):
+    with pytest.raises(gf.GalfitFormatError, match=rf"^cons.txt: line 1 parameter: {message}; use one of [^\n]* or fix the component number$"):
+        hidden_space(text)
+
+
+def test_fit_stays_inside_ranges_on_hidden_rows_and_truncations(tmp_path):
+    """A noisy render whose rotation angle (60), bending amplitude (1), break radius (14)
+    and Fourier phase (35) lie outside the constraint file's ranges: the embedded fitter
+    ends on the bounds nearest to them, marked ``*…*``; without the file it finds them."""
+    truth = {"r3": 60.0, "b2": 1.0, "t4": 14.0, "f3p": 35.0}
+    (tmp_path / "truth.feedme").write_text(HIDDEN.format(data="none", out="truth.fits", sigma="none", cons="none", mode=1, **truth))
+    run_galfit("truth.feedme", workdir=tmp_path)
+    model = fits.getdata(tmp_path / "truth.fits").astype(np.float64)
+    gain = 4.0
+    sigma = np.sqrt(model / gain)
+    data = model + np.random.default_rng(5).normal(size=model.shape) * sigma
+    fits.PrimaryHDU(data.astype(np.float32), fits.Header({"EXPTIME": 1.0, "GAIN": gain, "NCOMBINE": 1})).writeto(tmp_path / "data.fits")
+    fits.PrimaryHDU(sigma.astype(np.float32)).writeto(tmp_path / "sigma.fits")
+    (tmp_path / "cons.txt").write_text("5 f3p 10 to 20\n2 b2 -0.1 0.1\n1 R3 0 to 40\n4 t4 8 to 10\n")
+    (tmp_path / "fit.feedme").write_text(HIDDEN.format(**HIDDEN_FILES, **HIDDEN_START))
+    header = gf.read_fit_header(run_galfit("fit.feedme", workdir=tmp_path).output)
+    for number, key, bound in [(5, "F3PA", 20.0), (2, "B2", 0.4), (1, "RANG", 40.0), (4, "RBRK", 10.0)]:
+        hv = header.component(number)[key]
+        assert hv.value == pytest.approx(bound, abs=1e-4) and hv.kind == "suspect", (number, key, hv)
+    (tmp_path / "free.feedme").write_text(HIDDEN.format(**{**HIDDEN_FILES, "cons": "none", "out": "free.fits"}, **HIDDEN_START))
+    header = gf.read_fit_header(run_galfit("free.feedme", workdir=tmp_path).output)
+    for number, key, want in [(5, "F3PA", 35.0), (2, "B2", 1.0), (1, "RANG", 60.0), (4, "RBRK", 14.0)]:
+        assert header.component(number)[key].value == pytest.approx(want, rel=0.1), (number, key)
+
+
+def test_fit_refuses_a_name_the_component_lacks_before_fitting(tmp_path):
+    (tmp_path / "cons.txt").write_text("5 f3p 10 to 20\n4 n 1 to 2\n")
+    (tmp_path / "fit.feedme").write_text(HIDDEN.format(**HIDDEN_FILES, **HIDDEN_START).replace("A) data.fits", "A) none").replace("P) 0", "P) 1"))
+    with pytest.raises(FitError, match=r"cons.txt: line 2 parameter: n is not a parameter of component 4 \(radial\); use one of t4, t5 or fix the component number$"):
+        run_galfit("fit.feedme", workdir=tmp_path)
+    assert not (tmp_path / "block.fits").exists()
 
 
 # -------------------------------------------------------------------- optimiser core

@@ -80,6 +80,23 @@ def test_rotation_jacobian_matches_finite_differences(func):
     assert_jacobian_matches(r, step, 5e-3)
 
 
+def test_rotation_jacobian_with_a_bent_member_in_the_group():
+    """A rotated Sersic and a bent one share the group: both chain rules apply, each with
+    the other's map as the identity (the rotation's columns are not dropped)."""
+    text = (" 0) sersic\n 1) 20.3 19.6 1 1\n 3) 17 1\n 4) 6.0 1\n 5) 1.5 1\n 9) 0.4 1\n10) 30 1\n" + _SPIRAL["power"] +
+            " 0) sersic\n 1) 18 21 1 1\n 3) 18 1\n 4) 5.0 1\n 5) 1.0 1\n 9) 0.8 1\n10) 60 1\nB2) 0.5 1\n")
+    r = ModelRenderer(gf.parse_feedme(text).components, (1, 40, 1, 40), None, None, 26.0)
+
+    def step(key, value):
+        if key in ("RANG", "INCL", "SPA", "PA"):
+            return 0.5
+        if key == "B2":
+            return 0.005
+        return (3e-3 if key in ("RIN", "ROUT", "ALPHA") else 1e-3) * max(abs(value), 1.0)
+
+    assert_jacobian_matches(r, step, 5e-3)
+
+
 def test_rotation_with_fine_sampling_matches_data_sampling():
     """E) 2 with a point PSF gives the E) 1 model: the rotation's radii (R1), R2), R4) of a
     log spiral) scale with the sampling, its angles do not."""

@@ -59,6 +59,7 @@ RESTART_PAIRS = [
     ((*MEG, "galfit.10"), (*MEG, "4874imgblock.fits"), "galfit.10"),
 ]
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+SERSIC = gf.parse_feedme(" 0) sersic\n 1) 20 20 1 1\n 3) 18 1\n 4) 5 1\n 5) 2 1\n 9) 0.6 1\n10) 30 1\n").components[0]
 
 
 def _ids(items):
@@ -271,7 +272,7 @@ def test_fit_log_decorations(shared):
 
 def test_constraint_files(shared):
     cons = gf.read_constraints(shared(*MEG, "galfit-example", "EXAMPLE.CONSTRAINTS"))
-    got = [(c.components, c.name, c.parameter, c.kind, c.low, c.high) for c in cons]
+    got = [(c.components, c.name, c.parameter_of(SERSIC, 1), c.kind, c.low, c.high) for c in cons]
     assert got == [
         ([3, 2, 1, 9], "x", ("1", 0), "offset", None, None),
         ([1, 5, 3, 2], "re", ("4", 0), "ratio", None, None),
@@ -280,9 +281,9 @@ def test_constraint_files(shared):
         ([3, 7], "mag", ("3", 0), "difference", -0.5, 3.0),
         ([3, 5], "re", ("4", 0), "quotient", 1.0, 3.0),
     ]
-    rel = gf.read_constraints(shared("decals-coolj0112", "cons_rel.txt"), ncomponents=23)
+    rel = gf.read_constraints(shared("decals-coolj0112", "cons_rel.txt"), 23)
     raw_lines = [line.split() for line in shared("decals-coolj0112", "cons_rel.txt").read_text().splitlines() if line.strip()]
-    assert [(c.components[0], c.parameter[0], c.low, c.high) for c in rel] == [(int(a), b, float(lo), float(hi)) for a, b, lo, hi in raw_lines]
+    assert [(c.components[0], c.name, c.low, c.high) for c in rel] == [(int(a), b, float(lo), float(hi)) for a, b, lo, hi in raw_lines]
     assert {c.kind for c in rel} == {"relative"}
     absolute = gf.read_constraints(shared("decals-coolj0112", "cons_abs.txt"))
     assert {c.kind for c in absolute} == {"absolute"}
@@ -307,7 +308,7 @@ def test_constraint_files(shared):
 )
 def test_constraint_kinds(line, expected):
     (c,) = gf.parse_constraints(line + "   # comment\n")
-    assert (c.components, c.parameter, c.kind, c.low, c.high) == expected
+    assert (c.components, c.parameter_of(SERSIC, 1), c.kind, c.low, c.high) == expected
 
 
 @pytest.mark.parametrize(
@@ -325,11 +326,131 @@ def test_constraint_errors(text, match):
     assert str(err.value).startswith("cons.txt: line 1")
 
 
+# One component of every type whose rows give a name its own meaning, and the hidden rows.
+NAMED = gf.parse_feedme(
+    " 0) edgedisk\n 1) 20 20 1 1\n 3) 18 1\n 4) 2 1\n 5) 6 1\n10) 30 1\n"
+    " 0) nuker\n 1) 20 20 1 1\n 3) 18 1\n 4) 3 1\n 5) 1.5 1\n 6) 2 1\n 7) 0.5 1\n 9) 0.6 1\n10) 30 1\n"
+    " 0) king\n 1) 20 20 1 1\n 3) 18 1\n 4) 3 1\n 5) 20 1\n 6) 2 1\n 9) 0.6 1\n10) 30 1\n"
+    " 0) ferrer\n 1) 20 20 1 1\n 3) 18 1\n 4) 10 1\n 5) 1.5 1\n 6) 0.5 1\n 9) 0.6 1\n10) 30 1\n"
+    " 0) moffat\n 1) 20 20 1 1\n 3) 18 1\n 4) 3 1\n 5) 2.5 1\n 9) 0.6 1\n10) 30 1\n"
+    " 0) expdisk\n 1) 20 20 1 1\n 3) 18 1\n 4) 3 1\n 9) 0.6 1\n10) 30 1\n"
+    " 0) sersic\n 1) 20 20 1 1\n 3) 18 1\n 4) 5 1\n 5) 2 1\n 9) 0.6 1\n10) 30 1\n"
+    "C0) 0.2 1\nF1) 0.1 20 1 1\nF3) 0.05 -40 1 1\nR0) power\nR1) 2 1\nR2) 9 1\nR3) 60 1\nR4) 0.5 1\nR9) 30 1\nR10) 20 1\n"
+    " 0) sersic\n 1) 20 20 1 1\n 3) 18 1\n 4) 5 1\n 5) 2 1\n 9) 0.6 1\n10) 30 1\nB1) 0.1 1\nB2) 0.02 1\nTo) 10\n"
+    " 0) sky\n 1) 1 1\n 2) 0 0\n 3) 0 0\n"
+    "T0) radial\nT1) 21 19 1 1\nT4) 12 1\nT5) 3 1\nT9) 0.5 1\nT10) 40 1\n"
+).components
+
+
+@pytest.mark.parametrize(
+    "number, name, expected",
+    [
+        (1, "rs", ("5", 0)),  # edgedisk: radial scale length
+        (1, "re", ("5", 0)),  # re and rs are one name in GALFIT
+        (1, "hs", ("4", 0)),
+        (1, "mu", ("3", 0)),
+        (2, "alpha", ("5", 0)),  # nuker
+        (2, "Beta", ("6", 0)),
+        (2, "GAMMA", ("7", 0)),
+        (2, "rb", ("4", 0)),
+        (3, "alpha", ("6", 0)),  # king
+        (3, "rc", ("4", 0)),
+        (3, "rt", ("5", 0)),
+        (4, "alpha", ("5", 0)),  # ferrer
+        (4, "beta", ("6", 0)),
+        (4, "rout", ("4", 0)),
+        (5, "n", ("5", 0)),  # moffat's power law
+        (5, "fwhm", ("4", 0)),
+        (6, "rs", ("4", 0)),
+        (6, "re", ("4", 0)),
+        (7, "c", ("C0", 0)),
+        (7, "C0", ("C0", 0)),
+        (7, "f1", ("F1", 0)),
+        (7, "f1a", ("F1", 0)),
+        (7, "F1P", ("F1", 1)),
+        (7, "f3p", ("F3", 1)),
+        (7, "r1", ("R1", 0)),
+        (7, "R4", ("R4", 0)),
+        (7, "r9", ("R9", 0)),
+        (7, "r10", ("R10", 0)),
+        (8, "b1", ("B1", 0)),
+        (8, "B2", ("B2", 0)),
+        (8, "mag", ("3", 0)),  # truncated: row 3) is a surface brightness
+        (9, "sky", ("1", 0)),
+        (9, "2", ("2", 0)),
+        (10, "t4", ("T4", 0)),
+        (10, "T5", ("T5", 0)),
+        (10, "t9", ("T9", 0)),
+        (10, "t10", ("T10", 0)),
+        (10, "q", ("T9", 0)),
+        (10, "y", ("T1", 1)),
+    ],
+)
+def test_constraint_names_follow_the_component_type(tmp_path, number, name, expected):
+    path = tmp_path / "cons.txt"
+    path.write_text(f"{number} {name} 0 to 1\n")
+    (con,) = gf.read_constraints(path, NAMED)
+    assert con.parameter_of(NAMED[number - 1], number) == expected
+
+
+@pytest.mark.parametrize(
+    "number, name",
+    [
+        (7, "alpha"),  # sersic
+        (5, "alpha"),  # moffat's power law is n
+        (7, "hs"),
+        (1, "q"),  # edgedisk has no axis ratio
+        (1, "n"),
+        (2, "n"),
+        (9, "x"),  # sky
+        (9, "mag"),
+        (7, "f2a"),  # no F2) row
+        (7, "b1"),
+        (8, "r1"),  # no rotation
+        (7, "r5"),
+        (7, "t4"),
+        (10, "t1p"),
+        (10, "mag"),  # truncation
+        (10, "4"),
+        (7, "2"),
+        (7, "11"),
+    ],
+)
+def test_constraint_name_a_component_lacks_is_one_line(tmp_path, number, name):
+    path = tmp_path / "cons.txt"
+    path.write_text(f"# comment\n{number} {name} 0 to 1\n")
+    with pytest.raises(gf.GalfitFormatError) as err:
+        gf.read_constraints(path, NAMED)
+    message = str(err.value)
+    assert "\n" not in message
+    if name == "t1p":
+        assert message.startswith(f"{path}: line 2 parameter: unknown parameter 't1p'; use x, y, mag")
+    else:
+        ctype = NAMED[number - 1].type
+        assert message.startswith(f"{path}: line 2 parameter: {name} is not a parameter of component {number} ({ctype}); use one of ")
+        assert message.endswith(" or fix the component number")
+
+
+@pytest.mark.parametrize("name, what", [("r0", "the rotation function"), ("R0", "the rotation function"), ("t0", "the truncation type"), ("0", "the component type")])
+def test_constraint_on_a_row_that_names_something_is_refused(name, what):
+    with pytest.raises(gf.GalfitFormatError, match=rf"^cons.txt: line 1 parameter: {name} names {what}, not a parameter; constrain one of the numeric rows$"):
+        gf.parse_constraints(f"7 {name} 0 to 1\n", "cons.txt")
+
+
+def test_constraint_names_in_a_coupling_follow_each_component(tmp_path):
+    """``1_6 rs ratio``: the edgedisk's row 5) with the expdisk's row 4)."""
+    path = tmp_path / "cons.txt"
+    path.write_text("1_6 rs ratio\n2_4 alpha offset\n")
+    first, second = gf.read_constraints(path, NAMED)
+    assert [first.parameter_of(NAMED[n - 1], n) for n in first.components] == [("5", 0), ("4", 0)]
+    assert [second.parameter_of(NAMED[n - 1], n) for n in second.components] == [("5", 0), ("5", 0)]
+
+
 def test_constraint_on_missing_component(tmp_path):
     path = tmp_path / "cons.txt"
     path.write_text("30 n 0.5 to 8\n")
     with pytest.raises(gf.GalfitFormatError, match="component 30 does not exist"):
-        gf.read_constraints(path, ncomponents=23)
+        gf.read_constraints(path, 23)
 
 
 def test_comp_ident_real_and_errors(shared, tmp_path):

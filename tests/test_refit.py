@@ -104,6 +104,18 @@ def test_perturbation_is_clipped_into_the_constraint_ranges():
     assert re.min() == pytest.approx(5.5) and re.max() == pytest.approx(6.0)
 
 
+def test_perturbation_is_clipped_into_the_row_a_name_means_for_the_type():
+    """``rs`` on an edgedisk is its radial scale length, row 5): that draw is clipped, the
+    scale height in row 4) is not."""
+    edgedisk = " 0) edgedisk\n 1) 40.0 30.0 1 1\n 3) 18.0 1\n 4) 2.0 1\n 5) 6.0 1\n10) 30.0 1\n Z) 0\n"
+    fm = gf.parse_feedme(FEEDME.split(" 0) sersic")[0] + edgedisk)
+    cons = gf.parse_constraints("1 rs 5.9 to 6.1\n")
+    starts = [refit.perturbed_start(fm, PERTURB, np.random.default_rng(k), cons).components[0] for k in range(200)]
+    rs, hs = np.array([c.value("5") for c in starts]), np.array([c.value("4") for c in starts])
+    assert rs.min() >= 5.9 and rs.max() <= 6.1
+    assert hs.min() < 1.6 and hs.max() > 2.6
+
+
 def test_sanity_limits_bound_the_draw():
     values = draws(300, perturb={**PERTURB, "n": [0.001, 0.002], "q": 5.0})
     assert set(column(values, 0, "5")) == {0.05}

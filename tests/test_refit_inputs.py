@@ -37,10 +37,10 @@ def test_relative_ranges_become_the_original_boxes(shared):
     text = inj.refit_constraints(decals(shared, "cons_rel.txt"), gf.read_feedme(ORIGINAL), FITSECT)
     cons = gf.parse_constraints(text)
     assert len(cons) == 46 and all(c.kind == "absolute" for c in cons)
-    boxes = {(c.components[0], c.parameter[0]): (c.low, c.high) for c in cons}
+    boxes = {(c.components[0], c.name): (c.low, c.high) for c in cons}
     # n: 2 - 1.5 .. 2 + 6; q: 0.5 - 0.43 .. 0.5 + 0.5 (by hand), whatever the re-fit's start.
     assert all(boxes[(k, "5")] == (0.5, 8.0) and boxes[(k, "9")] == (0.07, 1.0) for k in range(1, 24))
-    absolute = {(c.components[0], c.parameter[0]): (c.low, c.high) for c in gf.read_constraints(decals(shared, "cons_abs.txt")) if c.parameter[0] in "59"}
+    absolute = {(c.components[0], c.name): (c.low, c.high) for c in gf.read_constraints(decals(shared, "cons_abs.txt")) if c.name in "59"}
     assert absolute == boxes
 
 
@@ -63,6 +63,40 @@ def test_positions_move_into_the_window_and_other_lines_pass_unchanged(tmp_path)
     assert got[(1, "y")] == (47.25, 49.25) and got[(2, "y")] == (46.0, 48.0)
     assert got[(3, "sky")] == (0.5, 2.5)
     assert lines[-len(kept) :] == kept
+
+
+def test_relative_ranges_follow_each_components_names(tmp_path):
+    """Relative ranges on names whose row depends on the type, on hidden rows and on a
+    truncation: each about its own start; a truncation's centre moves into the window too."""
+    feedme = gf.parse_feedme(
+        "A) a.fits\nH) 220 315 213 290\nJ) 25\nK) 0.2 0.2\n"
+        " 0) edgedisk\n 1) 300 260 1 1\n 3) 18 1\n 4) 2 1\n 5) 6 1\n10) 30 1\n"
+        " 0) sersic\n 1) 280 250 1 1\n 3) 17 1\n 4) 5 1\n 5) 2 1\n 9) 0.6 1\n10) 30 1\nF3) 0.1 20 1 1\nTo) 3\n"
+        "T0) radial\nT1) 281 251 1 1\nT4) 12 1\nT5) 3 1\n",
+        "orig.gal",
+    )
+    path = tmp_path / "cons.txt"
+    path.write_text("1 rs -1 1\n1 HS -0.5 0.5\n2 f3p -5 5\n3 x -1 1\n3 t4 -2 2\n")
+    cons = gf.parse_constraints(inj.refit_constraints(path, feedme, FITSECT))
+    got = {(c.components[0], c.name): (c.low, c.high) for c in cons}
+    assert got == {
+        (1, "rs"): (5.0, 7.0),
+        (1, "HS"): (1.5, 2.5),
+        (2, "f3p"): (15.0, 25.0),
+        (3, "x"): (61.0, 63.0),  # 281 - 219
+        (3, "t4"): (10.0, 14.0),
+    }
+
+
+def test_constraint_name_a_component_lacks_is_refused_before_any_job(shared, tmp_path):
+    path = tmp_path / "cons.txt"
+    path.write_text("1 n 0.5 to 8\n2 alpha 1 to 2\n")
+    row = {"target": "cool", "band": "z", "imgblock": str(decals(shared, "galfit_output_example.fits")), "constraints": str(path)}
+    message = rf"t.tsv: target cool, band z: {path}: line 2 parameter: alpha is not a parameter of component 2 \(sersic\); use one of x"
+    with pytest.raises(TargetsError, match=message):
+        check_contents([{**row, "feedme": str(ORIGINAL)}], "t.tsv")
+    with pytest.raises(TargetsError, match=message):  # the image block's components
+        check_contents([row], "t.tsv")
 
 
 def test_relative_ranges_without_the_input_file_are_refused(shared, tmp_path):

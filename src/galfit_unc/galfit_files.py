@@ -50,6 +50,7 @@ __all__ = [
     "region_slices",
     "parse_constraints",
     "read_constraints",
+    "constraint_names",
     "read_comp_ident",
     "IGNORE",
     "next_restart_name",
@@ -111,26 +112,42 @@ _SUFFIXED_TYPE = re.compile(r"^([a-z]+?)(\d?)$")
 # GALFIT's image-block type of a truncated component: ``sersic1 \`` (outer), ``sersic3 /`` (inner).
 _TRUNCATED_TYPE = re.compile(r"^([a-z]+)(\d)\s*([\\/])$")
 _TRUNCATED_SUFFIX = {"To": "1 \\", "Ti": "3 /"}
-# Sizes for which the header key name varies with the component type; all are lengths.
+# Constraint-file names of the classical parameters (rows 1)-10), a truncation's T rows) ->
+# the header keys they reach; a name reaches the first of its keys a component has, so it
+# follows the component's type (alpha: nuker 5), king 6), ferrer 5); rs: edgedisk 5)).
+# GALFIT lets "re" and "rs" stand for any size ("it doesn't matter"), hence the list.
+_SIZE_KEYS = ("RE", "RS", "FWHM", "RB", "RC", "ROUT")
+_FLUX_KEYS = ("MAG", "MU", "MU_0", "MUBRK")
 _CONSTRAINT_NAMES = {
-    "x": ("1", 0),
-    "y": ("1", 1),
-    "mag": ("3", 0),
-    "mu": ("3", 0),
-    "sky": ("1", 0),
-    "re": ("4", 0),
-    "rs": ("4", 0),
-    "fwhm": ("4", 0),
-    "rb": ("4", 0),
-    "rc": ("4", 0),
-    "rout": ("4", 0),
-    "hs": ("4", 0),
-    "n": ("5", 0),
-    "q": ("9", 0),
-    "ar": ("9", 0),
-    "pa": ("10", 0),
-    "c0": ("C0", 0),
+    "x": ("XC",),
+    "y": ("YC",),
+    "mag": _FLUX_KEYS,
+    "mu": _FLUX_KEYS,
+    "sky": ("SKY",),
+    "re": _SIZE_KEYS,
+    "rs": _SIZE_KEYS,
+    "fwhm": ("FWHM",),
+    "rb": ("RB",),
+    "rc": ("RC",),
+    "rt": ("RT",),
+    "rout": ("ROUT",),
+    "hs": ("HS",),
+    # Moffat's power law is row 5) like Sersic's n; "alpha" is left to the profiles
+    # GALFIT writes ALPHA for.
+    "n": ("N", "POW"),
+    "alpha": ("ALPHA",),
+    "beta": ("BETA",),
+    "gamma": ("GAMMA",),
+    "q": ("AR",),
+    "ar": ("AR",),
+    "pa": ("PA",),
 }
+# Names of rows rather than of parameters: a row number, C0 (GALFIT's "c"), Fourier mode m
+# (f<m> or f<m>a its amplitude, f<m>p its phase), bending mode b<m>, rotation r<k>,
+# truncation t<k>.
+_CONSTRAINT_ROW_NAME = re.compile(r"\d{1,2}|c0?|f\d{1,2}[ap]?|[brt]\d{1,2}")
+# Rows that name something instead of holding a number.
+_CONSTRAINT_NOT_PARAMETERS = {"0": "the component type", "r0": "the rotation function", "t0": "the truncation type"}
 
 
 def _err(source, field_, problem, todo):
@@ -835,34 +852,89 @@ def read_fit_header(path) -> FitHeader:
 # ======================================================================================
 # Constraint files (G)
 # ======================================================================================
+def constraint_names(comp: Component) -> dict[str, tuple[str, int]]:
+    """The names a constraint file may give the parameters of ``comp``.
+
+    Parameters
+    ----------
+    comp : Component
+
+    Returns
+    -------
+    dict
+        Lower-case name -> ``(row key, index)``: the names of :data:`_CONSTRAINT_NAMES`
+        the component's type has, its row numbers (``"5"``; ``"1"`` is x), its truncation
+        rows (``"t4"``), ``c``/``c0``, ``f<m>``/``f<m>a``/``f<m>p``, ``b<m>`` and ``r<k>``
+        for the hidden rows it has.
+    """
+    out: dict[str, tuple[str, int]] = {}
+    for hkey, row, idx in parameter_table(comp):
+        if row[0].isdigit() or row[0] == "T":
+            for name, keys in _CONSTRAINT_NAMES.items():
+                if hkey in keys:
+                    out.setdefault(name, (row, idx))
+            out.setdefault(row.lower(), (row, idx))
+        elif row == "C0":
+            out["c"] = out["c0"] = (row, idx)
+        elif row[0] == "F":
+            out[row.lower() + "ap"[idx]] = (row, idx)
+            out.setdefault(row.lower(), (row, idx))
+        else:  # B<m>, R<k>
+            out[row.lower()] = (row, idx)
+    return out
+
+
 @dataclass
 class Constraint:
     """One line of a GALFIT constraint file.
 
     ``kind``: ``"absolute"`` (``lo to hi``), ``"relative"`` (``lo hi`` around the initial
     value), ``"offset"``, ``"ratio"`` (couplings of ``components``), ``"difference"``
-    (``3-7 mag lo hi``) or ``"quotient"`` (``3/5 re lo hi``).  ``parameter`` is the
-    ``(row, index)`` it acts on; ``name`` the parameter as written.
+    (``3-7 mag lo hi``) or ``"quotient"`` (``3/5 re lo hi``).  ``name`` is the parameter
+    as written; the row it means depends on each component's type
+    (:meth:`parameter_of`).  ``source`` is the file, for messages.
     """
 
     components: list[int]
     name: str
-    parameter: tuple[str, int]
     kind: str
     low: float | None = None
     high: float | None = None
     line: int = 0
+    source: str = "<constraints>"
+
+    def parameter_of(self, comp: Component, number: int) -> tuple[str, int]:
+        """The ``(row key, index)`` this line constrains in ``comp``, component ``number``.
+
+        Raises
+        ------
+        GalfitFormatError
+            The component has no parameter of that name.
+        """
+        names = constraint_names(comp)
+        try:
+            return names[self.name.lower()]
+        except KeyError:
+            raise _err(
+                self.source,
+                f"line {self.line} parameter",
+                f"{self.name} is not a parameter of component {number} ({comp.type})",
+                f"use one of {', '.join(names)} or fix the component number",
+            ) from None
 
 
-def _constraint_parameter(name: str, source, lineno):
+def _check_constraint_name(name: str, source, lineno) -> None:
+    """Refuse a name no component type has; what it means is known only per component."""
     low = name.lower()
-    if low in _CONSTRAINT_NAMES:
-        return _CONSTRAINT_NAMES[low]
-    if low.isdigit() and 1 <= int(low) <= 10 and low != "2":
-        return (low, 0)
-    if re.fullmatch(r"[fb]\d{1,2}", low):
-        return (low.upper(), 0)
-    raise _err(source, f"line {lineno} parameter", f"unknown parameter {name!r}", "use x, y, mag, re, n, q, pa, … or a row number")
+    if low in _CONSTRAINT_NOT_PARAMETERS:
+        raise _err(source, f"line {lineno} parameter", f"{name} names {_CONSTRAINT_NOT_PARAMETERS[low]}, not a parameter", "constrain one of the numeric rows")
+    if low not in _CONSTRAINT_NAMES and not _CONSTRAINT_ROW_NAME.fullmatch(low):
+        raise _err(
+            source,
+            f"line {lineno} parameter",
+            f"unknown parameter {name!r}",
+            "use x, y, mag, re, n, alpha, beta, gamma, q, pa, c, f<m>a, f<m>p, b<m>, r<k>, t<k>, … or a row number",
+        )
 
 
 def parse_constraints(text: str, source: str = "<constraints>") -> list[Constraint]:
@@ -876,7 +948,7 @@ def parse_constraints(text: str, source: str = "<constraints>") -> list[Constrai
         if len(toks) < 3:
             raise _err(source, f"line {lineno}", f"cannot read {body!r}", "write '<components> <parameter> <range>'")
         comp_tok, name, rest = toks[0], toks[1], toks[2:]
-        param = _constraint_parameter(name, source, lineno)
+        _check_constraint_name(name, source, lineno)
         try:
             if "-" in comp_tok.lstrip("-") or "/" in comp_tok:
                 sep = "/" if "/" in comp_tok else "-"
@@ -885,7 +957,7 @@ def parse_constraints(text: str, source: str = "<constraints>") -> list[Constrai
                 if len(comps) != 2:
                     raise ValueError
                 lo, hi = (float(t) for t in rest[:2])
-                out.append(Constraint(comps, name, param, kind, lo, hi, lineno))
+                out.append(Constraint(comps, name, kind, lo, hi, lineno, source))
                 continue
             comps = [int(t) for t in comp_tok.split("_")]
         except ValueError:
@@ -893,29 +965,50 @@ def parse_constraints(text: str, source: str = "<constraints>") -> list[Constrai
         word = rest[0].lower()
         try:
             if word in ("offset", "ratio"):
-                out.append(Constraint(comps, name, param, word, None, None, lineno))
+                out.append(Constraint(comps, name, word, None, None, lineno, source))
             elif len(rest) >= 3 and rest[1].lower() == "to":
-                out.append(Constraint(comps, name, param, "absolute", float(rest[0]), float(rest[2]), lineno))
+                out.append(Constraint(comps, name, "absolute", float(rest[0]), float(rest[2]), lineno, source))
             else:
-                out.append(Constraint(comps, name, param, "relative", float(rest[0]), float(rest[1]), lineno))
+                out.append(Constraint(comps, name, "relative", float(rest[0]), float(rest[1]), lineno, source))
         except (ValueError, IndexError):
             raise _err(source, f"line {lineno} range", f"cannot read {' '.join(rest)!r}", "write 'lo to hi', 'lo hi', 'offset' or 'ratio'") from None
     return out
 
 
-def read_constraints(path, ncomponents: int | None = None) -> list[Constraint]:
-    """Read a constraint file; with ``ncomponents``, refuse constraints on missing components."""
+def read_constraints(path, components: int | list[Component] | None = None) -> list[Constraint]:
+    """Read a constraint file.
+
+    Parameters
+    ----------
+    path : path-like
+    components : int or list of Component, optional
+        The fit's components (or their count): a line naming a missing component is
+        refused, and, given the components, so is a parameter name one of its components
+        does not have.
+
+    Returns
+    -------
+    list of Constraint
+
+    Raises
+    ------
+    GalfitFormatError
+        One line naming the file, the line and what to do.
+    """
     path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
         raise GalfitFormatError(f"{path}: file: not found; check the path or write 'none'") from None
     cons = parse_constraints(text, str(path))
-    if ncomponents is not None:
+    if components is not None:
+        count = components if isinstance(components, int) else len(components)
         for c in cons:
             for n in c.components:
-                if not 1 <= n <= ncomponents:
-                    raise _err(path, f"line {c.line} components", f"component {n} does not exist (the fit has {ncomponents})", "fix the component number")
+                if not 1 <= n <= count:
+                    raise _err(path, f"line {c.line} components", f"component {n} does not exist (the fit has {count})", "fix the component number")
+                if not isinstance(components, int):
+                    c.parameter_of(components[n - 1], n)
     return cons
 
 

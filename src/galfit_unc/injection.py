@@ -378,22 +378,24 @@ def refit_constraints(path, original_feedme: gf.Feedme | None, fitsect) -> str:
             f"{path}: line {first}: '{text.splitlines()[first - 1].split('#', 1)[0].strip()}' is a range relative to the original "
             "fit's starting values; give the fit's input file in the targets table's feedme column, or write absolute ranges 'lo to hi'"
         )
-    shift = {("1", 0): fitsect[0] - 1, ("1", 1): fitsect[2] - 1}
+    # Positions (a component's 1), a truncation's T1)) move into the window; x is index 0.
+    shift = (fitsect[0] - 1, fitsect[2] - 1)
     out = []
     for lineno, line in enumerate(text.splitlines(), 1):
         con = relative.get(lineno)
         if con is None:
             out.append(line)
             continue
-        row, idx = con.parameter
         for number in con.components:
-            comp = original_feedme.components[number - 1] if number <= len(original_feedme.components) else None
-            if comp is None or row not in comp.rows or len(comp.rows[row].values) <= idx:
+            if number > len(original_feedme.components):
                 raise gf.GalfitFormatError(
-                    f"{original_feedme.source}: component {number}: no starting value {row}) for line {lineno} of {path}; "
+                    f"{original_feedme.source}: component {number}: missing, but line {lineno} of {path} names it; "
                     "give the input file of this fit"
                 )
-            start = _decimal_sum(comp.rows[row].values[idx], -shift.get(con.parameter, 0) if comp.base_type != "sky" else 0)
+            comp = original_feedme.components[number - 1]
+            row, idx = con.parameter_of(comp, number)
+            moved = row in ("1", "T1") and comp.base_type != "sky"
+            start = _decimal_sum(comp.rows[row].values[idx], -shift[idx] if moved else 0)
             low, high = (gf.format_number(_decimal_sum(start, v)) for v in (con.low, con.high))
             out.append(f"{number} {con.name} {low} to {high}   # {line.split('#', 1)[0].strip()} about the start {gf.format_number(start)}")
     return "\n".join(out) + "\n"

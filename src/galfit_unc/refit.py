@@ -170,10 +170,11 @@ def user_start(feedme: gf.Feedme, original: gf.Feedme, shift) -> gf.Feedme:
     return out
 
 
-def _boxes(constraints, number: int, rkey: str, idx: int, value: float):
-    """Ranges of GALFIT's constraint file acting on one parameter (relative ones about ``value``)."""
+def _boxes(constraints, number: int, comp: gf.Component, rkey: str, idx: int, value: float):
+    """Ranges of GALFIT's constraint file acting on one parameter of component ``number``
+    (relative ones about ``value``)."""
     for con in constraints:
-        if number in con.components and con.parameter == (rkey, idx):
+        if number in con.components and con.parameter_of(comp, number) == (rkey, idx):
             if con.kind == "absolute":
                 yield min(con.low, con.high), max(con.low, con.high)
             elif con.kind == "relative":
@@ -218,7 +219,7 @@ def perturbed_start(feedme: gf.Feedme, perturb: dict, rng: np.random.Generator, 
                 new = value * rng.uniform(low, high)
             else:
                 continue
-            for low, high in [*_boxes(constraints, number, rkey, idx, value), SANITY_LIMITS.get(hkey, (-math.inf, math.inf))]:
+            for low, high in [*_boxes(constraints, number, comp, rkey, idx, value), SANITY_LIMITS.get(hkey, (-math.inf, math.inf))]:
                 new = min(max(new, low), high)
             row.values[idx] = float(new)
     return out

@@ -22,7 +22,7 @@ from galfit_unc.galfit_files import (
     read_feedme,
     read_fit_header,
 )
-from galfit_unc.injection import check_refit_inputs
+from galfit_unc.injection import check_refit_inputs, header_components
 
 __all__ = ["REQUIRED", "OPTIONAL", "FILE_COLUMNS", "TargetsError", "read_targets", "check_files", "check_contents", "missing_files"]
 
@@ -155,16 +155,23 @@ def _image_shape(path) -> tuple[int, int]:
     return header["NAXIS2"], header["NAXIS1"]
 
 
-def _check_row(files: dict) -> None:
+def _check_row(files: dict, feedme_named: bool) -> None:
     header = read_fit_header(files["imgblock"]) if "imgblock" in files else None
+    feedme = read_feedme(files["feedme"]) if "feedme" in files else None
     if header is not None:
         numbers = [c.number for c in header.components]
         if "comp_ident" in files:
             read_comp_ident(files["comp_ident"], numbers)
         if "constraints" in files:
-            read_constraints(files["constraints"], len(numbers))
-    if "feedme" in files:
-        read_feedme(files["feedme"])
+            # The re-fits' components (the input file's, else the header's) say what each
+            # parameter name means; an input file still to be made leaves only their count.
+            if feedme is not None:
+                components = feedme.components
+            elif not feedme_named:
+                components = header_components(header)
+            else:
+                components = len(numbers)
+            read_constraints(files["constraints"], components)
     if "image" not in files:
         return
     shape = _image_shape(files["image"])
@@ -201,7 +208,7 @@ def check_contents(rows, source) -> None:
     for row in rows:
         files = {col: row[col] for col in FILE_COLUMNS if row.get(col) and os.path.exists(row[col])}
         try:
-            _check_row(files)
+            _check_row(files, bool(row.get("feedme")))
             check_refit_inputs(files, bool(row.get("feedme")))
         except GalfitFormatError as exc:
             raise TargetsError(f"{source}: target {row['target']}, band {row['band']}: {exc}") from None

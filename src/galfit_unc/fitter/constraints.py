@@ -73,7 +73,8 @@ class ParameterSpace:
     theta0 : ndarray
         Initial values.
     constraints : list of Constraint
-        From :func:`galfit_unc.galfit_files.read_constraints`.
+        From :func:`galfit_unc.galfit_files.read_constraints`; a name a component does not
+        have raises :class:`~galfit_unc.galfit_files.GalfitFormatError`.
     source : str
         Constraint file name for error messages.
 
@@ -114,13 +115,7 @@ class ParameterSpace:
             self.low[k], self.high[k] = SANITY_LIMITS.get(key, (-np.inf, np.inf))
 
         def entry(con, comp_number):
-            k = table.get((comp_number - 1, *con.parameter))
-            if k is None:
-                raise ConstraintError(
-                    f"{source}: line {con.line} parameter: component {comp_number} "
-                    f"({components[comp_number - 1].type}) has no parameter {con.name!r}; fix or remove the line"
-                )
-            return k
+            return table[(comp_number - 1, *con.parameter_of(components[comp_number - 1], comp_number))]
 
         for con in constraints:
             for c in con.components:

@@ -122,7 +122,7 @@ def _load_model_only(fm: gf.Feedme, workdir: Path) -> _Inputs:
     shape = (fm.region[3] - fm.region[2] + 1, fm.region[1] - fm.region[0] + 1)
     constraints = []
     if fm.constraints is not None:
-        constraints = gf.read_constraints(_path(workdir, fm.constraints), len(fm.components))
+        constraints = gf.read_constraints(_path(workdir, fm.constraints), fm.components)
     return _Inputs(
         np.zeros(shape, np.float32), None, fm.region, 1.0, psf, np.ones(shape), np.zeros(shape, bool), constraints, flags
     )
@@ -189,7 +189,7 @@ def _load(fm: gf.Feedme, workdir: Path, mode: int) -> _Inputs:
     good = ~bad & np.isfinite(sigma) & (sigma > 0)
     constraints = []
     if fm.constraints is not None:
-        constraints = gf.read_constraints(_path(workdir, fm.constraints), len(fm.components))
+        constraints = gf.read_constraints(_path(workdir, fm.constraints), fm.components)
     return _Inputs(data, header, region, exptime, psf, sigma, good, constraints, flags)
 
 

@@ -677,10 +677,13 @@ class ModelRenderer:
             )
             if not derivs:
                 res = (res, {})
-            elif bamp is not None:
-                res = (res[0], _bent_derivatives(res[1], parts, group.bends))
-            elif rot_log is not None:
-                res = (res[0], _rotated_derivatives(res[0], res[1], dmap, rpar["ROT_INCL"]))
+            else:
+                # Chain rules in the reverse order of the maps: a group may hold a bent and a
+                # rotated member (each with the other map as the identity).
+                if bamp is not None:
+                    res = (res[0], _bent_derivatives(res[1], parts, group.bends))
+                if rot_log is not None:
+                    res = (res[0], _rotated_derivatives(res[0], res[1], dmap, rpar["ROT_INCL"]))
             if tparts is not None:
                 res = _truncate(res[0], res[1], (dx, dy, tparts), k)
             return res
