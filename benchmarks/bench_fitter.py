@@ -25,7 +25,8 @@ runs the same input file in a folder of its own, interleaved with the embedded r
 the order alternating), and each pair's ratio embedded / GALFIT is printed with the two
 χ² (CHISQ of each image block) and the median ratio.  ``--baseline SRC`` does the same with
 another copy of the package (``SRC`` holds its ``galfit_unc``, e.g. the ``src`` folder of a
-``git worktree`` of another commit), run by this interpreter: the change's effect, side by side.  Medians of the processes' CPU times
+``git worktree`` of another commit), run by this interpreter: the change's effect, side by side
+(in-process, the baseline's child runs after each case's and the ratio of the medians is printed).  Medians of the processes' CPU times
 (user + system) are printed beside the wall times: a loaded machine stretches them less.  ``region4-starts`` is whole-process
 timed from its first start only.  The machine's load averages (as ``uptime`` prints them)
 are printed before and after the figures.
@@ -295,15 +296,25 @@ def main(argv=None) -> int:
         print("\nin-process (run_galfit after a warm-up fit, one child process per case)")
         print(f"{'case':<16s}{'median s':>8s}{'CPU s':>8s}{'iterations':>12s}{'chi2nu':>9s}{'peak RSS MB':>13s}  runs")
         for case in cases:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--child", case, "--repeat", str(args.repeat)], capture_output=True, text=True
-            )
-            if proc.returncode != 0:
-                print(f"{case:<16s} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
-                continue
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            spread = f"  iterations {r['all_iterations']}" if len(set(r["all_iterations"])) > 1 else ""
-            print(f"{case:<16s}{r['median_s']:>8.2f}{r['median_cpu_s']:>8.2f}{r['iterations']:>12d}{r['chi2nu']:>9.3f}{r['peak_rss_mb']:>13.0f}  {r['times_s']}{spread}")
+            medians = {}
+            for label, env in (("", None), ("  baseline", {**os.environ, "PYTHONPATH": str(args.baseline)})):
+                if label and not args.baseline:
+                    continue
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--child", case, "--repeat", str(args.repeat)],
+                    capture_output=True, text=True, env=env,
+                )
+                name = label or case
+                if proc.returncode != 0:
+                    print(f"{name:<16s} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+                    continue
+                r = json.loads(proc.stdout.strip().splitlines()[-1])
+                medians[label] = (r["median_s"], r["median_cpu_s"])
+                spread = f"  iterations {r['all_iterations']}" if len(set(r["all_iterations"])) > 1 else ""
+                print(f"{name:<16s}{r['median_s']:>8.2f}{r['median_cpu_s']:>8.2f}{r['iterations']:>12d}{r['chi2nu']:>9.3f}{r['peak_rss_mb']:>13.0f}  {r['times_s']}{spread}")
+            if len(medians) == 2:
+                (w, c), (bw, bc) = medians[""], medians["  baseline"]
+                print(f"{'  ratio':<16s}{w / bw:>8.3f}{c / bc:>8.3f}  (medians)")
     if not args.no_process:
         print(f"\nwhole process ({' '.join(embedded_command())} FEEDME, start to exit)", end="")
         print(f"; GALFIT: {galfit}, interleaved pairs" if galfit else "; GALFIT not run (no galfit on PATH; give --galfit PATH)", end="")
