@@ -192,6 +192,11 @@ def embedded_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "galfit_unc.fitter.cli"]
 
 
+def baseline_env(src: Path) -> dict:
+    """This environment with ``src`` (another copy's ``galfit_unc``) first on the path."""
+    return {**os.environ, "PYTHONPATH": str(src)}
+
+
 def timed_process(command: list[str], folder: Path, env: dict | None = None) -> tuple[float, float, float]:
     """Run ``command`` in ``folder`` (with ``env``, default this one's); its wall time from start
     to exit and CPU time (user + system, s, which a loaded machine stretches less), and its peak
@@ -225,14 +230,13 @@ def whole_process(case: str, repeat: int, galfit: str | None, baseline: Path | N
     """Time ``galfit-embedded`` on ``case``, and GALFIT and the baseline package in interleaved
     pairs with it, and print the figures."""
     with tempfile.TemporaryDirectory() as tmp:
+        programs = [("embedded", embedded_command(), None)]  # (name, command, environment)
+        if galfit:
+            programs.append(("galfit", [galfit], None))
+        if baseline is not None:
+            programs.append(("baseline", [sys.executable, "-m", "galfit_unc.fitter.cli"], baseline_env(baseline)))
         runs = []  # (name, command, folder, environment)
-        for name, command, env in (
-            ("embedded", embedded_command(), None),
-            ("galfit", [galfit] if galfit else None, None),
-            ("baseline", [sys.executable, "-m", "galfit_unc.fitter.cli"], {**os.environ, "PYTHONPATH": str(baseline)}),
-        ):
-            if command is None or (name == "baseline" and baseline is None):
-                continue
+        for name, command, env in programs:
             folder = Path(tmp) / name
             folder.mkdir()
             feedme = stage(case, folder)[0]
@@ -297,9 +301,8 @@ def main(argv=None) -> int:
         print(f"{'case':<16s}{'median s':>8s}{'CPU s':>8s}{'iterations':>12s}{'chi2nu':>9s}{'peak RSS MB':>13s}  runs")
         for case in cases:
             medians = {}
-            for label, env in (("", None), ("  baseline", {**os.environ, "PYTHONPATH": str(args.baseline)})):
-                if label and not args.baseline:
-                    continue
+            children = [("", None)] + ([("  baseline", baseline_env(args.baseline))] if args.baseline else [])
+            for label, env in children:
                 proc = subprocess.run(
                     [sys.executable, __file__, "--child", case, "--repeat", str(args.repeat)],
                     capture_output=True, text=True, env=env,

@@ -51,6 +51,7 @@ __all__ = [
     "parse_constraints",
     "read_constraints",
     "constraint_names",
+    "SIZE_KEYS",
     "read_comp_ident",
     "IGNORE",
     "next_restart_name",
@@ -116,7 +117,8 @@ _TRUNCATED_SUFFIX = {"To": "1 \\", "Ti": "3 /"}
 # the header keys they reach; a name reaches the first of its keys a component has, so it
 # follows the component's type (alpha: nuker 5), king 6), ferrer 5); rs: edgedisk 5)).
 # GALFIT lets "re" and "rs" stand for any size ("it doesn't matter"), hence the list.
-_SIZE_KEYS = ("RE", "RS", "FWHM", "RB", "RC", "ROUT")
+#: Header keys of a component's size, its row 4) (an edgedisk's RS is its row 5)).
+SIZE_KEYS = ("RE", "RS", "FWHM", "RB", "RC", "ROUT")
 _FLUX_KEYS = ("MAG", "MU", "MU_0", "MUBRK")
 _CONSTRAINT_NAMES = {
     "x": ("XC",),
@@ -124,8 +126,8 @@ _CONSTRAINT_NAMES = {
     "mag": _FLUX_KEYS,
     "mu": _FLUX_KEYS,
     "sky": ("SKY",),
-    "re": _SIZE_KEYS,
-    "rs": _SIZE_KEYS,
+    "re": SIZE_KEYS,
+    "rs": SIZE_KEYS,
     "fwhm": ("FWHM",),
     "rb": ("RB",),
     "rc": ("RC",),

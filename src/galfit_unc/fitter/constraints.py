@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..galfit_files import Component, Constraint, parameter_table
+from ..galfit_files import SIZE_KEYS, Component, Constraint, parameter_table
 
 __all__ = ["ConstraintError", "ParameterSpace", "SANITY_LIMITS", "SUSPECT_AXIS_RATIO"]
 
@@ -43,7 +43,6 @@ _STEP_ABSOLUTE = {"XC": 2.0, "YC": 2.0, "MAG": 0.5, "MU": 0.5, "MU_0": 0.5, "MUB
 _STEP_RELATIVE = 0.5
 #: GALFIT 3.0.5 marks axis ratios below this as numerically suspect (seen in its outputs).
 SUSPECT_AXIS_RATIO = 0.1
-_SIZE_KEYS = ("RE", "RS", "FWHM", "RB", "RC", "ROUT")
 
 
 class ConstraintError(ValueError):
@@ -185,7 +184,7 @@ class ParameterSpace:
         out = []
         for ci, comp in enumerate(components):
             keys = [index.get((ci, key)) for key in ("AR", "PA")]
-            size = next((index[(ci, key)] for key in _SIZE_KEYS if (ci, key) in index), None)
+            size = next((index[(ci, key)] for key in SIZE_KEYS if (ci, key) in index), None)
             ks = keys + [size]
             if None in ks or not all(self.varying[k] and not self._grouped(k) for k in ks):
                 continue
