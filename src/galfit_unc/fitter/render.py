@@ -964,7 +964,9 @@ class ModelRenderer:
                     np.concatenate(core_vals), np.concatenate(core_ic), np.concatenate(core_jc)
                 )
                 spec[0] += core_hat[rows == 0].sum(axis=0)
-                spec[rows[rows > 0]] += core_hat[rows > 0]  # each Jacobian row once
+                # Each Jacobian row once: in place, row by row (a fancy-indexed sum copies).
+                for t in np.flatnonzero(rows):
+                    spec[rows[t]] += core_hat[t]
             psf_total, psf_cols = self._psf_terms(theta, active, pos)
             spec[0] += psf_total
             for j, term in psf_cols.items():
