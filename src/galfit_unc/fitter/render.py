@@ -271,6 +271,11 @@ def check_supported(components, has_psf, finesample=1, source=None):
         for key in comp.rows:
             if not _ALLOWED_ROW.match(key):
                 raise _refuse(where, i, comp, f"hidden row {key})")
+            # GALFIT's EXAMPLE.INPUT: it ignores hidden rows on these two types.
+            if base in ("psf", "sky") and not key.isdigit() and key != "Z":
+                raise gf.GalfitFormatError(
+                    f"{where}component {i} ({comp.type}) row {key}): GALFIT ignores hidden rows on psf and sky components; remove the row"
+                )
             if key == "C0" and (base not in _PROFILE_TYPES or base == "edgedisk"):
                 raise _refuse(where, i, comp, "C0) boxiness on this type")
             if _FOURIER_ROW.match(key) and (base not in _PROFILE_TYPES or base == "edgedisk"):
