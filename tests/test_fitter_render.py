@@ -285,7 +285,7 @@ def test_flux_model_is_the_renderer_at_other_magnitudes_and_sky():
          r"component 1 \(expdisk\): bending mode B2\) on this type: not supported"),
         (" 0) sersic2\n 1) 5 5 1 1\n 3) 20 1\n 4) 3 1\n 5) 1 1\n 9) 1 1\n10) 0 1\n", r"component 1 \(sersic2\)"),
         (" 0) psf\n 1) 5 5 1 1\n 3) 20 1\n", r"component 1 \(psf\): needs a PSF image"),
-        (" 0) sky\n 1) 1 1\nB1) 0.07 1\n", r"component 1 \(sky\) row B1\): GALFIT ignores hidden rows on psf and sky components; remove the row"),
+        (" 0) sky\n 1) 1 1\nB1) 0.07 1\n", r"component 1 \(sky\) row B1\): GALFIT ignores hidden rows on psf and sky components; move the row"),
         (" 0) psf\n 1) 5 5 1 1\n 3) 20 1\nC0) 0.1 0\n", r"component 1 \(psf\) row C0\): GALFIT ignores hidden rows"),
     ],
 )

@@ -274,7 +274,7 @@ def check_supported(components, has_psf, finesample=1, source=None):
             # GALFIT's EXAMPLE.INPUT: it ignores hidden rows on these two types.
             if base in ("psf", "sky") and not key.isdigit() and key != "Z":
                 raise gf.GalfitFormatError(
-                    f"{where}component {i} ({comp.type}) row {key}): GALFIT ignores hidden rows on psf and sky components; remove the row"
+                    f"{where}component {i} ({comp.type}) row {key}): GALFIT ignores hidden rows on psf and sky components; move the row to the component it belongs to, or remove it"
                 )
             if key == "C0" and (base not in _PROFILE_TYPES or base == "edgedisk"):
                 raise _refuse(where, i, comp, "C0) boxiness on this type")
