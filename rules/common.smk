@@ -4,9 +4,8 @@ import functools
 import os
 from pathlib import Path
 
-from galfit_unc.batch import batches
 from galfit_unc.preflight import check_inputs
-from galfit_unc.skysearch import read_windows_tsv
+from galfit_unc.skysearch import batches, read_windows_tsv
 from galfit_unc.targets import check_files, read_targets
 
 TARGETS_TABLE = config["targets"]

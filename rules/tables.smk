@@ -2,9 +2,6 @@
 # statistics per component.  The check is a separate rule: Snakemake deletes a failed job's
 # outputs, and the tables are the evidence of why there were too few usable fits.
 
-from galfit_unc.demo.settings import DemoSettings
-
-
 rule tables:
     input:
         unpack(
@@ -24,7 +21,7 @@ rule tables:
         use_flagged=config["stats"]["use_flagged"],
         stats={key: config["stats"][key] for key in ("sigma", "bootstrap", "seed")},
         # The demo's seed names the demo target's frame and fit in the tables' header.
-        demo_seed=lambda w: DemoSettings.from_config(config.get("demo")).seed if DEMO_OUTPUTS and (w.target, w.band) == ("demo", "z") else None,
+        demo_seed=lambda w: config["demo"]["seed"] if DEMO_OUTPUTS and (w.target, w.band) == ("demo", "z") else None,
         # Upstream settings, for the tables' header comments.
         engine=config["fitter"]["engine"],
         settings=lambda wc: {

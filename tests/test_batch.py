@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from galfit_unc.batch import batches, file_digest, run_batch, window_key
+from galfit_unc.batch import file_digest, run_batch, window_key
 from galfit_unc.injection import galaxy_light
+from galfit_unc.skysearch import batches
 from standins.harness import DECALS, engine
 
 SETTINGS = {

@@ -9,9 +9,9 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from galfit_unc.frames import celestial_wcs
-from galfit_unc.cleaning import clean_cutout, cut_window, window_seed, write_cleaned
+from galfit_unc.cleaning import clean_cutout, cut_window, write_cleaned
 from galfit_unc.frames import load_frame
-from galfit_unc.skysearch import Window
+from galfit_unc.skysearch import Window, window_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 

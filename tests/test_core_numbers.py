@@ -10,9 +10,9 @@ from galfit_unc import galfit_files as gf
 from galfit_unc import injection as inj
 from galfit_unc import statistics as st
 from galfit_unc import tables as tb
-from galfit_unc.cleaning import clean_cutout, window_seed
+from galfit_unc.cleaning import clean_cutout
 from galfit_unc.skysearch import clipped_stats as sky_stats
-from galfit_unc.skysearch import select_windows
+from galfit_unc.skysearch import select_windows, window_seed
 from galfit_unc.records import FitRecord
 
 NARROW = (-38.0, -21.0, -9.0, -2.0, 0.0, 4.0, 13.0, 27.0, 35.0)

@@ -8,6 +8,7 @@ from galfit_unc.frames import load_frame
 from galfit_unc.galfit_files import GalfitFormatError, parse_fitsect
 from galfit_unc.skysearch import (
     NotEnoughWindows,
+    _convolve_same,
     Window,
     check_enough,
     detect_sources,
@@ -50,6 +51,17 @@ def brute_select(mask, ny, nx, target, margin, contaminant_frac, max_overlap, ma
             if len(kept) == max_windows:
                 break
     return kept
+
+
+@pytest.mark.parametrize("image_shape, kernel_shape", [((78, 96), (41, 41)), ((100, 37), (7, 12)), ((33, 50), (51, 51))])
+def test_detection_convolution_is_scipy_signals(image_shape, kernel_shape):
+    """The matched filter's convolution gives scipy.signal.fftconvolve's numbers exactly
+    (it replaces it to spare processes the import of scipy.signal)."""
+    from scipy import signal
+
+    rng = np.random.default_rng(3)
+    image, kernel = rng.normal(size=image_shape), rng.random(kernel_shape)
+    assert np.array_equal(_convolve_same(image, kernel), signal.fftconvolve(image, kernel, mode="same"))
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from galfit_unc.batch import batches, run_batch
-from galfit_unc.skysearch import read_windows_tsv
+from galfit_unc.batch import run_batch
+from galfit_unc.skysearch import batches, read_windows_tsv
 
 from _common import run
 

@@ -28,6 +28,9 @@ Files of window ``R`` under ``windows_dir/R/``:
 A window whose ``done.json`` holds the current key is not redone: a batch whose job was
 killed half-way, or whose windows changed with the selection, redoes only the windows that
 are missing or stale.  Its log is ``logs_dir/R.log``.
+
+Which windows form a batch is :func:`galfit_unc.skysearch.batches`, beside the windows table:
+Snakemake plans the jobs from it without importing what a batch job needs.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import numpy as np
 from astropy.io import fits
 
 from galfit_unc import __version__
-from galfit_unc.cleaning import clean_cutout, cut_window, window_seed, write_cleaned
+from galfit_unc.cleaning import clean_cutout, cut_window, write_cleaned
 from galfit_unc.fitter.output import atomic_write
 from galfit_unc.frames import load_frame, read_image_2d
 from galfit_unc.galfit_files import Feedme, FitHeader, read_feedme, read_fit_header, region_slices, write_feedme
@@ -53,36 +56,13 @@ from galfit_unc.injection import fit_keywords, inject, refit_constraints, refit_
 from galfit_unc.records import FitRecord
 from galfit_unc.refit import RefitPlan, window_psf
 from galfit_unc.runner import STAGE_NAMES, run_fit
-from galfit_unc.skysearch import Window
+from galfit_unc.skysearch import Window, window_seed
 from galfit_unc.statistics import window_sky_level
 
-__all__ = ["BATCH_FORMAT", "BatchContext", "batches", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
+__all__ = ["BatchContext", "file_digest", "window_key", "cut_aux", "process_window", "run_batch"]
 
-#: Batch ids: ``b000``, ``b001``, ... in the order of the windows table.
-BATCH_FORMAT = "b{:03d}"
 _DONE = "done.json"
 _STATUS = "status.json"
-
-
-def batches(windows, size: int) -> dict[str, list]:
-    """Consecutive groups of ``size`` windows, keyed by batch id.
-
-    Parameters
-    ----------
-    windows : sequence
-        Windows in the order of the windows table.
-    size : int
-        Windows per batch (the last batch may hold fewer).
-
-    Returns
-    -------
-    dict
-        ``{"b000": windows[:size], "b001": windows[size:2 * size], ...}``.
-    """
-    if size < 1:
-        raise ValueError(f"batch.windows: {size} is below 1; give the number of windows per job (1 or more)")
-    windows = list(windows)
-    return {BATCH_FORMAT.format(k): windows[start : start + size] for k, start in enumerate(range(0, len(windows), size))}
 
 
 def file_digest(path) -> str:

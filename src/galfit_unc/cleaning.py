@@ -11,7 +11,6 @@ deviation to the filled pixels only, so that the cleaned cutout has the texture 
 from __future__ import annotations
 
 import warnings
-import zlib
 
 import numpy as np
 from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
@@ -22,7 +21,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from .frames import DETECTOR_KEYWORDS, celestial_wcs
 from .skysearch import clipped_stats, detect_sources
 
-__all__ = ["cut_window", "window_seed", "clean_cutout", "write_cleaned"]
+__all__ = ["cut_window", "clean_cutout", "write_cleaned"]
 
 def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     """Cut a window out of the frame with a matching WCS.
@@ -53,27 +52,6 @@ def cut_window(image, header, window) -> tuple[np.ndarray, fits.Header]:
     return cutout.data, out
 
 
-def window_seed(seed: int, name: str) -> int:
-    """Random seed for one window, reproducible from the run seed and the window id.
-
-    Parameters
-    ----------
-    seed : int
-        Run seed, non-negative.
-    name : str
-        Window id, e.g. ``x0012_y0300``.
-
-    Returns
-    -------
-    int
-        A 64-bit seed; different windows get independent streams.
-    """
-    if seed < 0:
-        raise ValueError(f"seed: {seed} is negative; give a non-negative integer seed")
-    state = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]).generate_state(2, np.uint32)
-    return int(state[0]) << 32 | int(state[1])
-
-
 def clean_cutout(
     data,
     *,
@@ -102,7 +80,7 @@ def clean_cutout(
     fill_noise : bool
         Add Gaussian noise with the clipped standard deviation to the filled pixels.
     rng : numpy.random.Generator
-        Source of that noise; required when ``fill_noise`` is true (see :func:`window_seed`).
+        Source of that noise; required when ``fill_noise`` is true (see :func:`galfit_unc.skysearch.window_seed`).
     sources : ndarray of bool, shape (ny, nx), optional
         Pixels to fill: the frame's source mask at the window.
 

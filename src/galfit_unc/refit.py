@@ -30,11 +30,11 @@ import os
 import numpy as np
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.cleaning import window_seed
 from galfit_unc.config import ConfigError
 from galfit_unc.fitter.constraints import SANITY_LIMITS
 from galfit_unc.fitter.psf import load_psf
 from galfit_unc.frames import read_frame_header
+from galfit_unc.skysearch import window_seed
 
 __all__ = [
     "DEFAULTS",
@@ -148,7 +148,7 @@ def window_psf(refit: dict | None, index: int) -> str | None:
 
 def window_rng(seed: int, name: str, stream: int) -> np.random.Generator:
     """Generator of one window's random stream (the window seed of
-    :func:`galfit_unc.cleaning.window_seed`, then ``stream``)."""
+    :func:`galfit_unc.skysearch.window_seed`, then ``stream``)."""
     return np.random.default_rng([window_seed(seed, name), stream])
 
 

@@ -17,17 +17,20 @@ Windows are GALFIT regions: 1-based, inclusive, ``x`` = column (see the package 
 from __future__ import annotations
 
 import csv
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from astropy.stats import sigma_clipped_stats
-from scipy import ndimage, signal
+import scipy.fft
+from scipy import ndimage
 
 from .galfit_files import GalfitFormatError
 
 __all__ = [
     "Window",
+    "window_seed",
     "clipped_stats",
     "psf_fwhm",
     "detect_sources",
@@ -40,10 +43,14 @@ __all__ = [
     "select_windows",
     "write_windows_tsv",
     "read_windows_tsv",
+    "BATCH_FORMAT",
+    "batches",
     "NotEnoughWindows",
     "check_enough",
 ]
 
+#: Batch ids: ``b000``, ``b001``, ... in the order of the windows table.
+BATCH_FORMAT = "b{:03d}"
 TSV_COLUMNS = ("window", "x1", "x2", "y1", "y2", "masked_frac", "sky_sigma")
 
 
@@ -79,6 +86,27 @@ class Window:
         return self.x1, self.x2, self.y1, self.y2
 
 
+def window_seed(seed: int, name: str) -> int:
+    """Random seed for one window, reproducible from the run seed and the window id.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed, non-negative.
+    name : str
+        Window id, e.g. ``x0012_y0300``.
+
+    Returns
+    -------
+    int
+        A 64-bit seed; different windows get independent streams.
+    """
+    if seed < 0:
+        raise ValueError(f"seed: {seed} is negative; give a non-negative integer seed")
+    state = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]).generate_state(2, np.uint32)
+    return int(state[0]) << 32 | int(state[1])
+
+
 def clipped_stats(values, clip_sigma, clip_iters) -> tuple[float, float]:
     """Sigma-clipped ``(median, std)`` of the finite ``values``.
 
@@ -107,6 +135,18 @@ def psf_fwhm(psf) -> float:
     if not peak > 0:
         raise ValueError("PSF: no positive pixel; give the PSF image of the fitted frame")
     return float(2.0 * np.sqrt(np.count_nonzero(psf >= peak / 2) / np.pi))
+
+
+def _convolve_same(image, kernel):
+    """``scipy.signal.fftconvolve(image, kernel, mode="same")``, computed the same way with
+    ``scipy.fft``: importing ``scipy.signal`` costs every process that plans or cleans
+    windows about a CPU-second."""
+    full = [a + b - 1 for a, b in zip(image.shape, kernel.shape)]
+    fast = [scipy.fft.next_fast_len(n, True) for n in full]
+    conv = scipy.fft.irfftn(scipy.fft.rfftn(image, fast) * scipy.fft.rfftn(kernel, fast), fast)
+    y0, x0 = ((f - n) // 2 for f, n in zip(full, image.shape))
+    ny, nx = image.shape
+    return conv[y0 : y0 + ny, x0 : x0 + nx]
 
 
 def detect_sources(image, *, psf=None, nsigma=3.0, min_area=1, grow=0.0, clip_sigma=3.0, clip_iters=5) -> tuple[np.ndarray, tuple[float, float]]:
@@ -149,7 +189,7 @@ def detect_sources(image, *, psf=None, nsigma=3.0, min_area=1, grow=0.0, clip_si
             raise ValueError("PSF: its pixels do not sum to a positive value; give the PSF image of the fitted frame")
         median, _ = clipped_stats(image, clip_sigma, clip_iters)
         # Correlating with the PSF (convolving with it flipped) is the point-source matched filter.
-        det = signal.fftconvolve(np.where(finite, image - median, 0.0), kernel[::-1, ::-1] / kernel.sum(), mode="same")
+        det = _convolve_same(np.where(finite, image - median, 0.0), kernel[::-1, ::-1] / kernel.sum())
     median, std = clipped_stats(np.where(finite, det, np.nan), clip_sigma, clip_iters)
     with np.errstate(invalid="ignore"):
         hits = finite & (det > median + nsigma * std)
@@ -532,6 +572,28 @@ def read_windows_tsv(path) -> list[Window]:
             raise GalfitFormatError(f"{path}: line {lineno}: window {fields[0]!r} does not match x1/y1 ({win.name}); do not edit ids by hand")
         windows.append(win)
     return windows
+
+
+def batches(windows, size: int) -> dict[str, list]:
+    """Consecutive groups of ``size`` windows, keyed by batch id: one job each
+    (:mod:`galfit_unc.batch`).
+
+    Parameters
+    ----------
+    windows : sequence
+        Windows in the order of the windows table.
+    size : int
+        Windows per batch (the last batch may hold fewer).
+
+    Returns
+    -------
+    dict
+        ``{"b000": windows[:size], "b001": windows[size:2 * size], ...}``.
+    """
+    if size < 1:
+        raise ValueError(f"batch.windows: {size} is below 1; give the number of windows per job (1 or more)")
+    windows = list(windows)
+    return {BATCH_FORMAT.format(k): windows[start : start + size] for k, start in enumerate(range(0, len(windows), size))}
 
 
 class NotEnoughWindows(RuntimeError):

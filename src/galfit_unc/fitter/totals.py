@@ -1,13 +1,15 @@
 """Total flux of the surface-brightness components per unit of their reference brightness.
 
-Kept apart from :mod:`profiles` so that the fitter does not load ``scipy.integrate``.
+Kept apart from :mod:`profiles` so that the fitter does not load ``scipy.integrate``; the
+workflow's batch and table jobs import this module for every target, so ``scipy.integrate`` is
+imported only where a king component needs it.
 """
 
 from __future__ import annotations
 
 import math
 
-from scipy import integrate, special
+from scipy import special
 
 import numpy as np
 
@@ -51,6 +53,8 @@ def sb_area(kind, size, shape, shape2=None, shape3=None, q=1.0, c0=0.0):
         alpha, beta = shape, shape2
         return two_pi_q * size**2 * math.exp(special.betaln(2.0 / (2.0 - beta), alpha + 1.0)) / (2.0 - beta)
     if kind == "king":
+        from scipy import integrate
+
         alpha, rt = shape, shape2
         b = (1.0 + (rt / size) ** 2) ** (-1.0 / alpha)
 
