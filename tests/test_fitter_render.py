@@ -342,7 +342,8 @@ def rerender_z(shared, name, galfit_rule=False):
         galfit_model = hdul[2].data.astype(np.float64)
         exptime = float(hdul[1].header.get("EXPTIME", 1.0))
     r = ModelRenderer(comps, header.fitsect, load_psf(shared(*psf_path)), header.convbox, header.magzpt, exptime)
-    r._galfit_rule = galfit_rule
+    if galfit_rule:
+        r._galfit_rule = True  # the comparison of docs/fitter.md only: no public mode does this
     model = r.model(r.theta0, include_skipped=False)
     if sigma_path is None:
         sigma = sky_statistics(data)[1]
