@@ -276,9 +276,10 @@ def check_supported(components, has_psf, finesample=1, source=None):
                 raise gf.GalfitFormatError(
                     f"{where}component {i} ({comp.type}) row {key}): GALFIT ignores hidden rows on psf and sky components; move the row to the component it belongs to, or remove it"
                 )
-            if key == "C0" and (base not in _PROFILE_TYPES or base == "edgedisk"):
+            # Past the line above every type here has a radial profile.
+            if key == "C0" and base == "edgedisk":
                 raise _refuse(where, i, comp, "C0) boxiness on this type")
-            if _FOURIER_ROW.match(key) and (base not in _PROFILE_TYPES or base == "edgedisk"):
+            if _FOURIER_ROW.match(key) and base == "edgedisk":
                 raise _refuse(where, i, comp, f"Fourier mode {key}) on this type")
             # GALFIT's bending radius is known (found on its renders) for Sersic's Re only.
             if _BENDING_ROW.match(key) and (_PROFILE_TYPES.get(base) != "sersic" or int(key[1:]) < 1):
