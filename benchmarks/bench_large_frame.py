@@ -5,7 +5,9 @@ galaxies at the default demo's density, and the user's fit is made on it (neithe
 Then the workflow builds the source mask, and then the windows checkpoint, each as its own
 Snakemake run with one core.  Printed for each: wall time and the peak RSS of the run's
 largest process (the job's Python, or Snakemake itself when larger), with the load averages
-before and after.
+before and after.  Then the window search's own steps are timed in this process on the same
+files with the configuration's settings (CPU seconds): the local noise map, the noise of every
+window position, and the selection.
 
 Usage: ``python benchmarks/bench_large_frame.py [--size 3600]``.
 """
@@ -18,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +69,37 @@ def main(argv=None) -> None:
         for stage, target in (("source mask", "results/demo/z/mask.fits"), ("window search", "results/demo/z/windows.tsv")):
             wall, rss = snakemake(workdir, target)
             print(f"{stage:<14s} wall {wall:6.1f} s   peak RSS {rss:6.0f} MB")
+        steps(workdir / "results" / "demo" / "z", config)
         print(f"after: {load()}")
+
+
+def steps(folder: Path, config: dict) -> None:
+    """CPU time of the window search's steps, in this process, with ``config``'s settings."""
+    from astropy.io import fits
+
+    from galfit_unc.frames import load_frame
+    from galfit_unc.galfit_files import read_fit_header
+    from galfit_unc.skysearch import noise_map, region_sigma, select_windows, window_sigma
+
+    image, _ = load_frame(folder / "input" / "frame.fits")
+    mask = fits.getdata(folder / "mask.fits") > 0
+    x1, x2, y1, y2 = target = read_fit_header(folder / "input" / "imgblock.fits").fitsect
+    shape = (y2 - y1 + 1, x2 - x1 + 1)
+    win, clip = config["windows"], config["mask"]
+    start = time.process_time()
+    noise = noise_map(image, mask, box=win["noise_box"], clip_sigma=clip["clip_sigma"], clip_iters=clip["clip_iters"])
+    marks = [time.process_time()]
+    sigma = window_sigma(noise, *shape)
+    marks.append(time.process_time())
+    margin = (shape[0] // 2, shape[1] // 2) if win["target_margin"] is None else (win["target_margin"],) * 2
+    kept = select_windows(
+        mask, shape, target, target_margin=win["target_margin"], contaminant_frac=win["contaminant_frac"],
+        max_overlap=win["max_overlap"], max_windows=win["max_windows"], sigma=sigma,
+        target_sigma=region_sigma(noise, target, margin), noise_tolerance=win["noise_tolerance"], spread=win["spread"],
+    )
+    marks.append(time.process_time())
+    noise_s, sigma_s, select_s = np.diff([start] + marks)
+    print(f"window search steps (CPU s): noise map {noise_s:.1f}, window noise {sigma_s:.1f}, selection of {len(kept)} {select_s:.1f}")
 
 
 if __name__ == "__main__":

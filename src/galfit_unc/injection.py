@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from astropy.stats import sigma_clipped_stats
 
 from galfit_unc import galfit_files as gf
 from galfit_unc.fitter.finesample import make_renderer
@@ -26,6 +25,7 @@ from galfit_unc.frames import (
     pixel_scale,
     read_frame_header,
 )
+from galfit_unc.skysearch import clipped_stats
 
 __all__ = [
     "sky_plane",
@@ -130,8 +130,8 @@ def sky_in_model(fit_header: gf.FitHeader, *, explicit: bool | None = None, feed
         raise ValueError("sky_in_model: no evidence (no explicit flag, input file or residual); set sky_in_model yes/no in the targets table")
     residual = np.asarray(residual, dtype=float)
     plane = sky_plane(fit_header, residual.shape)
-    _, med_with, std = sigma_clipped_stats(residual)
-    _, med_without, _ = sigma_clipped_stats(residual - plane)
+    med_with, std = clipped_stats(residual, 3.0, 5)
+    med_without, _ = clipped_stats(residual - plane, 3.0, 5)
     level = float(np.mean(plane))
     if abs(level) < 0.1 * std:
         return False, f"sky {level:.4g} is below 0.1 x residual std {std:.4g}: the choice does not matter"
@@ -481,7 +481,7 @@ def refit_sigma(sigma_image, window, fitsect) -> np.ndarray:
     target = sigma_image[gf.region_slices(fitsect)] ** 2
     if sky.shape != target.shape:
         raise ValueError(f"refit_sigma: window {tuple(window)} and FITSECT {gf.format_fitsect(fitsect)} differ in size; cut windows the size of FITSECT")
-    _, background, _ = sigma_clipped_stats(target[np.isfinite(target)], sigma=3.0)
+    background, _ = clipped_stats(target, 3.0, 5)
     return np.sqrt(sky + np.clip(target - background, 0.0, None))
 
 
