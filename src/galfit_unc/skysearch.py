@@ -114,8 +114,8 @@ def clipped_stats(values, clip_sigma, clip_iters) -> tuple[float, float]:
     ``maxiters=clip_iters``, with the same numpy reductions (its ``nanmedian`` and ``nanstd``
     are ``median`` and ``std`` on finite values), so the figures are the same to the bit:
     values beyond ``clip_sigma`` standard deviations (ddof 0) of the median are dropped until
-    none is or ``clip_iters`` rounds have run.  Done here because astropy's per-call overhead
-    was most of the noise map's time on large frames (one call per box).
+    none is or ``clip_iters`` rounds have run.  Done here rather than by astropy, whose
+    per-call overhead would be most of the noise map's time on large frames (one call per box).
 
     Parameters
     ----------
