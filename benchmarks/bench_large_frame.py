@@ -22,6 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from astropy.io import fits
+
+from galfit_unc.frames import load_frame
+from galfit_unc.galfit_files import read_fit_header
+from galfit_unc.skysearch import noise_map, region_sigma, select_windows, window_sigma
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -75,12 +80,6 @@ def main(argv=None) -> None:
 
 def steps(folder: Path, config: dict) -> None:
     """CPU time of the window search's steps, in this process, with ``config``'s settings."""
-    from astropy.io import fits
-
-    from galfit_unc.frames import load_frame
-    from galfit_unc.galfit_files import read_fit_header
-    from galfit_unc.skysearch import noise_map, region_sigma, select_windows, window_sigma
-
     image, _ = load_frame(folder / "input" / "frame.fits")
     mask = fits.getdata(folder / "mask.fits") > 0
     x1, x2, y1, y2 = target = read_fit_header(folder / "input" / "imgblock.fits").fitsect
