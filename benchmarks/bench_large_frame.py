@@ -6,8 +6,9 @@ Then the workflow builds the source mask, and then the windows checkpoint, each 
 Snakemake run with one core.  Printed for each: wall time and the peak RSS of the run's
 largest process (the job's Python, or Snakemake itself when larger), with the load averages
 before and after.  Then the window search's own steps are timed in this process on the same
-files with the configuration's settings (CPU seconds): the local noise map, the noise of every
-window position, and the selection.
+files with the configuration's settings and the workflow's target noise (CPU seconds): the local
+noise map, the noise of every window position, and the selection, which must pick the
+workflow's windows.
 
 Usage: ``python benchmarks/bench_large_frame.py [--size 3600]``.
 """
@@ -26,7 +27,7 @@ from astropy.io import fits
 
 from galfit_unc.frames import load_frame
 from galfit_unc.galfit_files import read_fit_header
-from galfit_unc.skysearch import noise_map, region_sigma, select_windows, window_sigma
+from galfit_unc.skysearch import noise_map, read_windows_tsv, select_windows, window_sigma
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -90,13 +91,14 @@ def steps(folder: Path, config: dict) -> None:
     marks = [time.process_time()]
     sigma = window_sigma(noise, *shape)
     marks.append(time.process_time())
-    margin = (shape[0] // 2, shape[1] // 2) if win["target_margin"] is None else (win["target_margin"],) * 2
     kept = select_windows(
         mask, shape, target, target_margin=win["target_margin"], contaminant_frac=win["contaminant_frac"],
         max_overlap=win["max_overlap"], max_windows=win["max_windows"], sigma=sigma,
-        target_sigma=region_sigma(noise, target, margin), noise_tolerance=win["noise_tolerance"], spread=win["spread"],
+        target_sigma=fits.getheader(folder / "noise.fits")["TGTSIGMA"], noise_tolerance=win["noise_tolerance"], spread=win["spread"],
     )
     marks.append(time.process_time())
+    if [w.bounds for w in kept] != [w.bounds for w in read_windows_tsv(folder / "windows.tsv")]:
+        raise SystemExit("the timed steps chose other windows than the workflow's windows.tsv")
     noise_s, sigma_s, select_s = np.diff([start] + marks)
     print(f"window search steps (CPU s): noise map {noise_s:.1f}, window noise {sigma_s:.1f}, selection of {len(kept)} {select_s:.1f}")
 
