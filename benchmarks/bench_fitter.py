@@ -31,9 +31,13 @@ another copy of the package (``SRC`` holds its ``galfit_unc``, e.g. the ``src`` 
 timed from its first start only.  The machine's load averages (as ``uptime`` prints them)
 are printed before and after the figures.
 
+Many fits in one process (``--each K``): K copies of each case, each in a folder of its own,
+fitted by one ``galfit-embedded --each -j JOBS`` process and by K single processes one after the
+other (and by GALFIT when given), in interleaved rounds; printed per fit, with each round's ratio.
+
 Usage: ``python benchmarks/bench_fitter.py [--repeat 3] [--case region4 ...] [--galfit PATH] [--baseline SRC]
-[--no-process] [--no-inprocess]``; the default runs the first three cases, ``region4-starts``
-wants ``--repeat 7``.  All cases but ``synthetic400`` read the project's ``tests/data``.
+[--each K [--jobs J]] [--no-process] [--no-inprocess]``; the default runs the first three cases,
+``region4-starts`` wants ``--repeat 7``.  All cases but ``synthetic400`` read the project's ``tests/data``.
 """
 
 import argparse
@@ -273,6 +277,46 @@ def whole_process(case: str, repeat: int, galfit: str | None, baseline: Path | N
         )
 
 
+def batch_process(case: str, count: int, jobs: int, repeat: int, galfit: str | None) -> None:
+    """Time ``count`` fits of ``case``, each in a folder of its own, as one ``galfit-embedded
+    --each -j JOBS`` process, against ``count`` single ``galfit-embedded`` processes run one
+    after the other (and as many GALFIT runs), in interleaved rounds; print the figures per fit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        names = ["each", "single"] + (["galfit"] if galfit else [])
+        feedmes = {}
+        for name in names:
+            feedmes[name] = []
+            for i in range(count):
+                folder = Path(tmp) / name / f"fit{i:03d}"
+                folder.mkdir(parents=True)
+                feedmes[name].append(folder / stage(case, folder)[0])
+        times = {name: [] for name in names}
+        cpu = {name: [] for name in names}
+        for i in range(repeat):
+            for name in names if i % 2 == 0 else names[::-1]:
+                if name == "each":
+                    command = embedded_command() + ["--each", "-j", str(jobs)] + [str(f) for f in feedmes[name]]
+                    wall, used, _ = timed_process(command, Path(tmp) / name)
+                else:
+                    program = embedded_command() if name == "single" else [galfit]
+                    runs = [timed_process(program + [f.name], f.parent) for f in feedmes[name]]
+                    wall, used = sum(r[0] for r in runs), sum(r[1] for r in runs)
+                times[name].append(wall / count)
+                cpu[name].append(used / count)
+        chisq = {name: {round(block_chisq(f.parent, f.name), 4) for f in feedmes[name]} for name in names}
+    label = f"{case} x{count}"
+    for name in names:
+        title = {"each": f"  --each -j {jobs}", "single": "  one process each", "galfit": "  GALFIT"}[name]
+        print(
+            f"{label if name == 'each' else '':<16s}{title:<20s}{np.median(times[name]):>8.3f}{np.median(cpu[name]):>8.3f}"
+            f"  chi2 {sorted(chisq[name])}  {[round(t, 3) for t in times[name]]}"
+        )
+    for other in names[1:]:
+        ratios = [a / b for a, b in zip(times["each"], times[other])]
+        cpu_ratio = np.median([a / b for a, b in zip(cpu["each"], cpu[other])])
+        print(f"{'':<16s}{'  ratio to ' + ('GALFIT' if other == 'galfit' else 'single'):<20s}{np.median(ratios):>8.3f}{cpu_ratio:>8.3f}  rounds {[round(r, 3) for r in ratios]}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3)
@@ -282,6 +326,11 @@ def main(argv=None) -> int:
         "--baseline", metavar="SRC", type=Path,
         help="folder holding another copy of galfit_unc (e.g. a worktree's src) timed beside, whole processes",
     )
+    p.add_argument(
+        "--each", type=int, default=0, metavar="K",
+        help="also time K fits of each case as one 'galfit-embedded --each' process against K single processes",
+    )
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="with --each: folders fitted at a time (default 1)")
     p.add_argument("--no-process", action="store_true", help="skip the whole-process runs")
     p.add_argument("--no-inprocess", action="store_true", help="skip the in-process runs")
     p.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
@@ -326,6 +375,14 @@ def main(argv=None) -> int:
         for case in cases:
             try:
                 whole_process(case, args.repeat, galfit, args.baseline)
+            except RuntimeError as exc:
+                print(f"{case:<16s} failed: {exc}")
+    if args.each:
+        print(f"\nmany fits in one process, per fit: {args.each} folders, {args.repeat} interleaved rounds (medians)")
+        print(f"{'case':<16s}{'':<20s}{'wall s':>8s}{'CPU s':>8s}")
+        for case in cases:
+            try:
+                batch_process(case, args.each, args.jobs, args.repeat, galfit)
             except RuntimeError as exc:
                 print(f"{case:<16s} failed: {exc}")
     print(f"\nafter: {load()}")

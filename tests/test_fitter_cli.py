@@ -168,3 +168,92 @@ def test_fit_process_leaves_out_astropy_wcs(folder):
     proc = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def _copy_case(folder, name, feedme_text=None):
+    sub = folder / name
+    sub.mkdir()
+    shutil.copy(folder / "data.fits", sub / "data.fits")
+    (sub / "galfit.feedme").write_text(feedme_text or (folder / "galfit.feedme").read_text())
+    return sub
+
+
+def test_each_fits_every_file_in_its_folder_as_alone(capsys, folder):
+    a = _copy_case(folder, "a")
+    b = _copy_case(folder, "b")
+    (b / "other.feedme").write_text(FEEDME.format(cons="none").replace("B) block.fits", "B) block2.fits"))
+    status, out, err = run(capsys, "--each", "-j", "2", "a/galfit.feedme", "b/galfit.feedme", "b/other.feedme")
+    assert status == 0, err
+    lines = out.strip().splitlines()
+    assert sorted(line.split(": ")[0] for line in lines) == ["a/galfit.feedme", "b/galfit.feedme", "b/other.feedme"]
+    assert all("Chi^2 = " in line for line in lines)
+    # The same fit as a run of its own in its folder, to the bit.
+    status, _, err = run(capsys, "galfit.feedme")
+    assert status == 0, err
+    alone = fits.getdata(folder / "block.fits", 2)
+    for block in (a / "block.fits", b / "block.fits", b / "block2.fits"):
+        assert np.array_equal(fits.getdata(block, 2), alone), block
+    # Files of one folder ran one after the other: two restart files, two fit.log entries.
+    assert (b / "galfit.01").exists() and (b / "galfit.02").exists() and not (a / "galfit.02").exists()
+    assert (b / "fit.log").read_text().count("Chi^2/nu") == 2
+
+
+def test_each_reports_bad_input_and_goes_on(capsys, folder):
+    a = _copy_case(folder, "a")
+    b = _copy_case(folder, "b")
+    (b / "data.fits").unlink()
+    status, out, err = run(capsys, "--each", "a/galfit.feedme", "b/galfit.feedme")
+    assert status == 1
+    assert out.startswith("a/galfit.feedme: Chi^2 = ") and len(out.strip().splitlines()) == 1
+    assert len(err.strip().splitlines()) == 1 and err.startswith("galfit-embedded: b/galfit.feedme: ") and "data.fits" in err
+    assert (a / "block.fits").exists() and not (b / "block.fits").exists()
+
+
+def test_several_inputs_need_each(capsys, folder):
+    with pytest.raises(SystemExit) as stop:
+        main(["galfit.feedme", "galfit.feedme"])
+    assert stop.value.code == 2 and "--each" in capsys.readouterr().err
+    assert not (folder / "block.fits").exists()
+
+
+def test_each_reports_a_child_that_dies(capsys):
+    from galfit_unc.fitter.cli import run_folders
+
+    def fit_file(given):
+        if given == "z":
+            os._exit(7)
+        return (0, "fine") if given == "x" else (1, "bad input")
+
+    assert run_folders([["x"], ["y", "z"]], 2, fit_file) == 2
+    out, err = capsys.readouterr()
+    assert out == "x: fine\n"
+    assert sorted(err.strip().splitlines()) == [
+        "galfit-embedded: y: bad input",
+        "galfit-embedded: z: fitter process died (exit status 7); please report it",
+    ]
+
+
+def test_each_many_files_in_one_folder_do_not_block():
+    # 1000 lines of 200 characters overfill a pipe: the parent must read while the child writes.
+    code = (
+        "from galfit_unc.fitter.cli import run_folders\n"
+        "status = run_folders([[str(i) for i in range(1000)]], 1, lambda given: (0, 'x' * 200))\n"
+        "print('status', status)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1001 and lines[-1] == "status 0" and lines[0] == "0: " + "x" * 200
+
+
+def test_each_runs_a_linked_file_where_the_link_is(capsys, folder):
+    a = _copy_case(folder, "a")
+    c = folder / "c"
+    c.mkdir()
+    shutil.copy(folder / "data.fits", c / "data.fits")
+    (c / "link.feedme").symlink_to(a / "galfit.feedme")
+    status, out, err = run(capsys, "--each", "c/link.feedme", "c/link.feedme")
+    assert status == 0, err
+    assert out.count("c/link.feedme: Chi^2 = ") == 2
+    assert (c / "block.fits").exists() and (c / "galfit.02").exists()
+    assert not (a / "block.fits").exists() and not (a / "fit.log").exists()

@@ -20,7 +20,11 @@ from ..frames import read_image_2d
 from ..galfit_files import GalfitFormatError, HeaderValue
 from . import output
 from .constraints import ConstraintError, ParameterSpace
+from .finesample import make_renderer
 from .lm import DEFAULT_IMAX, covariance, levenberg_marquardt
+from .psf import load_psf
+from .render import FLUX_KEYS, FluxModel, check_supported, needs_platescale
+from .sigma import internal_sigma, read_mask, read_sigma
 
 __all__ = ["FitError", "FitOutcome", "run_galfit"]
 
@@ -102,8 +106,6 @@ def _load_model_only(fm: gf.Feedme, workdir: Path) -> _Inputs:
     The region is H) as given, no pixel enters chi^2, and the flags are GALFIT's own in
     its order (PSF and kernel, mask, convolution box, sigma).
     """
-    from .psf import load_psf
-
     flags = ["A-6"] if fm.constraints is None else []
     flags.append("A-1")
     psf = None
@@ -129,9 +131,6 @@ def _load_model_only(fm: gf.Feedme, workdir: Path) -> _Inputs:
 
 
 def _load(fm: gf.Feedme, workdir: Path, mode: int) -> _Inputs:
-    from .psf import load_psf
-    from .sigma import internal_sigma, read_mask, read_sigma
-
     src = fm.source
     if mode == 1 and (fm.input_image is None or not _path(workdir, fm.input_image).exists()):
         # GALFIT makes the model of H) from the input values when there is no data.
@@ -267,9 +266,6 @@ def run_galfit(
     FitError
         Unreadable or invalid input (one line naming the file, the field and what to do).
     """
-    from .finesample import make_renderer
-    from .render import FLUX_KEYS, FluxModel, check_supported, needs_platescale
-
     workdir = Path(workdir) if workdir is not None else Path(os.getcwd())
     init_name = str(feedme_path)
     try:
