@@ -235,15 +235,19 @@ def test_each_reports_a_child_that_dies(capsys):
 
 def test_each_many_files_in_one_folder_do_not_block():
     # 1000 lines of 200 characters overfill a pipe: the parent must read while the child writes.
+    # With 64 open files allowed, 300 folders also show that no child leaves its pipes open.
     code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
         "from galfit_unc.fitter.cli import run_folders\n"
         "status = run_folders([[str(i) for i in range(1000)]], 1, lambda given: (0, 'x' * 200))\n"
+        "status += run_folders([[f'f{i}'] for i in range(300)], 2, lambda given: (0, 'ok'))\n"
         "print('status', status)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert len(lines) == 1001 and lines[-1] == "status 0" and lines[0] == "0: " + "x" * 200
+    assert len(lines) == 1301 and lines[-1] == "status 0" and lines[0] == "0: " + "x" * 200 and "f299: ok" in lines
 
 
 def test_each_runs_a_linked_file_where_the_link_is(capsys, folder):

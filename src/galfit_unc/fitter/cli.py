@@ -127,7 +127,8 @@ def run_folders(groups, jobs: int, fit_file) -> int:
                 while receiver.poll():
                     try:
                         given, status, line = receiver.recv()
-                    except EOFError:
+                    except EOFError:  # the child has ended and everything it sent is read
+                        receiver.close()
                         state[1] = None
                         break
                     unreported.remove(given)
@@ -138,6 +139,7 @@ def run_folders(groups, jobs: int, fit_file) -> int:
                 for given in unreported:
                     worst = 2
                     _report(given, 2, f"fitter process died (exit status {child.exitcode}); please report it")
+                child.close()
                 del running[sentinel]
     return worst
 
