@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -261,3 +262,21 @@ def test_each_runs_a_linked_file_where_the_link_is(capsys, folder):
     assert out.count("c/link.feedme: Chi^2 = ") == 2
     assert (c / "block.fits").exists() and (c / "galfit.02").exists()
     assert not (a / "block.fits").exists() and not (a / "fit.log").exists()
+
+
+def test_each_interrupted_says_so_once(folder):
+    subs = [_copy_case(folder, f"f{i}") for i in range(8)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "galfit_unc.fitter.cli", "--each", *(f"f{i}/galfit.feedme" for i in range(8))],
+        cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    first = proc.stdout.readline()  # one fit done: interrupt the next, as Ctrl-C would (the whole group)
+    os.killpg(proc.pid, signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["galfit-embedded: interrupted; fit again the files not reported above"]
+    reported = [line.split("/")[0] for line in (first + rest).splitlines()]
+    assert reported and len(reported) < 8
+    assert all((folder / name / "block.fits").exists() for name in reported)
+    assert not [p for sub in subs for p in sub.iterdir() if p.name.endswith(".tmp")]

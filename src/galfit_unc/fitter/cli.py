@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections import deque
 from pathlib import Path
@@ -79,8 +80,16 @@ def _report(given: str, status: int, line: str) -> None:
         print(f"{_PROG}: {given}: {line}", file=sys.stderr, flush=True)
 
 
+def _stopped(signum, frame):
+    raise SystemExit(130)  # unwinds the fit, so no temporary output file is left behind
+
+
 def _fit_folder(files, fit_file, conn) -> None:
-    # Runs in the forked child: one message per file, sent as each one ends.
+    # Runs in the forked child, which ignores Ctrl-C: the parent takes it and stops the
+    # children with SIGTERM.  One message per file, sent as each one ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGTERM, _stopped)
     for given in files:
         conn.send((given, *fit_file(given)))
     conn.close()
@@ -102,7 +111,8 @@ def run_folders(groups, jobs: int, fit_file) -> int:
     -------
     int
         The largest exit status of the files (0 when every one wrote its output).  Lines are
-        printed as files end; the files of a child that dies unreported get status 2.
+        printed as files end; the files of a child that dies unreported get status 2.  On
+        Ctrl-C the children are stopped and ``KeyboardInterrupt`` is raised again.
     """
     import multiprocessing
     from multiprocessing.connection import wait
@@ -111,36 +121,57 @@ def run_folders(groups, jobs: int, fit_file) -> int:
     pending = deque(groups)
     running = {}  # the child's sentinel -> [process, pipe or None once at its end, files not yet reported]
     worst = 0
-    while pending or running:
-        while pending and len(running) < jobs:
-            files = pending.popleft()
-            receiver, sender = ctx.Pipe(duplex=False)
-            child = ctx.Process(target=_fit_folder, args=(files, fit_file, sender), daemon=True)
-            child.start()
-            sender.close()  # so the parent sees the pipe's end when the child exits
-            running[child.sentinel] = [child, receiver, list(files)]
-        # Pipes too: a child with many files must not block on a full pipe.
-        ready = set(wait([*running, *(state[1] for state in running.values() if state[1] is not None)]))
-        for sentinel, state in list(running.items()):
-            child, receiver, unreported = state
-            if receiver is not None and (receiver in ready or sentinel in ready):
-                while receiver.poll():
-                    try:
-                        given, status, line = receiver.recv()
-                    except EOFError:  # the child has ended and everything it sent is read
-                        receiver.close()
-                        state[1] = None
-                        break
-                    unreported.remove(given)
-                    worst = max(worst, status)
-                    _report(given, status, line)
-            if sentinel in ready:
-                child.join()
-                for given in unreported:
-                    worst = 2
-                    _report(given, 2, f"fitter process died (exit status {child.exitcode}); please report it")
-                child.close()
-                del running[sentinel]
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                files = pending.popleft()
+                receiver, sender = ctx.Pipe(duplex=False)
+                child = ctx.Process(target=_fit_folder, args=(files, fit_file, sender), daemon=True)
+                # Held, not lost, while the child forks (which then drops it, see _fit_folder).
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    child.start()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                sender.close()  # so the parent sees the pipe's end when the child exits
+                running[child.sentinel] = [child, receiver, list(files)]
+            # Pipes too: a child with many files must not block on a full pipe.
+            ready = set(wait([*running, *(state[1] for state in running.values() if state[1] is not None)]))
+            for sentinel, state in list(running.items()):
+                worst = max(worst, _take_news(sentinel in ready, state, ready))
+                if sentinel in ready:
+                    del running[sentinel]
+                    state[0].close()
+    except KeyboardInterrupt:
+        for child, _, _ in running.values():
+            child.terminate()
+        for child, _, _ in running.values():
+            child.join()
+        raise
+    return worst
+
+
+def _take_news(ended: bool, state: list, ready: set) -> int:
+    # Reports what one child sent (and, once it has ended, what it left unreported); returns
+    # the worst status among them.
+    child, receiver, unreported = state
+    worst = 0
+    if receiver is not None and (ended or receiver in ready):
+        while receiver.poll():
+            try:
+                given, status, line = receiver.recv()
+            except EOFError:  # the child has ended and everything it sent is read
+                receiver.close()
+                state[1] = None
+                break
+            unreported.remove(given)
+            worst = max(worst, status)
+            _report(given, status, line)
+    if ended:
+        child.join()
+        for given in unreported:
+            worst = 2
+            _report(given, 2, f"fitter process died (exit status {child.exitcode}); please report it")
     return worst
 
 
@@ -172,7 +203,12 @@ def main(argv=None) -> int:
     def fit_file(given):
         return _fit_one(Path(given).name, _folder(given), args)
 
-    return run_folders(list(groups.values()), args.jobs, fit_file)
+    try:
+        return run_folders(list(groups.values()), args.jobs, fit_file)
+    except KeyboardInterrupt:
+        # Outputs are written whole or not at all, so fitting the rest again is safe.
+        print(f"{_PROG}: interrupted; fit again the files not reported above", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
