@@ -1,6 +1,7 @@
 """``galfit-embedded``: exit status, one-line errors, no output block on failure."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -134,6 +135,11 @@ def test_constraint_on_missing_component(capsys, folder):
     (folder / "cons.txt").write_text("3 mag -1 1\n")
     (folder / "galfit.feedme").write_text(FEEDME.format(cons="cons.txt"))
     assert_refused(capsys, folder, "component 3 does not exist")
+
+
+def test_missing_constraint_file(capsys, folder):
+    (folder / "galfit.feedme").write_text(FEEDME.format(cons="nothere.txt"))
+    assert_refused(capsys, folder, "nothere.txt: G) constraint file: not found; check the path or write 'none'")
 
 
 def test_missing_input_file(capsys, folder):
@@ -280,3 +286,40 @@ def test_each_interrupted_says_so_once(folder):
     assert reported and len(reported) < 8
     assert all((folder / name / "block.fits").exists() for name in reported)
     assert not [p for sub in subs for p in sub.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_each_runs_every_example_input_or_says_why_in_one_line(tmp_path):
+    # Every real GALFIT input file of tests/data/galfit-examples, model only, in a copy of the
+    # tree (outputs go next to the input files).  The ones that stop lack a PSF or constraint
+    # file that their projects did not publish, or carry a hidden row on the sky (refused).
+    from conftest import shared_path
+    from test_galfit_files import INPUT_FILES
+
+    tree = tmp_path / "galfit-examples"
+    shutil.copytree(shared_path("galfit-examples"), tree)
+    inputs = ["/".join(p[1:]) for p in INPUT_FILES if p[0] == "galfit-examples"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "galfit_unc.fitter.cli", "--each", "-j", "2", "-o1", *inputs],
+        cwd=tree, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
+    )
+    assert proc.returncode == 1, proc.stderr
+    done = {}
+    for line in proc.stdout.splitlines():
+        given, summary = line.split(": ", 1)
+        assert summary.startswith("Chi^2 = "), line
+        done[given] = Path(summary.rsplit(" -> ", 1)[1])
+    stopped = {}
+    for line in proc.stderr.splitlines():
+        m = re.match(r"^galfit-embedded: (\S+): (\S+): ([^;]+); (.+)$", line)
+        assert m and "internal error" not in line, line
+        stopped[m.group(1)] = m.group(3)
+    assert sorted([*done, *stopped]) == sorted(inputs)
+    assert all(path.is_file() for path in done.values())
+    assert set(stopped.values()) == {
+        "D) PSF: file not found", "G) constraint file: not found",
+        "component 11 (sky) row B1): GALFIT ignores hidden rows on psf and sky components",
+    }
+    assert sorted(done) == [
+        "galfit_wrapper/r_band_psf.galfit", *(f"meg-main/galfit/galfit.{s}" for s in ("01", "06", "07", "08", "09", "10")),
+        "meg-main/galfit/galfit.n777", "meg-main/galfit/galfit.ngc4874", "meg-main/galfit/galfit.ngc4874est",
+    ]

@@ -1001,7 +1001,7 @@ def read_constraints(path, components: int | list[Component] | None = None) -> l
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise GalfitFormatError(f"{path}: file: not found; check the path or write 'none'") from None
+        raise GalfitFormatError(f"{path}: G) constraint file: not found; check the path or write 'none'") from None
     cons = parse_constraints(text, str(path))
     if components is not None:
         count = components if isinstance(components, int) else len(components)
