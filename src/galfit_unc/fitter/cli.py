@@ -138,7 +138,7 @@ def run_folders(groups, jobs: int, fit_file) -> int:
             # Pipes too: a child with many files must not block on a full pipe.
             ready = set(wait([*running, *(state[1] for state in running.values() if state[1] is not None)]))
             for sentinel, state in list(running.items()):
-                worst = max(worst, _take_news(sentinel in ready, state, ready))
+                worst = max(worst, _take_news(state, ready))
                 if sentinel in ready:
                     del running[sentinel]
                     state[0].close()
@@ -151,10 +151,11 @@ def run_folders(groups, jobs: int, fit_file) -> int:
     return worst
 
 
-def _take_news(ended: bool, state: list, ready: set) -> int:
+def _take_news(state: list, ready: set) -> int:
     # Reports what one child sent (and, once it has ended, what it left unreported); returns
     # the worst status among them.
     child, receiver, unreported = state
+    ended = child.sentinel in ready
     worst = 0
     if receiver is not None and (ended or receiver in ready):
         while receiver.poll():
