@@ -200,3 +200,38 @@ def test_crashed_user_fit_is_a_skipped_trial(shared, tmp_path):
     assert [(r["object"], r["n"]) for r in read_tsv(out / "summary.tsv")] == [("all", "0"), ("no warning", "0"), ("warning", "0")]
     assert "# trials used: 0\n" in (out / "summary.tsv").read_text()
     assert "(done before)" in bench(*args).stdout
+
+
+def write_run(folder, settings, zs):
+    """A finished run's settings.json and coverage.tsv with the given z per (trial, object)."""
+    folder.mkdir(parents=True)
+    (folder / "settings.json").write_text(json.dumps(settings))
+    lines = ["# mode: x", "trial\tobject\ttruth\toriginal\tsigma\tz\tunc_warning"]
+    for (trial, obj), z in zs.items():
+        warn = "some warning" if obj == "B" else ""
+        lines.append(f"{trial}\t{obj}\t20\t{20 + 0.1 * z}\t0.1\t{z}\t{warn}")
+    (folder / "coverage.tsv").write_text("\n".join(lines) + "\n")
+
+
+def test_pool_coverage(tmp_path):
+    settings = {"mode": "demo", "seed": 13, "windows": 20, "engine": "embedded", "galfit": "galfit", "set": [], "data": None}
+    one = {(0, "A"): 0.5, (0, "B"): -1.5, (1, "A"): 2.5, (1, "B"): 0.0}
+    two = {(0, "A"): -1.0, (0, "B"): 1.0}
+    write_run(tmp_path / "s13", settings, one)
+    write_run(tmp_path / "s25", {**settings, "seed": 25}, two)
+    script = [sys.executable, str(REPO / "benchmarks" / "pool_coverage.py")]
+    run = subprocess.run([*script, str(tmp_path / "s13"), str(tmp_path / "s25")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("2 runs (seed 13, seed 25), 3 trials, 6 rows")
+    table = {ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[2:-1]] for ln in run.stdout.splitlines() if ln.startswith("| ")}
+    # A: z 0.5, 2.5, -1.0: 2 of 3 within 1 and within 2, mean 2/3, s.d. 1.756 -> s.e. 1.014,
+    # rms sqrt(7.5 / 3) = 1.58; run 13 alone sqrt(6.5 / 2) = 1.80, run 25 1.00.
+    assert table["A"][:4] == ["3", "66.7%", "66.7%", "+0.67 (1.01)"]
+    assert table["A"][4].startswith("1.58 (") and table["A"][5] == "1.80 / 1.00"
+    # All six rows: z^2 sums to 0.25 + 2.25 + 6.25 + 0 + 1 + 1 = 10.75.
+    assert table["all"][0] == "6" and table["all"][4].startswith(f"{math.sqrt(10.75 / 6):.2f} (")
+    assert table["warning"][0] == "3" and table["warning"][5] == f"{math.sqrt(2.25 / 2):.2f} / 1.00"
+    # Runs of other settings are not pooled.
+    write_run(tmp_path / "real", {**settings, "mode": "real"}, two)
+    mixed = subprocess.run([*script, str(tmp_path / "s13"), str(tmp_path / "real")], capture_output=True, text=True)
+    assert mixed.returncode == 1 and "settings: mode differ" in mixed.stderr and mixed.stdout == ""
