@@ -14,7 +14,9 @@ Modes
     noise (GAIN × NCOMBINE, seeded), into the k-th of the blank windows the workflow's window
     search finds in the frame away from the real group (see :func:`trial_windows`).  The user's fit: the engine fits that window of the trial's
     frame from the truth perturbed by a seeded draw (see :data:`PERTURBATION`), written as the
-    trial's ``fit.gal``.  The workflow then runs on the trial's frame with that fit; a
+    trial's ``fit.gal``; with ``--user-mask sources`` it masks the sources that the
+    workflow's source mask finds in the frame (``F) usermask.fits``), as a user masks the
+    neighbours in the fitted region.  The workflow then runs on the trial's frame with that fit; a
     bad-pixel mask (the targets table's ``mask`` column) covers the real group's fitted
     section, which the frame's source mask alone does not keep out of the window search.
 ``demo``
@@ -36,6 +38,7 @@ range of rms_z), ``coverage.png`` (the z histogram against N(0, 1); σ against |
 Usage::
 
     python benchmarks/bench_coverage.py --mode real --trials 20 --windows 20 --engine embedded --out DIR
+    python benchmarks/bench_coverage.py --mode real --trials 20 --windows 20 --user-mask sources --out DIR
     python benchmarks/bench_coverage.py --mode demo --trials 12 --windows 20 --out DIR --set stats.use_flagged=false
 """
 
@@ -64,8 +67,8 @@ from galfit_unc.injection import galaxy_light, refit_feedme, sky_in_model
 from galfit_unc.statistics import combine_magnitudes, natural_key, object_magnitudes
 from galfit_unc.tables import read_table
 from galfit_unc.runner import run_fit
-from galfit_unc.frames import load_frame
-from galfit_unc.skysearch import select_windows, source_mask
+from galfit_unc.frames import load_frame, read_image_2d
+from galfit_unc.skysearch import psf_fwhm, select_windows, source_mask
 
 REPO = Path(__file__).resolve().parents[1]
 DECALS = {
@@ -181,23 +184,36 @@ def trial_windows(data: Path, config: dict, count: int):
     return windows
 
 
+def frame_sources(data: Path, config: dict) -> np.ndarray:
+    """The workflow's source mask of the frame (``mask`` settings: PSF smoothing, size cut,
+    growth): the sources of a trial window that a user masks with ``--user-mask sources``."""
+    frame, _ = load_frame(data / DECALS["image"])
+    psf, _ = read_image_2d(data / DECALS["psf"])
+    m = config["mask"]
+    return source_mask(
+        frame, nsigma=m["nsigma"], clip_sigma=m["clip_sigma"], clip_iters=m["clip_iters"],
+        psf=psf if m["smooth"] == "psf" else None, min_area=m["min_area"], grow=m["grow"] * psf_fwhm(psf),
+    )
+
+
 def poisson_light(light, gain: float, rng) -> np.ndarray:
     """``light`` (ADU) with its own Poisson noise for ``gain`` e⁻/ADU; negative pixels unchanged."""
     electrons = np.clip(light, 0.0, None) * gain
     return np.where(light > 0, rng.poisson(electrons) / gain, light)
 
 
-def user_start(truth: gf.FitHeader, window, constraints, rng, image="observation.fits") -> gf.Feedme:
+def user_start(truth: gf.FitHeader, window, constraints, rng, image="observation.fits", perturbation=None) -> gf.Feedme:
     """The user's GALFIT input file for ``window``: the truth moved there and perturbed.
 
     Components and fit toggles are the truth's (values in ``[…]`` stay fixed); every free
-    parameter in :data:`PERTURBATION` is drawn anew (all draws are made in a fixed order,
+    parameter in ``perturbation`` (default :data:`PERTURBATION`) is drawn anew (all draws are made in a fixed order,
     free or not, so a trial's start depends only on its seed).  ``H)`` is the window in the
     frame, so the output block's FITSECT is the target region the workflow sees.
     """
     ny, nx = window.y2 - window.y1 + 1, window.x2 - window.x1 + 1
     fm = refit_feedme(truth, window_shape=(ny, nx), image=image, output="imgblock.fits", constraints="constraints.txt")
     fm.control["H"] = f"{window.x1} {window.x2} {window.y1} {window.y2}"
+    perturbation = PERTURBATION if perturbation is None else perturbation
     true_values = {}  # (component, (row, index)) -> the truth, positions in the frame
     for number, comp in enumerate(fm.components, 1):
         for key, row, index in gf.parameter_table(comp):
@@ -205,7 +221,7 @@ def user_start(truth: gf.FitHeader, window, constraints, rng, image="observation
                 # refit_feedme put positions into a cut-out of the window; the user fits the frame.
                 comp.rows[row].values[index] += (window.x1 - 1) if key == "XC" else (window.y1 - 1)
             true_values[(number, (row, index))] = comp.rows[row].values[index]
-            how, low, high = PERTURBATION.get(key, (None, 0.0, 0.0))
+            how, low, high = perturbation.get(key, (None, 0.0, 0.0))
             draw = rng.uniform(low, high)
             if how is None or comp.base_type == "sky" or not comp.rows[row].free(index):
                 continue
@@ -230,8 +246,12 @@ def user_start(truth: gf.FitHeader, window, constraints, rng, image="observation
     return fm
 
 
-def prepare_real(trial_dir: Path, k: int, window, data: Path, seed: int, config: dict) -> dict:
-    """Write trial ``k``'s observation, the user's fit and its targets row under ``input/``."""
+def prepare_real(trial_dir: Path, k: int, window, data: Path, seed: int, config: dict, sources=None) -> dict:
+    """Write trial ``k``'s observation, the user's fit and its targets row under ``input/``.
+
+    With ``sources`` (a mask of the frame, :func:`frame_sources`) the user's fit masks them
+    (``F) usermask.fits``), as a user masks the neighbours in the fitted region.
+    """
     inputs = trial_dir / "input"
     if (inputs / "done.json").exists():
         return json.loads((inputs / "done.json").read_text())
@@ -257,8 +277,12 @@ def prepare_real(trial_dir: Path, k: int, window, data: Path, seed: int, config:
     constraints = gf.read_constraints(data / DECALS["constraints"], len(truth.components))
     fm = user_start(truth, window, constraints, np.random.default_rng(start_seed))
     fm.control["K"] = "{:.6g} {:.6g}".format(*pixel_scale(header))
-    gf.write_feedme(fm, inputs / "start.gal", header=f"user-like start of trial {k} (seed {seed}, window {window.name})")
     staged = {"observation.fits": inputs / "observation.fits", "psf.fits": data / DECALS["psf"], "constraints.txt": data / DECALS["constraints"]}
+    if sources is not None:
+        fits.PrimaryHDU(sources.astype(np.uint8)).writeto(inputs / "usermask.fits")
+        fm.control["F"] = "usermask.fits"
+        staged["usermask.fits"] = inputs / "usermask.fits"
+    gf.write_feedme(fm, inputs / "start.gal", header=f"user-like start of trial {k} (seed {seed}, window {window.name})")
     record = run_fit(
         inputs / "start.gal", inputs / "userfit", engine=config["fitter"]["engine"], galfit_exe=config["fitter"]["galfit"],
         timeout=config["fitter"]["timeout"], inputs=staged,
@@ -347,8 +371,11 @@ def with_sigma(row: dict, column: str) -> dict:
     return {**row, "sigma": sigma, "z": (row["original"] - row["truth"]) / sigma if sigma > 0 else math.nan}
 
 
-def run_trial(k: int, args, config: dict, out: Path, windows) -> dict:
+def run_trial(k: int, args, config: dict, out: Path, windows, sources=None) -> dict:
     """Run (or reuse) trial ``k``; returns its record (rows, cost, times).
+
+    ``windows`` and ``sources`` are real mode's trial windows and the user's source mask
+    (or None), see :func:`prepare_real`.
 
     With ``args.retable`` a finished trial's tables are made again by the current code (the
     ``tables`` rule and what follows it; the fits are reused) and its rows re-read.
@@ -367,7 +394,7 @@ def run_trial(k: int, args, config: dict, out: Path, windows) -> dict:
     start = time.time()
     record: dict = {"trial": k}
     if args.mode == "real":
-        prepared = prepare_real(trial_dir, k, windows[k], Path(args.data), args.seed, config)
+        prepared = prepare_real(trial_dir, k, windows[k], Path(args.data), args.seed, config, sources)
         row = prepared["row"]
         write_workdir(trial_dir, config, "\t".join(row) + "\n" + "\t".join(row.values()) + "\n")
         record.update(window=prepared["window"], userfit=prepared["userfit"])
@@ -571,6 +598,12 @@ def parse_args(argv):
     parser.add_argument("--galfit", default=None, help="GALFIT executable for --engine galfit")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a workflow config value (dotted key, YAML value); repeatable")
     parser.add_argument("--data", default=None, help="folder of the DECaLS case (real mode)")
+    parser.add_argument(
+        "--user-mask",
+        choices=("none", "sources"),
+        default="none",
+        help="real mode: the user's fit masks nothing, or the sources the workflow's mask finds in the trial window",
+    )
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores of every run")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument(
@@ -589,6 +622,8 @@ def parse_args(argv):
         parser.error("--trials and --windows must be at least 1")
     if args.engine == "galfit" and not args.galfit:
         parser.error("--engine galfit needs --galfit PATH")
+    if args.user_mask != "none" and args.mode != "real":
+        parser.error("--user-mask is for --mode real (the demo's user fit is the demo's own)")
     args.data = str(Path(args.data).resolve() if args.data else default_data())
     if args.mode == "real":
         missing = [name for name in DECALS.values() if not (Path(args.data) / name).exists()]
@@ -606,14 +641,17 @@ def main(argv=None) -> int:
             "mode": args.mode, "seed": args.seed, "windows": args.windows, "engine": args.engine, "galfit": config["fitter"]["galfit"],
             "set": sorted(args.set), "data": args.data if args.mode == "real" else None,
         }
+        if args.user_mask != "none":  # recorded only when used, so folders of earlier runs stay valid
+            settings["user_mask"] = args.user_mask
         check_settings(out, settings)
         windows = trial_windows(Path(args.data), config, args.trials) if args.mode == "real" else None
+        sources = frame_sources(Path(args.data), config) if args.user_mask == "sources" else None
         t0 = time.time()
         records = []
         for k in range(args.trials):
             reused = (out / f"trial_{k:03d}" / "trial.json").exists()
             try:
-                rec = run_trial(k, args, config, out, windows)
+                rec = run_trial(k, args, config, out, windows, sources)
             except TrialError as exc:
                 print(f"trial {k + 1}/{args.trials} failed: {exc}; elapsed {time.time() - t0:.0f} s, load {machine_load()}", flush=True)
                 continue
@@ -639,7 +677,7 @@ def main(argv=None) -> int:
     extra = list(dict.fromkeys(k for r in rows for k in r if k not in COVERAGE_COLUMNS))
     comments = {
         "mode": args.mode, "trials": args.trials, "seed": args.seed, "windows": args.windows, "engine": args.engine,
-        "set": " ".join(args.set) or "none", "trials used": sum(bool(r["rows"]) for r in records),
+        "set": " ".join(args.set) or "none", **({"user mask": args.user_mask} if args.mode == "real" else {}), "trials used": sum(bool(r["rows"]) for r in records),
         "trials skipped": "; ".join(f"{r['trial']}: {r['skipped']}" for r in records if "skipped" in r) or "none",
         "trials failed (retried on the next run)": args.trials - len(records),
         "trial seconds (sum)": round(sum(r["seconds"] for r in records), 1),

@@ -14,6 +14,11 @@ contaminants
     same user start) are fitted twice: as the benchmark does, and with the window's sources
     (the workflow's source mask, default settings) added to the bad-pixel mask. If the
     sources mattered, the masked fits' errors would be smaller.
+start scale
+    The same observations fitted a third time, from the truth perturbed on the re-fits'
+    scale (``refit.perturb`` of the configuration: sizes and n × 0.5–2 by default) instead of
+    the user's (× 0.7–1.4, × 0.6–1.6). Beside the oracle below, it separates the start from
+    the windows: the oracle's re-fits start on this scale but in the workflow's cleaned windows.
 oracle
     The workflow (default configuration, ``--windows`` windows) run on the real group's own
     GALFIT fit: σ of re-fits of the truth itself. Beside the rms error of the trials' user
@@ -34,13 +39,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 from astropy.io import fits
-from bench_coverage import DECALS, REPO, TrialError, default_data, merge, prepare_real, run_workflow, trial_windows, write_workdir
+from bench_coverage import DECALS, REPO, TrialError, default_data, frame_sources, merge, prepare_real, run_workflow, trial_windows, user_start, write_workdir
 
 from galfit_unc import galfit_files as gf
-from galfit_unc.frames import load_frame, read_image_2d
+from galfit_unc.frames import load_frame
 from galfit_unc.injection import galaxy_light, refit_feedme, sky_in_model
 from galfit_unc.runner import run_fit
-from galfit_unc.skysearch import psf_fwhm, source_mask
 from galfit_unc.statistics import natural_key, object_magnitudes
 from galfit_unc.tables import read_table
 
@@ -70,21 +74,27 @@ def rendering_offsets(data: Path, work: Path) -> dict[str, float]:
     return {obj: fitted[obj] - true[obj] for obj in true}
 
 
-def contaminant_errors(data: Path, work: Path, trials: int, seed: int) -> dict[str, np.ndarray]:
-    """Per-object errors (trials × 2: as the benchmark, with the window's sources masked)."""
+def refit_scale(perturb: dict) -> dict:
+    """``refit.perturb`` of the configuration as a perturbation table of :func:`bench_coverage.user_start`."""
+    scale = {"XC": ("add", -perturb["xy"], perturb["xy"]), "YC": ("add", -perturb["xy"], perturb["xy"]),
+             "MAG": ("add", -perturb["mag"], perturb["mag"]), "N": ("scale", *perturb["n"]),
+             "AR": ("add", -perturb["q"], perturb["q"]), "PA": ("add", -perturb["pa"], perturb["pa"])}
+    scale.update({key: ("scale", *perturb["size"]) for key in ("RE", "RS", "FWHM")})
+    return scale
+
+
+def trial_errors(data: Path, work: Path, trials: int, seed: int) -> dict[str, np.ndarray]:
+    """Per-object errors (trials × 3: as the benchmark, with the window's sources masked,
+    from a start on the re-fits' scale)."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     windows = trial_windows(data, config, trials)
-    frame, _ = load_frame(data / DECALS["image"])
-    psf, _ = read_image_2d(data / DECALS["psf"])
-    m = config["mask"]
-    sources = source_mask(
-        frame, nsigma=m["nsigma"], clip_sigma=m["clip_sigma"], clip_iters=m["clip_iters"],
-        psf=psf if m["smooth"] == "psf" else None, min_area=m["min_area"], grow=m["grow"] * psf_fwhm(psf),
-    )
+    sources = frame_sources(data, config)
     truth = gf.read_fit_header(data / DECALS["imgblock"])
     comp_ident = gf.read_comp_ident(data / DECALS["comp_ident"])
     true = object_magnitudes(truth, comp_ident)
-    errors = {obj: np.full((trials, 2), np.nan) for obj in true}
+    constraints = gf.read_constraints(data / DECALS["constraints"], len(truth.components))
+    wide = refit_scale(config["refit"]["perturb"])
+    errors = {obj: np.full((trials, 3), np.nan) for obj in true}
     for k in range(trials):
         trial = work / f"trial_{k:03d}"
         done = prepare_real(trial, k, windows[k], data, seed, config)
@@ -97,15 +107,20 @@ def contaminant_errors(data: Path, work: Path, trials: int, seed: int) -> dict[s
         fm = gf.read_feedme(inputs / "start.gal")
         fm.control["F"] = "badpix_sources.fits"
         gf.write_feedme(fm, inputs / "start_sources.gal")
-        staged = {"observation.fits": inputs / "observation.fits", "psf.fits": data / DECALS["psf"],
-                  "constraints.txt": data / DECALS["constraints"], "badpix_sources.fits": inputs / "badpix_sources.fits"}
+        plain_inputs = {"observation.fits": inputs / "observation.fits", "psf.fits": data / DECALS["psf"], "constraints.txt": data / DECALS["constraints"]}
+        staged = {**plain_inputs, "badpix_sources.fits": inputs / "badpix_sources.fits"}
         block = inputs / "userfit_sources" / "imgblock.fits"
         if not block.exists():  # a finished fit is reused when --out is given again
             run_fit(inputs / "start_sources.gal", block.parent, engine="embedded", timeout=1800, inputs=staged)
-        plain = object_magnitudes(gf.read_fit_header(done["row"]["imgblock"]), comp_ident)
-        masked = object_magnitudes(gf.read_fit_header(block), comp_ident) if block.exists() else {}
+        wide_block = inputs / "userfit_wide" / "imgblock.fits"
+        if not wide_block.exists():
+            rng = np.random.default_rng(np.random.SeedSequence([seed, k, 2]))
+            gf.write_feedme(user_start(truth, windows[k], constraints, rng, perturbation=wide), inputs / "start_wide.gal")
+            run_fit(inputs / "start_wide.gal", wide_block.parent, engine="embedded", timeout=1800, inputs=plain_inputs)
+        fitted = [done["row"]["imgblock"], block, wide_block]
+        mags = [object_magnitudes(gf.read_fit_header(b), comp_ident) if Path(b).exists() else {} for b in fitted]
         for obj in true:
-            errors[obj][k] = plain[obj] - true[obj], masked.get(obj, np.nan) - true[obj]
+            errors[obj][k] = [m.get(obj, np.nan) - true[obj] for m in mags]
         window = windows[k]
         print(f"trial {k} ({window.name}, {sources[gf.region_slices(window.bounds)].mean():.1%} of the window masked as sources)", flush=True)
     return errors
@@ -139,17 +154,17 @@ def main(argv=None) -> int:
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="error-sources-"))
     try:
         offsets = rendering_offsets(data, work / "rendering")
-        errors = contaminant_errors(data, work / "contaminants", args.trials, args.seed)
+        errors = trial_errors(data, work / "contaminants", args.trials, args.seed)
         oracle = oracle_sigma(data, work / "oracle", args.windows) if args.windows else {}
     finally:
         if not args.out:
             shutil.rmtree(work, ignore_errors=True)
-    print("object\trendering offset\trms error (benchmark)\trms error (sources masked)\trms change\toracle sigma")
+    print("object\trendering offset\trms error (benchmark)\trms error (sources masked)\trms change\trms error (re-fits' start scale)\toracle sigma")
     for obj in sorted(offsets, key=natural_key):
         e = errors[obj]
         rms = np.sqrt(np.nanmean(e**2, axis=0))
         change = np.sqrt(np.nanmean((e[:, 1] - e[:, 0]) ** 2))
-        print(f"{obj}\t{offsets[obj]:+.4f}\t{rms[0]:.4f}\t{rms[1]:.4f}\t{change:.4f}\t{oracle.get(obj, float('nan')):.4f}")
+        print(f"{obj}\t{offsets[obj]:+.4f}\t{rms[0]:.4f}\t{rms[1]:.4f}\t{change:.4f}\t{rms[2]:.4f}\t{oracle.get(obj, float('nan')):.4f}")
     return 0
 
 

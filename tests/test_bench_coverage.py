@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from astropy.io import fits
 
+from galfit_unc.skysearch import psf_fwhm, source_mask
 from standins.harness import REPO, engine
 from test_workflow_e2e import header_object_mags as header_mags
 from test_workflow_e2e import objects_of as comp_objects
@@ -200,6 +202,33 @@ def test_crashed_user_fit_is_a_skipped_trial(shared, tmp_path):
     assert [(r["object"], r["n"]) for r in read_tsv(out / "summary.tsv")] == [("all", "0"), ("no warning", "0"), ("warning", "0")]
     assert "# trials used: 0\n" in (out / "summary.tsv").read_text()
     assert "(done before)" in bench(*args).stdout
+
+
+def test_user_mask_of_the_window_sources(shared, tmp_path):
+    """--user-mask sources: the user's fit gets the frame's source mask as its F) (staged
+    beside its input file); the folder's settings record it, and the demo refuses it."""
+    data = shared("decals-coolj0112")
+    out = tmp_path / "masked"
+    args = ["--mode", "real", "--trials", "1", *SMALL, "--engine", "galfit", "--galfit", engine(tmp_path, "crash_exit0"), "--data", str(data), "--out", str(out)]
+    run = bench(*args, "--user-mask", "sources")
+    assert run.returncode == 0, run.stderr[-3000:]
+    inputs = out / "trial_000" / "input"
+    assert "F) usermask.fits " in (inputs / "start.gal").read_text()
+    assert (inputs / "userfit" / "usermask.fits").read_bytes() == (inputs / "usermask.fits").read_bytes()
+    # The workflow's default source mask of the frame (PSF-smoothed detection, grown).
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["mask"]
+    psf = fits.getdata(data / "psf_example.fits").astype(float)
+    expected = source_mask(
+        fits.getdata(data / "org_data_example.fits").astype(float), nsigma=config["nsigma"], clip_sigma=config["clip_sigma"],
+        clip_iters=config["clip_iters"], psf=psf, min_area=config["min_area"], grow=config["grow"] * psf_fwhm(psf),
+    )
+    mask = fits.getdata(inputs / "usermask.fits")
+    x1, x2, y1, y2 = (int(v) for v in next(ln for ln in (inputs / "start.gal").read_text().splitlines() if ln.startswith("H)")).split()[1:5])
+    assert np.array_equal(mask.astype(bool), expected) and mask[y1 - 1 : y2, x1 - 1 : x2].any()
+    assert json.loads((out / "settings.json").read_text())["user_mask"] == "sources"
+    assert "settings: user_mask differ" in bench(*args).stderr
+    demo = bench("--mode", "demo", "--trials", "1", "--user-mask", "sources", "--out", str(tmp_path / "demo"))
+    assert demo.returncode == 2 and "--user-mask is for --mode real" in demo.stderr
 
 
 def write_run(folder, settings, zs):
