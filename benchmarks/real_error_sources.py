@@ -115,7 +115,9 @@ def trial_errors(data: Path, work: Path, trials: int, seed: int) -> dict[str, np
         wide_block = inputs / "userfit_wide" / "imgblock.fits"
         if not wide_block.exists():
             rng = np.random.default_rng(np.random.SeedSequence([seed, k, 2]))
-            gf.write_feedme(user_start(truth, windows[k], constraints, rng, perturbation=wide), inputs / "start_wide.gal")
+            wide_fm = user_start(truth, windows[k], constraints, rng, perturbation=wide)
+            wide_fm.control["K"] = fm.control["K"]  # the user's plate scale, as in start.gal
+            gf.write_feedme(wide_fm, inputs / "start_wide.gal")
             run_fit(inputs / "start_wide.gal", wide_block.parent, engine="embedded", timeout=1800, inputs=plain_inputs)
         fitted = [done["row"]["imgblock"], block, wide_block]
         mags = [object_magnitudes(gf.read_fit_header(b), comp_ident) if Path(b).exists() else {} for b in fitted]
