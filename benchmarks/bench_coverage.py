@@ -471,6 +471,14 @@ def warned(row: dict) -> bool:
     return isinstance(text, str) and bool(text.strip())
 
 
+def row_groups(rows: list[dict]) -> dict[str, list[dict]]:
+    """The rows of each object, then ``all``, ``no warning`` and ``warning``: the summary's groups."""
+    objects = sorted({r["object"] for r in rows}, key=natural_key)
+    groups = {obj: [r for r in rows if r["object"] == obj] for obj in objects}
+    groups.update({"all": rows, "no warning": [r for r in rows if not warned(r)], "warning": [r for r in rows if warned(r)]})
+    return groups
+
+
 def summarize(rows: list[dict], seed: int) -> list[dict]:
     """Per object, ``all``, and the rows without and with a workflow ``warning``: coverage
     fractions, mean and rms of z, bootstrap range of rms z.
@@ -479,12 +487,8 @@ def summarize(rows: list[dict], seed: int) -> list[dict]:
     gives the 16th and 84th percentiles of rms z.
     """
     rng = np.random.default_rng(seed)
-    objects = sorted({r["object"] for r in rows}, key=natural_key)
-    groups = {obj: (lambda r, obj=obj: r["object"] == obj) for obj in objects}
-    groups.update({"all": lambda r: True, "no warning": lambda r: not warned(r), "warning": warned})
     out = []
-    for name, chosen in groups.items():
-        sel = [r for r in rows if chosen(r)]
+    for name, sel in row_groups(rows).items():
         trials = sorted({r["trial"] for r in sel})
         by_trial = [np.array([r["z"] for r in sel if r["trial"] == t and np.isfinite(r["z"])]) for t in trials]
         z = np.concatenate(by_trial) if by_trial else np.array([])

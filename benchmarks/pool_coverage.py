@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_coverage import BenchError, _obj, summarize, warned
+from bench_coverage import BenchError, _obj, row_groups, summarize
 from galfit_unc.tables import read_table
 
 # Settings of a run that may differ between pooled runs.
@@ -61,14 +61,6 @@ def pool(folders: list[Path]) -> tuple[list[dict], list[str]]:
     return rows, labels
 
 
-def _group(rows: list[dict], name: str) -> list[dict]:
-    if name == "all":
-        return rows
-    if name in ("no warning", "warning"):
-        return [r for r in rows if warned(r) == (name == "warning")]
-    return [r for r in rows if r["object"] == name]
-
-
 def _rms(z: np.ndarray) -> float:
     return math.sqrt(np.mean(z**2)) if z.size else math.nan
 
@@ -86,8 +78,9 @@ def main(argv=None) -> int:
     print(f"{len(labels)} runs ({', '.join(labels)}), {len({r['trial'] for r in rows})} trials, {len(rows)} rows")
     print("| rows | n | |z| <= 1 | |z| <= 2 | mean z (s.e.) | rms z (68 % range) | rms z per run |")
     print("|---|---|---|---|---|---|---|")
+    groups = row_groups(rows)
     for s in summarize(rows, args.seed):
-        sel = _group(rows, str(s["object"]))
+        sel = groups[s["object"]]
         z = np.array([r["z"] for r in sel])
         se = float(np.std(z, ddof=1) / math.sqrt(z.size)) if z.size > 1 else math.nan
         per_run = " / ".join(f"{_rms(np.array([r['z'] for r in sel if r['run'] == lab])):.2f}" for lab in labels)
