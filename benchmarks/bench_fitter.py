@@ -26,7 +26,9 @@ the order alternating), and each pair's ratio embedded / GALFIT is printed with 
 χ² (CHISQ of each image block) and the median ratio.  ``--baseline SRC`` does the same with
 another copy of the package (``SRC`` holds its ``galfit_unc``, e.g. the ``src`` folder of a
 ``git worktree`` of another commit), run by this interpreter: the change's effect, side by side
-(in-process, the baseline's child runs after each case's and the ratio of the medians is printed).  Medians of the processes' CPU times
+(in-process, the baseline's child runs after each case's and the ratio of the medians is printed).  The
+interpreter alone (``python -c pass``) and with numpy imported run in the same rounds: the
+floor below which no Python fitter can go (with GALFIT, its ratio to GALFIT is printed too).  Medians of the processes' CPU times
 (user + system) are printed beside the wall times: a loaded machine stretches them less.  ``region4-starts`` is whole-process
 timed from its first start only.  The machine's load averages (as ``uptime`` prints them)
 are printed before and after the figures.
@@ -60,6 +62,8 @@ CASES = ("region4", "example", "synthetic400", "region4-starts")
 STARTS = 7
 #: Position change between the starts of ``region4-starts`` (pixels).
 START_STEP = 1e-4
+#: Processes timed beside the whole-process runs: what any Python fitter pays before its first line.
+FLOORS = (("python", "pass"), ("python+numpy", "import numpy"))
 
 SYNTHETIC = """
 A) data.fits
@@ -245,6 +249,8 @@ def whole_process(case: str, repeat: int, galfit: str | None, baseline: Path | N
             folder.mkdir()
             feedme = stage(case, folder)[0]
             runs.append((name, command + [feedme], folder, env))
+        # The floor of any Python fitter: the interpreter alone, and with numpy imported.
+        runs += [(name, [sys.executable, "-c", code], Path(tmp), None) for name, code in FLOORS]
         times = {run[0]: [] for run in runs}
         cpu = {run[0]: [] for run in runs}
         rss = {run[0]: 0.0 for run in runs}
@@ -255,14 +261,16 @@ def whole_process(case: str, repeat: int, galfit: str | None, baseline: Path | N
                 times[name].append(wall)
                 cpu[name].append(used)
                 rss[name] = max(rss[name], peak)
-        chisq = {name: block_chisq(folder, feedme) for name, _, folder, _ in runs}
+        chisq = {name: block_chisq(folder, feedme) for name, _, folder, _ in runs if name not in dict(FLOORS)}
     ours_t = times["embedded"]
     print(
         f"{case:<16s}{np.median(ours_t):>8.2f}{np.median(cpu['embedded']):>8.2f}{rss['embedded']:>13.0f}"
         f"{chisq['embedded']:>14.2f}  {[round(t, 2) for t in ours_t]}"
     )
+    for name, _ in FLOORS:
+        print(f"{'  ' + name:<16s}{np.median(times[name]):>8.2f}{np.median(cpu[name]):>8.2f}{'':>27s}  {[round(t, 2) for t in times[name]]}")
     for name in times:
-        if name == "embedded":
+        if name == "embedded" or name in dict(FLOORS):
             continue
         ratios = [a / b for a, b in zip(ours_t, times[name])]
         cpu_ratio = np.median([a / b for a, b in zip(cpu["embedded"], cpu[name])])
@@ -275,6 +283,9 @@ def whole_process(case: str, repeat: int, galfit: str | None, baseline: Path | N
             f"{'  ratio':<16s}{np.median(ratios):>8.3f}{cpu_ratio:>8.3f}{'':>13s}"
             f"{chisq['embedded'] / chisq[name] - 1:>+14.2%}  pairs {[round(r, 3) for r in ratios]}"
         )
+        if name == "galfit":
+            floor = [a / b for a, b in zip(times["python+numpy"], times[name])]
+            print(f"{'  floor ratio':<16s}{np.median(floor):>8.3f}{'':>35s}  python+numpy / GALFIT, pairs {[round(r, 3) for r in floor]}")
 
 
 def batch_process(case: str, count: int, jobs: int, repeat: int, galfit: str | None) -> None:
