@@ -52,10 +52,6 @@ KNOWN = {
     "of the centre pixel (its no-PSF rule keeps 0.9944 of the exact pixel means, its render 0.9943 of ours); the "
     "shape is not: deconvolved by the PSF, GALFIT's core is placed with sinc-like lobes that end 3-8 pixels from the "
     "centre, ours run on along the core's row and column",
-    "psf-point-half": "rms 0.062 %, max 2.79 % of peak, flux +2.68 %: GALFIT's image is 0.974 times the PSF shifted "
-    "by a Fourier phase (ratio of the transforms flat to 0.001 up to 0.33 cycles/pixel; ours scaled by it: rms "
-    "0.004 %, max 0.11 % of peak), zero outside a 42 x 42 box; at offsets 0.2-0.8 it is 1.0000-1.0001, and no "
-    "kernel or normalisation tried gives 0.974 at 0.5 only",
 }
 
 

@@ -17,8 +17,9 @@ follows GALFIT's own rule instead where it differs, in models without a PSF: pix
 values beyond ten pixels of the centre, cell grids inside (see GALFIT_INNER_N).
 
 The convolution is a real FFT of the whole stack (model plus every Jacobian column) at
-once; ``psf`` components are the PSF itself shifted in Fourier space and not convolved
-again; the sky is added after the convolution.  A convolution box I) smaller than the
+once; ``psf`` components are the PSF itself, not convolved again: shifted in Fourier space
+(``exact``) or placed as GALFIT places it (``galfit``, see :mod:`.psfplace`) and added after
+the convolution, like the sky.  A convolution box I) smaller than the
 region is not emulated: the whole region is always convolved.
 """
 
@@ -34,6 +35,7 @@ import scipy.fft
 from .. import galfit_files as gf
 from . import profiles, rotation
 from .psf import psf_centre
+from .psfplace import place_psf
 from .threads import single_threaded_blas
 
 __all__ = ["ModelRenderer", "FluxModel", "FLUX_KEYS", "check_supported", "needs_platescale", "SUBSAMPLING"]
@@ -452,6 +454,9 @@ class ModelRenderer:
         # With a PSF, GALFIT's image blocks are matched by the exact pixel means and the
         # sub-pixel convolution of steep cores (its rule below makes them 3-5 times worse).
         self._galfit_rule = sampling == "galfit" and psf is None
+        # psf components: GALFIT's own placement (see psfplace) or the exact Fourier shift.
+        self._psf_placed = sampling == "galfit" and psf is not None
+        self._psf = None if psf is None else np.asarray(psf, dtype=np.float64)
         if platescale is None and needs_platescale(components):
             raise gf.GalfitFormatError("K) plate scale: needed for surface-brightness components; give K)")
         # Surface brightness per arcsec^2 -> per pixel.
@@ -911,6 +916,23 @@ class ModelRenderer:
                 cols[jy] = term * (-2j * np.pi * self._fy).astype(np.complex64)
         return total, cols
 
+    def _psf_images(self, theta, active, free_cols):
+        """psf components placed as GALFIT places them (:func:`psfplace.place_psf`): their
+        images under key None, and the derivative images of the free columns by column."""
+        out = {None: []}
+        y1, x1 = self.region[2], self.region[0]
+        for i in self._psf_members:
+            if not active[i]:
+                continue
+            jx, jy, jm = (self._where[(i, k)] for k in ("XC", "YC", "MAG"))
+            flux = float(profiles.flux_from_mag(theta[jm], self.zeropoint, self.exptime))
+            img, d_dy, d_dx = place_psf(self._psf, psf_centre(self._psf.shape), theta[jy] - y1, theta[jx] - x1, self.shape)
+            out[None].append(flux * img)
+            for j, part in ((jm, -profiles.LN10_04 * img), (jx, d_dx), (jy, d_dy)):
+                if j in free_cols:
+                    out[j] = flux * part
+        return out
+
     def _sky(self, theta, active):
         out = np.zeros(self.shape)
         for i in self._sky_members:
@@ -973,18 +995,24 @@ class ModelRenderer:
                 # Each Jacobian row once: in place, row by row (a fancy-indexed sum copies).
                 for t in np.flatnonzero(rows):
                     spec[rows[t]] += core_hat[t]
-            psf_total, psf_cols = self._psf_terms(theta, active, pos)
-            spec[0] += psf_total
-            for j, term in psf_cols.items():
-                spec[pos[j]] += term
+            if not self._psf_placed:
+                psf_total, psf_cols = self._psf_terms(theta, active, pos)
+                spec[0] += psf_total
+                for j, term in psf_cols.items():
+                    spec[pos[j]] += term
             spec *= self._psf_hat
             # Inverse transform along y, then along x for the region's rows only.
             rows = scipy.fft.ifft(spec, axis=1, workers=1, overwrite_x=True)[:, self._crop[0]]
             conv = scipy.fft.irfft(rows, n=gx, axis=2, workers=1)[:, :, self._crop[1]]
         model = conv[0].astype(np.float64) + self._sky(theta, active)
+        placed = self._psf_images(theta, active, pos) if self._psf_placed else {}
+        for image in placed.pop(None, ()):
+            model += image
         if not derivs:
             return model, None
         jac = conv[1:].astype(np.float64)
+        for j, image in placed.items():
+            jac[pos[j] - 1] = image
         for i in self._sky_members:
             if active[i]:
                 for key, plane in (("SKY", 1.0), ("DSDX", self._sky_dx), ("DSDY", self._sky_dy)):
