@@ -43,9 +43,12 @@ class FineSampledRenderer:
         self.shape = (y2 - y1 + 1, x2 - x1 + 1)
         self.components = list(components)
         fine_platescale = None if platescale is None else (float(platescale[0]) / e, float(platescale[1]) / e)
+        # With a PSF the samplings differ only in how psf components are placed.  GALFIT's
+        # placement was read off renders with E) 1; its E) 2 render is closer to the Fourier
+        # shift (case psf-finesampling-2: largest difference 0.34 % of the peak, against 0.37 %).
         self._fine = ModelRenderer(
             self.components, (1, self.shape[1] * e, 1, self.shape[0] * e), psf, convbox, zeropoint, exptime, 1,
-            fine_platescale, sampling,
+            fine_platescale, sampling if psf is None else "exact",
         )
         self.names = self._fine.names
         self.theta0 = self._fine.theta0

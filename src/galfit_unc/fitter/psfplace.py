@@ -14,7 +14,8 @@ numbers j with |j - d| <= SINC_REACH: 0.9729 at offsets of 1/2 (where both ends 
 more sample is counted), 1.0001-1.0005 elsewhere; it matches the renders' scale to 3e-5
 at 1/2 and 1.2e-4 elsewhere, and its origin in GALFIT is not known.  All those renders use
 one 41 x 41 PSF, so nothing ties the disc or the reach to the PSF's size: they are kept
-as found.  The ``exact`` sampling places the whole PSF by its Fourier phase instead.
+as found.  The ``exact`` sampling, and both samplings with ``E)`` > 1 (see
+:mod:`.finesample`), place the whole PSF by its Fourier phase instead.
 
 Positions here are 0-based pixel coordinates of the region (pixel n covers n - 1/2 ..
 n + 1/2); derivatives are with respect to the position, holding the disc and the box.
