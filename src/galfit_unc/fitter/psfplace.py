@@ -71,8 +71,8 @@ def _axis(p, n_psf, centre):
 
 def _keys_image(psf, wy, wx):
     """The PSF moved by separable 4-tap weights; index (m, k) is footprint pixel (m - 1, k - 1)."""
-    rows = np.apply_along_axis(np.convolve, 0, psf, wy)
-    return np.apply_along_axis(np.convolve, 1, rows, wx)
+    moved_y = np.apply_along_axis(np.convolve, 0, psf, wy)
+    return np.apply_along_axis(np.convolve, 1, moved_y, wx)
 
 
 def _fourier_shift(psf, dy, dx):
