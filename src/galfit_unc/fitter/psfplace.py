@@ -10,9 +10,9 @@ floor(p) - c ... floor(p + 1/2) + N - 1 - c per axis (N the PSF's size, c its ce
 The disc's centre is the source mirrored about the pixel edge nearest to it,
 2 round(p) - 1 - p per axis (on the source at an offset of exactly 1/2).  The scale is
 1 / (S(dx) S(dy)) with S(d) the sum of the plain sinc samples sinc(j - d) over the whole
-numbers j with |j - d| <= SINC_REACH: 0.9729 at offsets of 1/2 (where both ends tie and one
-more sample is counted), 1.0001-1.0005 elsewhere; it matches the renders' scale to 3e-5
-at 1/2 and 1.2e-4 elsewhere, and its origin in GALFIT is not known.  All those renders use
+numbers j with |j - d| <= SINC_REACH: 0.9729 at offsets of 1/2 in both axes (where both
+ends tie and one more sample is counted), 1-1.0006 when neither offset is 1/2; it matches the
+renders' scale to 3e-5 at 1/2 and 1.2e-4 elsewhere, and its origin in GALFIT is not known.  All those renders use
 one 41 x 41 PSF, so nothing ties the disc or the reach to the PSF's size: they are kept
 as found.  The ``exact`` sampling, and both samplings with ``E)`` > 1 (see
 :mod:`.finesample`), place the whole PSF by its Fourier phase instead.

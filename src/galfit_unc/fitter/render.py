@@ -13,8 +13,9 @@ of such cores are reproduced this way; for shallower profiles pixel-level convol
 what matches them.  The measurements behind these choices are in the tests.
 
 That is the ``exact`` sampling.  The ``galfit`` sampling (the command line's default)
-follows GALFIT's own rule instead where it differs, in models without a PSF: pixel-centre
-values beyond ten pixels of the centre, cell grids inside (see GALFIT_INNER_N).
+follows GALFIT's own rule instead where it differs: in models without a PSF, pixel-centre
+values beyond ten pixels of the centre, cell grids inside (see GALFIT_INNER_N); with a PSF,
+the placement of psf components (see :mod:`.psfplace`).
 
 The convolution is a real FFT of the whole stack (model plus every Jacobian column) at
 once; ``psf`` components are the PSF itself, not convolved again: shifted in Fourier space
