@@ -75,20 +75,20 @@ def _keys_image(psf, wy, wx):
     return np.apply_along_axis(np.convolve, 1, moved_y, wx)
 
 
-def _fourier_shift(psf, dy, dx):
-    """The PSF shifted by (dy, dx) pixels by its Fourier phase, and the derivatives with
-    respect to dy and dx; index (m, k) is footprint pixel (m, k)."""
+def _fourier_shift(psf, dy, dx, derivs):
+    """The PSF shifted by (dy, dx) pixels by its Fourier phase, and (with ``derivs``) the
+    derivatives with respect to dy and dx; index (m, k) is footprint pixel (m, k)."""
     ny, nx = psf.shape
     # Padding keeps the shifted light's ringing from wrapping onto the footprint.
     gy, gx = 2 * ny, 2 * nx
     fy = np.fft.fftfreq(gy)[:, None]
     fx = np.fft.rfftfreq(gx)[None, :]
     spec = np.fft.rfft2(psf, s=(gy, gx)) * np.exp(-2j * np.pi * (fy * dy + fx * dx))
-    out = [np.fft.irfft2(term, s=(gy, gx))[:ny + 1, :nx + 1] for term in (spec, -2j * np.pi * fy * spec, -2j * np.pi * fx * spec)]
-    return out[0], out[1], out[2]
+    terms = (spec, -2j * np.pi * fy * spec, -2j * np.pi * fx * spec) if derivs else (spec,)
+    return [np.fft.irfft2(term, s=(gy, gx))[:ny + 1, :nx + 1] for term in terms]
 
 
-def place_psf(psf, centre, y, x, shape):
+def place_psf(psf, centre, y, x, shape, derivs=True):
     """GALFIT's image of a unit-flux psf component at ``(y, x)`` on a grid of ``shape``.
 
     Parameters
@@ -101,35 +101,39 @@ def place_psf(psf, centre, y, x, shape):
         The source's position, 0-based pixel coordinates of the grid.
     shape : (int, int)
         The grid's ``(ny, nx)``.
+    derivs : bool
+        Whether to make the derivative images too.
 
     Returns
     -------
     image, d_image_dy, d_image_dx : ndarray
-        Each of ``shape``; zero outside the footprint.
+        Each of ``shape``; zero outside the footprint; the derivatives None without ``derivs``.
     """
     ny_psf, nx_psf = psf.shape
     fy, ly, wy, dwy, dy = _axis(y, ny_psf, centre[0])
     fx, lx, wx, dwx, dx = _axis(x, nx_psf, centre[1])
     # Keys images: offset by one pixel (the taps reach one pixel back), cut to the footprint.
     cut = (slice(1, 1 + ly), slice(1, 1 + lx))
-    keys = [_keys_image(psf, a, b)[cut] for a, b in ((wy, wx), (dwy, wx), (wy, dwx))]
-    shift = [arr[:ly, :lx] for arr in _fourier_shift(psf, dy, dx)]
+    weights = ((wy, wx), (dwy, wx), (wy, dwx)) if derivs else ((wy, wx),)
+    keys = [_keys_image(psf, a, b)[cut] for a, b in weights]
+    shift = [arr[:ly, :lx] for arr in _fourier_shift(psf, dy, dx, derivs)]
     sy, dsy = _sinc_sum(dy)
     sx, dsx = _sinc_sum(dx)
     scale = 1.0 / (sy * sx)
-    sinc = [scale * shift[0], scale * (shift[1] - dsy / sy * shift[0]), scale * (shift[2] - dsx / sx * shift[0])]
+    sinc = [scale * shift[0]]
+    if derivs:
+        sinc += [scale * (shift[1] - dsy / sy * shift[0]), scale * (shift[2] - dsx / sx * shift[0])]
     py = fy + np.arange(ly)[:, None]
     px = fx + np.arange(lx)[None, :]
     cy = 2.0 * math.floor(y + 0.5) - 1.0 - y
     cx = 2.0 * math.floor(x + 0.5) - 1.0 - x
     disc = (py - cy) ** 2 + (px - cx) ** 2 < DISC_R2
-    out = [np.zeros(shape) for _ in range(3)]
+    out = [np.zeros(shape) for _ in keys]
     # The footprint's part inside the grid.
     y0, y1 = max(fy, 0), min(fy + ly, shape[0])
     x0, x1 = max(fx, 0), min(fx + lx, shape[1])
-    if y0 >= y1 or x0 >= x1:
-        return tuple(out)
-    src = (slice(y0 - fy, y1 - fy), slice(x0 - fx, x1 - fx))
-    for o, k, s in zip(out, keys, sinc):
-        o[y0:y1, x0:x1] = np.where(disc, s, k)[src]
-    return tuple(out)
+    if y0 < y1 and x0 < x1:
+        src = (slice(y0 - fy, y1 - fy), slice(x0 - fx, x1 - fx))
+        for o, k, s in zip(out, keys, sinc):
+            o[y0:y1, x0:x1] = np.where(disc, s, k)[src]
+    return tuple(out) if derivs else (out[0], None, None)

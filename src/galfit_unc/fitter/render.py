@@ -927,7 +927,8 @@ class ModelRenderer:
                 continue
             jx, jy, jm = (self._where[(i, k)] for k in ("XC", "YC", "MAG"))
             flux = float(profiles.flux_from_mag(theta[jm], self.zeropoint, self.exptime))
-            img, d_dy, d_dx = place_psf(self._psf, psf_centre(self._psf.shape), theta[jy] - y1, theta[jx] - x1, self.shape)
+            moved = jx in free_cols or jy in free_cols
+            img, d_dy, d_dx = place_psf(self._psf, psf_centre(self._psf.shape), theta[jy] - y1, theta[jx] - x1, self.shape, moved)
             out[None].append(flux * img)
             for j, part in ((jm, -profiles.LN10_04 * img), (jx, d_dx), (jy, d_dy)):
                 if j in free_cols:
